@@ -1,0 +1,2 @@
+//! The stagecraft binary.
+fn main() {}

@@ -1,0 +1,254 @@
+//! Resource addresses (`rest_apis.orders.stages.prod`) and `${address.attribute}` references.
+
+use std::fmt;
+
+/// The address of one resource in the desired state: the same grammar in `depends_on`, in
+/// `${...}` references, on the command line (`--target`, `state show`) and in the state file.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Address {
+    /// `rest_apis.<api>.stages.<stage>`
+    Stage {
+        /// The key of the REST API table.
+        api: String,
+        /// The AWS stage name.
+        stage: String,
+    },
+    /// `rest_apis.<api>.stages.<stage>.canary`
+    Canary {
+        /// The key of the REST API table.
+        api: String,
+        /// The AWS stage name of the stage the canary belongs to.
+        stage: String,
+    },
+    /// `amplify_apps.<app>.branches.<branch>`
+    Branch {
+        /// The key of the Amplify app table.
+        app: String,
+        /// The Amplify branch name (may contain `/`).
+        branch: String,
+    },
+}
+
+/// The kind of resource an address names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ResourceKind {
+    /// An API Gateway stage.
+    Stage,
+    /// The canary release settings of an API Gateway stage.
+    Canary,
+    /// An Amplify branch.
+    Branch,
+}
+
+impl ResourceKind {
+    /// The name used in the state file and JSON plans.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Stage => "apigateway_stage",
+            ResourceKind::Canary => "apigateway_canary",
+            ResourceKind::Branch => "amplify_branch",
+        }
+    }
+}
+
+impl Address {
+    /// Which kind of resource this address names.
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            Address::Stage { .. } => ResourceKind::Stage,
+            Address::Canary { .. } => ResourceKind::Canary,
+            Address::Branch { .. } => ResourceKind::Branch,
+        }
+    }
+
+    /// The stage a canary belongs to; `None` for other addresses.
+    pub fn canary_parent(&self) -> Option<Address> {
+        match self {
+            Address::Canary { api, stage } => Some(Address::Stage {
+                api: api.clone(),
+                stage: stage.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Parses an address. The error says what was expected.
+    pub fn parse(text: &str) -> Result<Address, String> {
+        let segments = split_segments(text)?;
+        let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+        match parts.as_slice() {
+            ["rest_apis", api, "stages", stage] => Ok(Address::Stage {
+                api: api.to_string(),
+                stage: stage.to_string(),
+            }),
+            ["rest_apis", api, "stages", stage, "canary"] => Ok(Address::Canary {
+                api: api.to_string(),
+                stage: stage.to_string(),
+            }),
+            ["amplify_apps", app, "branches", branch] => Ok(Address::Branch {
+                app: app.to_string(),
+                branch: branch.to_string(),
+            }),
+            _ => Err(format!(
+                "`{text}` is not a resource address; expected `rest_apis.<api>.stages.<stage>`, \
+                 `rest_apis.<api>.stages.<stage>.canary` or `amplify_apps.<app>.branches.<branch>`"
+            )),
+        }
+    }
+}
+
+/// Splits `a.b."c/d".e` into segments; a quoted segment may contain dots and slashes.
+fn split_segments(text: &str) -> Result<Vec<String>, String> {
+    let mut segments = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        let mut segment = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some(c) => segment.push(c),
+                    None => return Err(format!("unterminated quote in `{text}`")),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == '.' {
+                    break;
+                }
+                segment.push(c);
+                chars.next();
+            }
+        }
+        if segment.is_empty() {
+            return Err(format!("empty segment in address `{text}`"));
+        }
+        segments.push(segment);
+        match chars.next() {
+            None => return Ok(segments),
+            Some('.') => continue,
+            Some(c) => return Err(format!("unexpected `{c}` in address `{text}`")),
+        }
+    }
+}
+
+fn write_segment(f: &mut fmt::Formatter<'_>, segment: &str) -> fmt::Result {
+    if !segment.is_empty()
+        && segment
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        f.write_str(segment)
+    } else {
+        write!(f, "\"{segment}\"")
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Stage { api, stage } | Address::Canary { api, stage } => {
+                f.write_str("rest_apis.")?;
+                write_segment(f, api)?;
+                f.write_str(".stages.")?;
+                write_segment(f, stage)?;
+                if matches!(self, Address::Canary { .. }) {
+                    f.write_str(".canary")?;
+                }
+                Ok(())
+            }
+            Address::Branch { app, branch } => {
+                f.write_str("amplify_apps.")?;
+                write_segment(f, app)?;
+                f.write_str(".branches.")?;
+                write_segment(f, branch)
+            }
+        }
+    }
+}
+
+/// An attribute of a resource that another resource may refer to with `${address.attribute}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Attribute {
+    /// A stage's `https://{id}.execute-api.{region}.amazonaws.com/{stage}`.
+    InvokeUrl,
+    /// The deployment a stage (or canary) points at: known only after apply.
+    DeploymentId,
+    /// A stage's name.
+    StageName,
+    /// A branch's `https://{branch}.{app id}.amplifyapp.com`.
+    Url,
+    /// A branch's name.
+    BranchName,
+}
+
+impl Attribute {
+    /// The attributes a resource kind offers, by name.
+    pub fn offered_by(kind: ResourceKind) -> &'static [(&'static str, Attribute)] {
+        match kind {
+            ResourceKind::Stage => &[
+                ("invoke_url", Attribute::InvokeUrl),
+                ("deployment_id", Attribute::DeploymentId),
+                ("stage_name", Attribute::StageName),
+            ],
+            ResourceKind::Canary => &[("deployment_id", Attribute::DeploymentId)],
+            ResourceKind::Branch => &[
+                ("url", Attribute::Url),
+                ("branch_name", Attribute::BranchName),
+            ],
+        }
+    }
+
+    /// The attribute's name as written in a reference.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Attribute::InvokeUrl => "invoke_url",
+            Attribute::DeploymentId => "deployment_id",
+            Attribute::StageName => "stage_name",
+            Attribute::Url => "url",
+            Attribute::BranchName => "branch_name",
+        }
+    }
+}
+
+/// A typed `${address.attribute}` reference.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Reference {
+    /// The resource referred to.
+    pub address: Address,
+    /// Which of its attributes.
+    pub attribute: Attribute,
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "${{{}.{}}}", self.address, self.attribute.as_str())
+    }
+}
+
+/// Splits `address.attribute` at its last segment, without checking that the attribute exists.
+pub(crate) fn split_reference(text: &str) -> Result<(Address, String), String> {
+    let segments = split_segments(text)?;
+    let Some((attribute, address)) = segments.split_last() else {
+        return Err(format!("empty reference `{text}`"));
+    };
+    let address_text = address
+        .iter()
+        .map(|s| {
+            if s.contains('.') || s.contains('"') {
+                format!("\"{s}\"")
+            } else {
+                s.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".");
+    let address = Address::parse(&address_text).map_err(|_| {
+        format!(
+            "`{text}` does not name a resource attribute; expected `<address>.<attribute>` such \
+             as `rest_apis.<api>.stages.<stage>.invoke_url`"
+        )
+    })?;
+    Ok((address, attribute.clone()))
+}

@@ -1,0 +1,429 @@
+//! The validated desired state: what `deploy.toml` says, with every rule of SPEC.md section 1
+//! already checked. Spans point back into the source for later diagnostics (cycles, refusals).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+use miette::SourceSpan;
+
+use crate::address::{Address, Reference};
+
+/// A validated `deploy.toml`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `[project]`
+    pub project: Project,
+    /// `[state]`
+    pub state: StateSettings,
+    /// `[aws]`
+    pub aws: AwsSettings,
+    /// `[rest_apis.*]` by key.
+    pub rest_apis: BTreeMap<String, RestApi>,
+    /// `[amplify_apps.*]` by key.
+    pub amplify_apps: BTreeMap<String, AmplifyApp>,
+}
+
+/// `[project]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Project {
+    /// Names the state lineage and PR comments.
+    pub name: String,
+    /// The AWS region; `None` lets the AWS configuration chain decide.
+    pub region: Option<String>,
+}
+
+/// Where the state lives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateSettings {
+    /// A local JSON file, relative to the configuration file's folder.
+    Local {
+        /// The path as written.
+        path: String,
+    },
+    /// An object in S3.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The object key.
+        key: String,
+        /// The bucket's region, if not the project's.
+        region: Option<String>,
+    },
+}
+
+/// The default local state file name.
+pub const DEFAULT_STATE_PATH: &str = "stagecraft.state.json";
+
+/// `[aws]` tuning; the defaults are AWS's published quotas.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsSettings {
+    /// At most one CreateDeployment per interval per account and region.
+    pub create_deployment_interval: Duration,
+    /// Attempts per API call, retries included.
+    pub max_attempts: u32,
+}
+
+impl Default for AwsSettings {
+    fn default() -> Self {
+        AwsSettings {
+            create_deployment_interval: Duration::from_secs(5),
+            max_attempts: 8,
+        }
+    }
+}
+
+/// `[rest_apis.<key>]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestApi {
+    /// The REST API's id.
+    pub id: String,
+    /// Stages by AWS stage name.
+    pub stages: BTreeMap<String, Stage>,
+}
+
+/// `[rest_apis.<api>.stages.<name>]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    /// A new value deploys the API anew to this stage.
+    pub revision: String,
+    /// The stage description.
+    pub description: Option<String>,
+    /// X-Ray tracing.
+    pub tracing: bool,
+    /// Stage variables.
+    pub variables: BTreeMap<String, Value>,
+    /// The cache cluster size; `None` means no cache.
+    pub cache_size: Option<CacheSize>,
+    /// The canary release, if any.
+    pub canary: Option<Canary>,
+    /// Explicit dependencies, with the span of each entry.
+    pub depends_on: Vec<(Address, SourceSpan)>,
+    /// A plan that would delete this stage fails.
+    pub prevent_destroy: bool,
+    /// The span of the stage's table header.
+    pub span: SourceSpan,
+}
+
+/// `[rest_apis.<api>.stages.<name>.canary]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Canary {
+    /// The revision that takes canary traffic.
+    pub revision: String,
+    /// Percentage of traffic, 0.0 to 100.0.
+    pub percent_traffic: f64,
+    /// Stage variable overrides for canary traffic.
+    pub variable_overrides: BTreeMap<String, Value>,
+    /// Whether canary requests use the stage cache.
+    pub use_stage_cache: bool,
+    /// A plan that would delete (not promote) this canary fails.
+    pub prevent_destroy: bool,
+    /// The span of the canary's table header.
+    pub span: SourceSpan,
+}
+
+/// The eight API Gateway cache cluster sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CacheSize {
+    /// 0.5 GB
+    Gb0_5,
+    /// 1.6 GB
+    Gb1_6,
+    /// 6.1 GB
+    Gb6_1,
+    /// 13.5 GB
+    Gb13_5,
+    /// 28.4 GB
+    Gb28_4,
+    /// 58.2 GB
+    Gb58_2,
+    /// 118 GB
+    Gb118,
+    /// 237 GB
+    Gb237,
+}
+
+impl CacheSize {
+    /// Every size with its AWS spelling.
+    pub const ALL: [(CacheSize, &'static str); 8] = [
+        (CacheSize::Gb0_5, "0.5"),
+        (CacheSize::Gb1_6, "1.6"),
+        (CacheSize::Gb6_1, "6.1"),
+        (CacheSize::Gb13_5, "13.5"),
+        (CacheSize::Gb28_4, "28.4"),
+        (CacheSize::Gb58_2, "58.2"),
+        (CacheSize::Gb118, "118"),
+        (CacheSize::Gb237, "237"),
+    ];
+
+    /// The AWS spelling (`"0.5"`, `"118"`).
+    pub fn as_str(self) -> &'static str {
+        CacheSize::ALL
+            .iter()
+            .find(|(size, _)| *size == self)
+            .map_or("", |(_, text)| text)
+    }
+
+    /// Parses an AWS spelling or an equal number (`"6.1"`, `6.1`, `118.0`, `118`).
+    pub fn parse(text: &str) -> Option<CacheSize> {
+        let number: f64 = text.trim().parse().ok()?;
+        CacheSize::ALL.iter().find_map(|(size, spelling)| {
+            let exact: f64 = spelling.parse().ok()?;
+            ((exact - number).abs() < 1e-9).then_some(*size)
+        })
+    }
+}
+
+impl fmt::Display for CacheSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `[amplify_apps.<key>]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct AmplifyApp {
+    /// The Amplify app id.
+    pub id: String,
+    /// Branches by name.
+    pub branches: BTreeMap<String, Branch>,
+}
+
+/// `[amplify_apps.<app>.branches.<name>]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Branch {
+    /// The Amplify stage.
+    pub stage: Option<AmplifyStage>,
+    /// The branch description.
+    pub description: Option<String>,
+    /// The framework label.
+    pub framework: Option<String>,
+    /// Environment variables.
+    pub environment: BTreeMap<String, Value>,
+    /// Basic authentication.
+    pub basic_auth: Option<BasicAuth>,
+    /// The build output, relative to the configuration file: a folder or a `.zip`.
+    pub artifact: Option<Artifact>,
+    /// Explicit dependencies, with the span of each entry.
+    pub depends_on: Vec<(Address, SourceSpan)>,
+    /// A plan that would delete this branch fails.
+    pub prevent_destroy: bool,
+    /// The span of the branch's table header.
+    pub span: SourceSpan,
+}
+
+/// `basic_auth = { username = "...", password = ... }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct BasicAuth {
+    /// The user name.
+    pub username: Value,
+    /// The password; sensitive whatever its source.
+    pub password: Value,
+}
+
+/// The build output to deploy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Artifact {
+    /// The path as written, relative to the configuration file's folder.
+    pub path: String,
+    /// Whether it is a folder (zipped on deploy) or a zip file.
+    pub kind: ArtifactKind,
+}
+
+/// What an artifact path points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArtifactKind {
+    /// A folder, zipped with its contents at the root.
+    Directory,
+    /// A `.zip` file, uploaded as it is.
+    Zip,
+}
+
+/// Amplify's branch stages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AmplifyStage {
+    /// PRODUCTION
+    Production,
+    /// BETA
+    Beta,
+    /// DEVELOPMENT
+    Development,
+    /// EXPERIMENTAL
+    Experimental,
+    /// PULL_REQUEST
+    PullRequest,
+}
+
+impl AmplifyStage {
+    /// Every stage with its AWS spelling.
+    pub const ALL: [(AmplifyStage, &'static str); 5] = [
+        (AmplifyStage::Production, "PRODUCTION"),
+        (AmplifyStage::Beta, "BETA"),
+        (AmplifyStage::Development, "DEVELOPMENT"),
+        (AmplifyStage::Experimental, "EXPERIMENTAL"),
+        (AmplifyStage::PullRequest, "PULL_REQUEST"),
+    ];
+
+    /// The AWS spelling.
+    pub fn as_str(self) -> &'static str {
+        AmplifyStage::ALL
+            .iter()
+            .find(|(stage, _)| *stage == self)
+            .map_or("", |(_, text)| text)
+    }
+
+    /// Parses the AWS spelling.
+    pub fn parse(text: &str) -> Option<AmplifyStage> {
+        AmplifyStage::ALL
+            .iter()
+            .find(|(_, spelling)| *spelling == text)
+            .map(|(stage, _)| *stage)
+    }
+}
+
+/// A configured string value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A string, possibly with `${...}` references.
+    Text(Template),
+    /// `{ env = "NAME" }`: read from the environment at plan time; sensitive.
+    Env {
+        /// The environment variable's name.
+        name: String,
+        /// Where it was written, for errors about its value.
+        span: SourceSpan,
+    },
+}
+
+impl Value {
+    /// A plain literal value.
+    pub fn literal(text: impl Into<String>) -> Value {
+        Value::Text(Template {
+            parts: vec![Part::Literal(text.into())],
+            span: SourceSpan::from(0..0),
+        })
+    }
+
+    /// The references this value makes.
+    pub fn references(&self) -> impl Iterator<Item = &Reference> {
+        let parts: &[Part] = match self {
+            Value::Text(template) => &template.parts,
+            Value::Env { .. } => &[],
+        };
+        parts.iter().filter_map(|part| match part {
+            Part::Ref(reference) => Some(reference),
+            Part::Literal(_) => None,
+        })
+    }
+}
+
+/// A string with `${...}` references, split into parts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    /// Literal text and references, in order.
+    pub parts: Vec<Part>,
+    /// Where the string was written.
+    pub span: SourceSpan,
+}
+
+impl Template {
+    /// The text when it has no references.
+    pub fn as_literal(&self) -> Option<String> {
+        let mut text = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(literal) => text.push_str(literal),
+                Part::Ref(_) => return None,
+            }
+        }
+        Some(text)
+    }
+}
+
+/// One part of a [`Template`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    /// Literal text (with `$${` already unescaped to `${`).
+    Literal(String),
+    /// A reference to another resource's attribute.
+    Ref(Reference),
+}
+
+/// A sensitive value read from the environment. Its `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a sensitive value.
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    /// The value itself: call only to send it to AWS or to digest it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(sensitive value)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(sensitive value)")
+    }
+}
+
+impl Config {
+    /// Every resource address the configuration declares, in a stable order.
+    pub fn addresses(&self) -> Vec<Address> {
+        let mut out = Vec::new();
+        for (api, rest_api) in &self.rest_apis {
+            for (stage, settings) in &rest_api.stages {
+                out.push(Address::Stage {
+                    api: api.clone(),
+                    stage: stage.clone(),
+                });
+                if settings.canary.is_some() {
+                    out.push(Address::Canary {
+                        api: api.clone(),
+                        stage: stage.clone(),
+                    });
+                }
+            }
+        }
+        for (app, amplify_app) in &self.amplify_apps {
+            for branch in amplify_app.branches.keys() {
+                out.push(Address::Branch {
+                    app: app.clone(),
+                    branch: branch.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// The stage at an address, if declared.
+    pub fn stage(&self, api: &str, stage: &str) -> Option<&Stage> {
+        self.rest_apis.get(api)?.stages.get(stage)
+    }
+
+    /// The branch at an address, if declared.
+    pub fn branch(&self, app: &str, branch: &str) -> Option<&Branch> {
+        self.amplify_apps.get(app)?.branches.get(branch)
+    }
+
+    /// Whether an address names a declared resource.
+    pub fn contains(&self, address: &Address) -> bool {
+        match address {
+            Address::Stage { api, stage } => self.stage(api, stage).is_some(),
+            Address::Canary { api, stage } => self
+                .stage(api, stage)
+                .is_some_and(|settings| settings.canary.is_some()),
+            Address::Branch { app, branch } => self.branch(app, branch).is_some(),
+        }
+    }
+}

@@ -1,0 +1,221 @@
+//! AWS's rules for names and values (AWS-NOTES.md "Validation"), as data: each rule is a
+//! character class and a length range, with the error code and the hint shown when it fails.
+
+/// At most this many stages per REST API (AWS's default quota).
+pub const MAX_STAGES_PER_API: usize = 10;
+/// At most this many variables (or overrides) per stage.
+pub const MAX_VARIABLES: usize = 100;
+
+/// A character class and a length range in characters.
+pub struct Rule {
+    /// The diagnostic code when the rule fails.
+    pub code: &'static str,
+    /// Whether a character is allowed.
+    pub allowed: fn(char) -> bool,
+    /// Shortest allowed length.
+    pub min: usize,
+    /// Longest allowed length.
+    pub max: usize,
+    /// The hint shown with the error.
+    pub help: &'static str,
+}
+
+impl Rule {
+    /// `Ok` when `text` obeys the rule, else a short description of the problem.
+    pub fn check(&self, text: &str) -> Result<(), String> {
+        let length = text.chars().count();
+        if length < self.min {
+            return Err(if length == 0 {
+                "must not be empty".to_string()
+            } else {
+                format!("is shorter than {} characters", self.min)
+            });
+        }
+        if length > self.max {
+            return Err(format!(
+                "is {length} characters long; the limit is {}",
+                self.max
+            ));
+        }
+        if let Some(bad) = text.chars().find(|c| !(self.allowed)(*c)) {
+            return Err(format!("contains {}, which is not allowed", describe(bad)));
+        }
+        Ok(())
+    }
+}
+
+fn describe(c: char) -> String {
+    match c {
+        ' ' => "a space".to_string(),
+        '\t' => "a tab".to_string(),
+        '\n' => "a line break".to_string(),
+        c if c.is_control() => format!("the control character U+{:04X}", c as u32),
+        c => format!("`{c}`"),
+    }
+}
+
+/// Shortens a long value for a message.
+pub fn shorten(text: &str) -> String {
+    if text.chars().count() <= 40 {
+        text.to_string()
+    } else {
+        let head: String = text.chars().take(37).collect();
+        format!("{head}...")
+    }
+}
+
+fn word(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_'
+}
+
+fn word_or_dash(c: char) -> bool {
+    word(c) || c == '-'
+}
+
+fn any_printable(c: char) -> bool {
+    !c.is_control()
+}
+
+/// API Gateway stage names: `[A-Za-z0-9_-]{1,128}`.
+pub const STAGE_NAME: Rule = Rule {
+    code: "config::invalid_stage_name",
+    allowed: word_or_dash,
+    min: 1,
+    max: 128,
+    help: "stage names use letters, digits, `-` and `_`, up to 128 characters",
+};
+
+/// Stage variable and override names: `[A-Za-z0-9_]{1,64}`.
+pub const VARIABLE_NAME: Rule = Rule {
+    code: "config::invalid_variable_name",
+    allowed: word,
+    min: 1,
+    max: 64,
+    help: "stage variable names use letters, digits and `_`, up to 64 characters",
+};
+
+/// Stage variable values: `[A-Za-z0-9-._~:/?#&=,]{1,512}`.
+pub const VARIABLE_VALUE: Rule = Rule {
+    code: "config::invalid_variable_value",
+    allowed: |c| c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(c),
+    min: 1,
+    max: 512,
+    help: "stage variable values use letters, digits and `-._~:/?#&=,` (no spaces), 1 to 512 characters",
+};
+
+/// Keys of `rest_apis` and `amplify_apps` tables: they appear in addresses.
+pub const RESOURCE_KEY: Rule = Rule {
+    code: "config::invalid_key",
+    allowed: word_or_dash,
+    min: 1,
+    max: 128,
+    help: "table keys use letters, digits, `-` and `_`",
+};
+
+/// REST API ids.
+pub const REST_API_ID: Rule = Rule {
+    code: "config::invalid_id",
+    allowed: |c| c.is_ascii_alphanumeric(),
+    min: 1,
+    max: 64,
+    help: "a REST API id is the short code in its invoke URL, e.g. \"a1b2c3d4e5\"",
+};
+
+/// Amplify app ids.
+pub const AMPLIFY_APP_ID: Rule = Rule {
+    code: "config::invalid_id",
+    allowed: |c| c.is_ascii_alphanumeric(),
+    min: 1,
+    max: 20,
+    help: "an Amplify app id looks like \"d2k3j4h5g6\"",
+};
+
+/// Amplify branch names (may contain `/`).
+pub const BRANCH_NAME: Rule = Rule {
+    code: "config::invalid_branch_name",
+    allowed: |c| word_or_dash(c) || c == '/' || c == '.',
+    min: 1,
+    max: 255,
+    help: "branch names use letters, digits, `-`, `_`, `.` and `/`, up to 255 characters",
+};
+
+/// Amplify environment variable names.
+pub const AMPLIFY_ENV_NAME: Rule = Rule {
+    code: "config::invalid_environment_name",
+    allowed: any_printable,
+    min: 1,
+    max: 255,
+    help: "Amplify environment variable names are 1 to 255 characters",
+};
+
+/// Amplify environment variable values.
+pub const AMPLIFY_ENV_VALUE: Rule = Rule {
+    code: "config::invalid_environment_value",
+    allowed: any_printable,
+    min: 0,
+    max: 5500,
+    help: "Amplify environment variable values are at most 5,500 characters",
+};
+
+/// Basic-auth user names and passwords.
+pub const BASIC_AUTH_PART: Rule = Rule {
+    code: "config::invalid_basic_auth",
+    allowed: |c| !c.is_control() && c != ':',
+    min: 1,
+    max: 255,
+    help: "basic-auth user names and passwords are 1 to 255 characters without `:`",
+};
+
+/// Amplify branch descriptions.
+pub const BRANCH_DESCRIPTION: Rule = Rule {
+    code: "config::invalid_description",
+    allowed: any_printable,
+    min: 0,
+    max: 1000,
+    help: "Amplify branch descriptions are at most 1,000 characters",
+};
+
+/// Amplify framework labels.
+pub const FRAMEWORK: Rule = Rule {
+    code: "config::invalid_framework",
+    allowed: any_printable,
+    min: 0,
+    max: 255,
+    help: "framework labels are at most 255 characters",
+};
+
+/// Revisions: any printable text.
+pub const REVISION: Rule = Rule {
+    code: "config::invalid_revision",
+    allowed: any_printable,
+    min: 1,
+    max: 200,
+    help: "a revision is any label, 1 to 200 characters, e.g. a date or a commit id",
+};
+
+/// Project names.
+pub const PROJECT_NAME: Rule = Rule {
+    code: "config::invalid_project_name",
+    allowed: |c| word_or_dash(c) || c == '.',
+    min: 1,
+    max: 128,
+    help: "project names use letters, digits, `-`, `_` and `.`",
+};
+
+/// AWS regions.
+pub const REGION: Rule = Rule {
+    code: "config::invalid_region",
+    allowed: |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+    min: 4,
+    max: 32,
+    help: "a region looks like \"us-east-1\"",
+};
+
+/// Environment variable names for `{ env = "..." }`.
+pub const ENV_NAME: Rule = Rule {
+    code: "config::invalid_env_name",
+    allowed: word,
+    min: 1,
+    max: 255,
+    help: "environment variable names use letters, digits and `_`",
+};
