@@ -1,0 +1,286 @@
+//! The boundary between the engine and the clouds: one method per AWS call that stagecraft
+//! makes. The apply executor drives it; `stagecraft-aws` implements it with the official SDK and
+//! is the only crate that names SDK types. Errors keep AWS's code and message.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use async_trait::async_trait;
+
+/// What kind of failure a provider call met; decides whether the executor retries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 429 `TooManyRequestsException` and friends: retry with backoff.
+    Throttled,
+    /// `LimitExceededException`: retried, but only a few times (it also signals hard quotas).
+    LimitExceeded,
+    /// 5xx, timeouts, dropped connections: retry with backoff.
+    Transient,
+    /// `ConflictException` whose message says to try again later: retry with backoff.
+    Conflict,
+    /// The resource does not exist (404 `NotFoundException`).
+    NotFound,
+    /// Anything else: fail the resource at once.
+    Permanent,
+}
+
+impl ErrorKind {
+    /// Whether the executor should try the call again.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::Throttled | ErrorKind::LimitExceeded | ErrorKind::Transient | ErrorKind::Conflict
+        )
+    }
+}
+
+/// A failed provider call, with AWS's error code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderError {
+    /// How to treat it.
+    pub kind: ErrorKind,
+    /// AWS's error code (`BadRequestException`), when there was one.
+    pub code: Option<String>,
+    /// AWS's message, or a description of the transport failure.
+    pub message: String,
+}
+
+impl ProviderError {
+    /// A new error.
+    pub fn new(kind: ErrorKind, code: Option<&str>, message: impl Into<String>) -> ProviderError {
+        ProviderError {
+            kind,
+            code: code.map(str::to_string),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for ProviderError {}
+
+/// The result of a provider call.
+pub type ProviderResult<T> = Result<T, ProviderError>;
+
+/// One operation of an API Gateway `UpdateStage` patch list. Values are strings, as AWS wants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatchOp {
+    /// `replace path value`
+    Replace {
+        /// e.g. `/variables/backend` (a `/` in a key written `~1`).
+        path: String,
+        /// The new value, as a string.
+        value: String,
+    },
+    /// `remove path`
+    Remove {
+        /// The path removed.
+        path: String,
+    },
+    /// `copy from -> path` (promotion only).
+    Copy {
+        /// The source path.
+        from: String,
+        /// The destination path.
+        path: String,
+    },
+}
+
+/// The settings of a stage created by `CreateDeployment` with a new `stageName`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewStage {
+    /// The REST API id.
+    pub rest_api_id: String,
+    /// The stage name.
+    pub stage_name: String,
+    /// The deployment's description (stagecraft writes the revision here).
+    pub deployment_description: String,
+    /// The stage's description.
+    pub stage_description: Option<String>,
+    /// Stage variables, values in clear (sensitive ones included: they go to AWS only).
+    pub variables: BTreeMap<String, String>,
+    /// Cache size, when the cache is enabled.
+    pub cache_size: Option<String>,
+    /// X-Ray tracing.
+    pub tracing: bool,
+}
+
+/// The canary part of a `CreateDeployment` that deploys a canary onto an existing stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewCanary {
+    /// The REST API id.
+    pub rest_api_id: String,
+    /// The existing stage.
+    pub stage_name: String,
+    /// The deployment's description (the canary's revision).
+    pub deployment_description: String,
+    /// Share of traffic, 0 to 100.
+    pub percent_traffic: f64,
+    /// Variable overrides in clear.
+    pub variable_overrides: BTreeMap<String, String>,
+    /// Whether canary requests use the stage cache.
+    pub use_stage_cache: bool,
+}
+
+/// A stage as API Gateway reports it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveStage {
+    /// The stage name.
+    pub stage_name: String,
+    /// The deployment it serves.
+    pub deployment_id: Option<String>,
+    /// Its description.
+    pub description: Option<String>,
+    /// X-Ray tracing.
+    pub tracing: bool,
+    /// Stage variables.
+    pub variables: BTreeMap<String, String>,
+    /// Whether a cache cluster is enabled.
+    pub cache_enabled: bool,
+    /// The cache cluster size, when reported.
+    pub cache_size: Option<String>,
+    /// The cache cluster status (`AVAILABLE`, `CREATE_IN_PROGRESS`, ...).
+    pub cache_status: Option<String>,
+    /// The canary, if one is live.
+    pub canary: Option<LiveCanary>,
+}
+
+/// A stage's canary as API Gateway reports it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveCanary {
+    /// The canary's deployment (AWS fills it).
+    pub deployment_id: Option<String>,
+    /// Share of traffic.
+    pub percent_traffic: f64,
+    /// Variable overrides.
+    pub variable_overrides: BTreeMap<String, String>,
+    /// Whether canary requests use the stage cache.
+    pub use_stage_cache: bool,
+}
+
+/// The settings of an Amplify branch, for `CreateBranch` or the changed part for `UpdateBranch`
+/// (`None` = not sent, so not changed).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct BranchSettings {
+    /// `PRODUCTION`, `BETA`, ...
+    pub stage: Option<String>,
+    /// The description.
+    pub description: Option<String>,
+    /// The framework label.
+    pub framework: Option<String>,
+    /// The full environment map, in clear.
+    pub environment: Option<BTreeMap<String, String>>,
+    /// `Some(Some((user, password)))` enables basic auth; `Some(None)` disables it.
+    pub basic_auth: Option<Option<(String, String)>>,
+}
+
+/// A branch as Amplify reports it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LiveBranch {
+    /// The branch name.
+    pub branch_name: String,
+    /// Its stage as reported (may be `NONE`).
+    pub stage: Option<String>,
+    /// The description.
+    pub description: Option<String>,
+    /// The framework label.
+    pub framework: Option<String>,
+    /// The environment variables.
+    pub environment: BTreeMap<String, String>,
+    /// Whether basic auth is on.
+    pub basic_auth_enabled: bool,
+    /// The job last deployed, if any.
+    pub active_job_id: Option<String>,
+}
+
+/// An Amplify job's status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobStatus {
+    /// The job id.
+    pub job_id: String,
+    /// `PENDING`, `RUNNING`, `SUCCEED`, `FAILED`, `CANCELLED`, ...
+    pub status: String,
+    /// For a finished job that failed: each failed step's reason and log URL.
+    pub failures: Vec<String>,
+}
+
+impl JobStatus {
+    /// Whether the job has reached a final status.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status.as_str(), "SUCCEED" | "FAILED" | "CANCELLED")
+    }
+}
+
+/// A new Amplify deployment: its job and where to upload the zip.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AmplifyUpload {
+    /// The job created for the deployment.
+    pub job_id: String,
+    /// The presigned URL to PUT the zip to.
+    pub zip_upload_url: String,
+}
+
+/// Every AWS call stagecraft makes.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// `CreateDeployment` with a new `stageName` and its settings; returns the deployment id.
+    async fn create_stage(&self, stage: &NewStage) -> ProviderResult<String>;
+    /// `CreateDeployment` without a stage: a snapshot; returns the deployment id.
+    async fn create_snapshot(&self, rest_api_id: &str, description: &str) -> ProviderResult<String>;
+    /// `CreateDeployment` with `canarySettings` on an existing stage; returns the deployment id.
+    async fn create_canary(&self, canary: &NewCanary) -> ProviderResult<String>;
+    /// `UpdateStage` with an ordered patch list; returns the stage after the change.
+    async fn update_stage(
+        &self,
+        rest_api_id: &str,
+        stage_name: &str,
+        patch: &[PatchOp],
+    ) -> ProviderResult<LiveStage>;
+    /// `GetStage`; `None` when the stage does not exist.
+    async fn get_stage(&self, rest_api_id: &str, stage_name: &str) -> ProviderResult<Option<LiveStage>>;
+    /// `GetStages`: every stage of an API.
+    async fn get_stages(&self, rest_api_id: &str) -> ProviderResult<Vec<LiveStage>>;
+    /// `DeleteStage`.
+    async fn delete_stage(&self, rest_api_id: &str, stage_name: &str) -> ProviderResult<()>;
+
+    /// `CreateBranch`.
+    async fn create_branch(
+        &self,
+        app_id: &str,
+        branch_name: &str,
+        settings: &BranchSettings,
+    ) -> ProviderResult<LiveBranch>;
+    /// `UpdateBranch` with only the fields set.
+    async fn update_branch(
+        &self,
+        app_id: &str,
+        branch_name: &str,
+        settings: &BranchSettings,
+    ) -> ProviderResult<LiveBranch>;
+    /// `GetBranch`; `None` when it does not exist.
+    async fn get_branch(&self, app_id: &str, branch_name: &str) -> ProviderResult<Option<LiveBranch>>;
+    /// `DeleteBranch`.
+    async fn delete_branch(&self, app_id: &str, branch_name: &str) -> ProviderResult<()>;
+    /// `ListJobs`, newest first.
+    async fn list_jobs(&self, app_id: &str, branch_name: &str) -> ProviderResult<Vec<JobStatus>>;
+    /// `CreateDeployment` for a manual deployment.
+    async fn create_amplify_deployment(
+        &self,
+        app_id: &str,
+        branch_name: &str,
+    ) -> ProviderResult<AmplifyUpload>;
+    /// Plain HTTP `PUT` of the zip to the presigned URL.
+    async fn upload_zip(&self, url: &str, zip: Vec<u8>) -> ProviderResult<()>;
+    /// `StartDeployment`.
+    async fn start_deployment(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<()>;
+    /// `GetJob`.
+    async fn get_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<JobStatus>;
+}
