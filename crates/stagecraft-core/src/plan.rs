@@ -123,6 +123,30 @@ impl PlannedValue {
     }
 }
 
+/// Looks up `(address, attribute)` during apply, for deferred values.
+pub type AttributeLookup<'a> = dyn Fn(&str, &str) -> Option<String> + 'a;
+
+impl PlannedValue {
+    /// Turns a deferred value into a known one; the unresolved reference on failure.
+    pub fn resolve(&mut self, lookup: &AttributeLookup<'_>) -> Result<(), String> {
+        let PlannedValue::Deferred { parts } = self else {
+            return Ok(());
+        };
+        let mut text = String::new();
+        for part in parts.iter() {
+            match part {
+                PlannedPart::Literal { text: literal } => text.push_str(literal),
+                PlannedPart::Reference { address, attribute } => match lookup(address, attribute) {
+                    Some(value) => text.push_str(&value),
+                    None => return Err(format!("{address}.{attribute}")),
+                },
+            }
+        }
+        *self = PlannedValue::Known { value: text };
+        Ok(())
+    }
+}
+
 /// The desired attributes of a resource after apply.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -136,6 +160,28 @@ pub enum Desired {
     /// An Amplify branch.
     #[serde(rename = "amplify_branch")]
     Branch(DesiredBranch),
+}
+
+impl Desired {
+    /// Resolves every deferred value; the first unresolved reference on failure.
+    pub fn resolve_deferred(&mut self, lookup: &AttributeLookup<'_>) -> Result<(), String> {
+        let values: Vec<&mut PlannedValue> = match self {
+            Desired::Stage(stage) => stage.variables.values_mut().collect(),
+            Desired::Canary(canary) => canary.variable_overrides.values_mut().collect(),
+            Desired::Branch(branch) => {
+                let mut values: Vec<&mut PlannedValue> = branch.environment.values_mut().collect();
+                if let Some((user, password)) = &mut branch.basic_auth {
+                    values.push(user);
+                    values.push(password);
+                }
+                values
+            }
+        };
+        for value in values {
+            value.resolve(lookup)?;
+        }
+        Ok(())
+    }
 }
 
 /// A stage as configured.
@@ -431,7 +477,10 @@ pub fn resolve_attribute(
         }
         (Address::Branch { branch, .. }, Attribute::Url) => {
             let id = id_of(address)?;
-            Some(format!("https://{}.{id}.amplifyapp.com", branch.replace('/', "-")))
+            Some(format!(
+                "https://{}.{id}.amplifyapp.com",
+                branch.replace('/', "-")
+            ))
         }
         (Address::Branch { branch, .. }, Attribute::BranchName) => Some(branch.clone()),
         _ => None,
@@ -460,21 +509,19 @@ impl Resolver<'_> {
                                 text: literal.clone(),
                             });
                         }
-                        Part::Ref(reference) => {
-                            match self.attribute(reference) {
-                                Some(value) => {
-                                    text.push_str(&value);
-                                    parts.push(PlannedPart::Literal { text: value });
-                                }
-                                None => {
-                                    deferred = true;
-                                    parts.push(PlannedPart::Reference {
-                                        address: reference.address.to_string(),
-                                        attribute: reference.attribute.as_str().to_string(),
-                                    });
-                                }
+                        Part::Ref(reference) => match self.attribute(reference) {
+                            Some(value) => {
+                                text.push_str(&value);
+                                parts.push(PlannedPart::Literal { text: value });
                             }
-                        }
+                            None => {
+                                deferred = true;
+                                parts.push(PlannedPart::Reference {
+                                    address: reference.address.to_string(),
+                                    attribute: reference.attribute.as_str().to_string(),
+                                });
+                            }
+                        },
                     }
                 }
                 if deferred {
@@ -499,7 +546,10 @@ impl Resolver<'_> {
     }
 }
 
-fn values_match(desired: &BTreeMap<String, PlannedValue>, stored: &BTreeMap<String, StoredValue>) -> bool {
+fn values_match(
+    desired: &BTreeMap<String, PlannedValue>,
+    stored: &BTreeMap<String, StoredValue>,
+) -> bool {
     desired.len() == stored.len()
         && desired
             .iter()
@@ -544,13 +594,16 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut promoted: BTreeMap<Address, StageState> = BTreeMap::new();
     if !destroying {
         for (text, resource) in recorded {
-            let (Ok(address), ResourceState::Canary(canary)) = (Address::parse(text), resource) else {
+            let (Ok(address), ResourceState::Canary(canary)) = (Address::parse(text), resource)
+            else {
                 continue;
             };
             if config.contains(&address) || !is_selected(&address) {
                 continue;
             }
-            let Some(stage_address) = address.canary_parent() else { continue };
+            let Some(stage_address) = address.canary_parent() else {
+                continue;
+            };
             let (Address::Stage { api, stage }, Some(ResourceState::Stage(stage_state))) =
                 (&stage_address, recorded.get(&stage_address.to_string()))
             else {
@@ -579,7 +632,11 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     }
 
     // Declared resources, dependencies first.
-    let order = if destroying { Vec::new() } else { input.graph.topological_order() };
+    let order = if destroying {
+        Vec::new()
+    } else {
+        input.graph.topological_order()
+    };
     for address in &order {
         if !is_selected(address) {
             continue;
@@ -588,7 +645,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         let before = recorded.get(&key);
         let change = match address {
             Address::Stage { api, stage } => {
-                let Some(settings) = config.stage(api, stage) else { continue };
+                let Some(settings) = config.stage(api, stage) else {
+                    continue;
+                };
                 let desired = DesiredStage {
                     rest_api_id: config.rest_apis[api].id.clone(),
                     stage_name: stage.clone(),
@@ -635,7 +694,11 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     .state
                     .and_then(|state| state.deployment_of(&rest_api_id, &canary.revision))
                     .is_some();
-                let deploy = if known { Action::CanaryRepoint } else { Action::CanaryDeploy };
+                let deploy = if known {
+                    Action::CanaryRepoint
+                } else {
+                    Action::CanaryDeploy
+                };
                 let actions = match before {
                     Some(ResourceState::Canary(old)) => {
                         let mut actions = Vec::new();
@@ -660,7 +723,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 })
             }
             Address::Branch { app, branch } => {
-                let Some(settings) = config.branch(app, branch) else { continue };
+                let Some(settings) = config.branch(app, branch) else {
+                    continue;
+                };
                 let artifact = match &settings.artifact {
                     Some(artifact) => Some(PlannedArtifact {
                         path: artifact.path.clone(),
@@ -684,7 +749,10 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     basic_auth: settings.basic_auth.as_ref().map(|auth| {
                         (
                             resolver.value(&auth.username, input.secrets, &lineage),
-                            password_value(&resolver.value(&auth.password, input.secrets, &lineage), &lineage),
+                            password_value(
+                                &resolver.value(&auth.password, input.secrets, &lineage),
+                                &lineage,
+                            ),
                         )
                     }),
                     artifact,
@@ -718,7 +786,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     // canaries before their stages.
     let mut deletes: Vec<Change> = Vec::new();
     for (text, resource) in recorded {
-        let Ok(address) = Address::parse(text) else { continue };
+        let Ok(address) = Address::parse(text) else {
+            continue;
+        };
         if (!destroying && config.contains(&address))
             || !is_selected(&address)
             || changes.iter().any(|change| change.address == *text)
@@ -773,14 +843,16 @@ fn password_value(value: &PlannedValue, lineage: &str) -> PlannedValue {
 
 fn prevent_destroy(config: &Config, address: &Address) -> bool {
     match address {
-        Address::Stage { api, stage } => config.stage(api, stage).is_some_and(|s| s.prevent_destroy),
+        Address::Stage { api, stage } => {
+            config.stage(api, stage).is_some_and(|s| s.prevent_destroy)
+        }
         Address::Canary { api, stage } => config
             .stage(api, stage)
             .and_then(|s| s.canary.as_ref())
             .is_some_and(|c| c.prevent_destroy),
-        Address::Branch { app, branch } => {
-            config.branch(app, branch).is_some_and(|b| b.prevent_destroy)
-        }
+        Address::Branch { app, branch } => config
+            .branch(app, branch)
+            .is_some_and(|b| b.prevent_destroy),
     }
 }
 
@@ -790,7 +862,11 @@ fn stage_actions(old: &StageState, desired: &DesiredStage, state: Option<&State>
         let known = state
             .and_then(|state| state.deployment_of(&desired.rest_api_id, &desired.revision))
             .is_some();
-        actions.push(if known { Action::Rollback } else { Action::Redeploy });
+        actions.push(if known {
+            Action::Rollback
+        } else {
+            Action::Redeploy
+        });
     }
     if old.description != desired.description
         || old.tracing != desired.tracing
@@ -830,14 +906,19 @@ fn branch_actions(old: &BranchState, desired: &DesiredBranch) -> Vec<Action> {
 /// Fills each change's `depends_on` with the changes it must wait for: configured edges, a
 /// stage waits for its canary's promotion, and a stage's deletion waits for its canary's.
 fn link_dependencies(changes: &mut [Change], graph: &Graph) {
-    let in_plan: BTreeSet<String> = changes.iter().map(|change| change.address.clone()).collect();
+    let in_plan: BTreeSet<String> = changes
+        .iter()
+        .map(|change| change.address.clone())
+        .collect();
     let promoted: BTreeSet<String> = changes
         .iter()
         .filter(|change| change.actions.contains(&Action::Promote))
         .map(|change| change.address.clone())
         .collect();
     for change in changes.iter_mut() {
-        let Some(address) = change.parsed_address() else { continue };
+        let Some(address) = change.parsed_address() else {
+            continue;
+        };
         let mut depends: BTreeSet<String> = BTreeSet::new();
         if change.after.is_some() {
             for dependency in graph.dependencies(&address) {
@@ -862,19 +943,23 @@ fn link_dependencies(changes: &mut [Change], graph: &Graph) {
                 .to_string(),
             );
         }
-        change.depends_on = depends.into_iter().filter(|d| in_plan.contains(d)).collect();
+        change.depends_on = depends
+            .into_iter()
+            .filter(|d| in_plan.contains(d))
+            .collect();
     }
 }
 
 /// The state a change leaves behind when applied exactly as planned, with `deployment` standing
 /// for the deployment ids AWS assigns. Used by the property tests and by apply's bookkeeping.
 pub fn applied_state(desired: &Desired, deployment_id: &str) -> Option<ResourceState> {
-    let stored = |values: &BTreeMap<String, PlannedValue>| -> Option<BTreeMap<String, StoredValue>> {
-        values
-            .iter()
-            .map(|(key, value)| Some((key.clone(), value.to_stored()?)))
-            .collect()
-    };
+    let stored =
+        |values: &BTreeMap<String, PlannedValue>| -> Option<BTreeMap<String, StoredValue>> {
+            values
+                .iter()
+                .map(|(key, value)| Some((key.clone(), value.to_stored()?)))
+                .collect()
+        };
     Some(match desired {
         Desired::Stage(stage) => ResourceState::Stage(StageState {
             rest_api_id: stage.rest_api_id.clone(),

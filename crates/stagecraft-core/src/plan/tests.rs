@@ -1,0 +1,543 @@
+//! One test per row of SPEC section 3's table (the action chosen and its attributes), and the
+//! property tests: a plan against the state its own application records is empty; a plan
+//! against no state creates everything.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use stagecraft_config::{Config, Host, PathInfo, Secrets};
+
+use super::*;
+use crate::graph::Graph;
+use crate::state::State;
+
+struct TestHost;
+
+impl Host for TestHost {
+    fn inspect_path(&self, _path: &str) -> PathInfo {
+        PathInfo::Directory
+    }
+    fn env_var(&self, name: &str) -> Option<String> {
+        Some(format!("value-of-{name}"))
+    }
+}
+
+fn config(text: &str) -> Config {
+    let full = format!("[project]\nname = \"t\"\nregion = \"us-east-1\"\n{text}");
+    stagecraft_config::parse(&full, &TestHost).unwrap()
+}
+
+fn make_plan(config: &Config, state: Option<&State>) -> Result<Plan, PlanError> {
+    make_plan_with(config, state, PlanMode::Normal, &[])
+}
+
+fn make_plan_with(
+    config: &Config,
+    state: Option<&State>,
+    mode: PlanMode,
+    targets: &[Address],
+) -> Result<Plan, PlanError> {
+    let secrets = stagecraft_config::resolve_secrets(config, &TestHost).unwrap();
+    let graph = Graph::build(config).unwrap();
+    let digests: BTreeMap<String, String> = config
+        .amplify_apps
+        .values()
+        .flat_map(|app| app.branches.values())
+        .filter_map(|branch| branch.artifact.as_ref())
+        .map(|artifact| {
+            (
+                artifact.path.clone(),
+                format!("digest-of-{}", artifact.path),
+            )
+        })
+        .collect();
+    plan(&PlanInput {
+        config,
+        secrets: &secrets,
+        graph: &graph,
+        state,
+        new_lineage: "lineage".to_string(),
+        region: config.project.region.clone(),
+        artifact_digests: &digests,
+        config_digest: "cfg".to_string(),
+        mode,
+        targets,
+    })
+}
+
+/// The state that applying `plan` on top of `state` records, with deployment ids invented
+/// the way AWS would: a new one per new revision, the recorded one for a known revision.
+fn apply_to(state: Option<&State>, plan: &Plan) -> State {
+    let mut next = state
+        .cloned()
+        .unwrap_or_else(|| State::new("t", plan.lineage.clone()));
+    for change in &plan.changes {
+        match &change.after {
+            None => {
+                if change.actions.contains(&Action::Promote)
+                    && let Some(ResourceState::Canary(canary)) = &change.before
+                {
+                    let stage_key = change.address.trim_end_matches(".canary").to_string();
+                    if let Some(ResourceState::Stage(stage)) = next.resources.get_mut(&stage_key) {
+                        stage.revision = canary.revision.clone();
+                        stage.deployment_id = canary.deployment_id.clone();
+                        for (k, v) in &canary.variable_overrides {
+                            stage.variables.insert(k.clone(), v.clone());
+                        }
+                    }
+                }
+                next.resources.remove(&change.address);
+            }
+            Some(desired) => {
+                let mut desired = desired.clone();
+                let ids: BTreeMap<String, String> = plan
+                    .changes
+                    .iter()
+                    .filter_map(|c| match &c.after {
+                        Some(Desired::Stage(s)) => Some((c.address.clone(), s.rest_api_id.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                let current = next.clone();
+                let lookup = |address: &str, attribute: &str| -> Option<String> {
+                    let parsed = Address::parse(address).ok()?;
+                    let attribute = Attribute::offered_by(parsed.kind())
+                        .iter()
+                        .find(|(name, _)| *name == attribute)?
+                        .1;
+                    resolve_attribute(
+                        &parsed,
+                        attribute,
+                        &|a| ids.get(&a.to_string()).cloned(),
+                        plan.region.as_deref(),
+                        &|a| match current.resources.get(&a.to_string()) {
+                            Some(ResourceState::Stage(s)) => Some(s.deployment_id.clone()),
+                            Some(ResourceState::Canary(c)) => Some(c.deployment_id.clone()),
+                            _ => None,
+                        },
+                    )
+                };
+                desired.resolve_deferred(&lookup).unwrap();
+                let desired = &desired;
+                let (api_id, revision) = match desired {
+                    Desired::Stage(stage) => (stage.rest_api_id.clone(), stage.revision.clone()),
+                    Desired::Canary(canary) => {
+                        (canary.rest_api_id.clone(), canary.revision.clone())
+                    }
+                    Desired::Branch(_) => (String::new(), String::new()),
+                };
+                let deployment = next
+                    .deployment_of(&api_id, &revision)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("dep-{api_id}-{revision}"));
+                next.deployments
+                    .entry(api_id)
+                    .or_default()
+                    .insert(revision, deployment.clone());
+                next.resources.insert(
+                    change.address.clone(),
+                    applied_state(desired, &deployment).unwrap(),
+                );
+            }
+        }
+    }
+    next.serial += 1;
+    next
+}
+
+fn actions_of(plan: &Plan) -> Vec<(String, Vec<Action>)> {
+    plan.changes
+        .iter()
+        .map(|change| (change.address.clone(), change.actions.clone()))
+        .collect()
+}
+
+const BASE: &str = r#"
+[rest_apis.api]
+id = "abc"
+[rest_apis.api.stages.prod]
+revision = "r1"
+description = "Production"
+variables = { backend = "v1", key = { env = "KEY" } }
+"#;
+
+fn applied(text: &str) -> (Config, State) {
+    let config = config(text);
+    let plan = make_plan(&config, None).unwrap();
+    let state = apply_to(None, &plan);
+    (config, state)
+}
+
+#[test]
+fn new_stage_is_created() {
+    let config = config(BASE);
+    let plan = make_plan(&config, None).unwrap();
+    assert_eq!(
+        actions_of(&plan),
+        vec![(
+            "rest_apis.api.stages.prod".to_string(),
+            vec![Action::Create]
+        )]
+    );
+    assert_eq!(plan.changes[0].symbol(), '+');
+    let Some(Desired::Stage(stage)) = &plan.changes[0].after else {
+        panic!()
+    };
+    assert!(stage.variables["key"].is_sensitive());
+    assert_eq!(plan.prior_serial, None);
+    assert_eq!(
+        plan.summary(),
+        Summary {
+            add: 1,
+            change: 0,
+            destroy: 0
+        }
+    );
+}
+
+#[test]
+fn new_revision_redeploys_and_known_revision_rolls_back() {
+    let (_, state) = applied(BASE);
+    let next = config(&BASE.replace("\"r1\"", "\"r2\""));
+    let plan = make_plan(&next, Some(&state)).unwrap();
+    assert_eq!(actions_of(&plan)[0].1, vec![Action::Redeploy]);
+    let state2 = apply_to(Some(&state), &plan);
+    // Back to r1: the state maps it to a deployment, so no new one.
+    let back = config(BASE);
+    let plan = make_plan(&back, Some(&state2)).unwrap();
+    assert_eq!(actions_of(&plan)[0].1, vec![Action::Rollback]);
+    assert_eq!(plan.changes[0].symbol(), '~');
+}
+
+#[test]
+fn settings_change_is_an_update() {
+    let (_, state) = applied(BASE);
+    let next = config(
+        &(BASE
+            .replace("\"v1\"", "\"v2\"")
+            .replace("Production", "Prod")
+            + "tracing = true\ncache_size = 0.5\n"),
+    );
+    let plan = make_plan(&next, Some(&state)).unwrap();
+    assert_eq!(actions_of(&plan)[0].1, vec![Action::Update]);
+}
+
+#[test]
+fn changed_secret_is_an_update_seen_through_its_digest() {
+    let (_, state) = applied(BASE);
+    let next = config(&BASE.replace("\"KEY\"", "\"OTHER_KEY\""));
+    let plan = make_plan(&next, Some(&state)).unwrap();
+    assert_eq!(actions_of(&plan)[0].1, vec![Action::Update]);
+    assert!(!plan.to_json().contains("value-of-"));
+}
+
+const CANARY: &str = r#"
+[rest_apis.api.stages.prod.canary]
+revision = "r2"
+percent_traffic = 10.0
+variable_overrides = { backend = "v2" }
+"#;
+
+#[test]
+fn canary_added_with_a_new_revision_deploys_it() {
+    let (_, state) = applied(BASE);
+    let next = config(&format!("{BASE}{CANARY}"));
+    let plan = make_plan(&next, Some(&state)).unwrap();
+    assert_eq!(
+        actions_of(&plan),
+        vec![(
+            "rest_apis.api.stages.prod.canary".to_string(),
+            vec![Action::Create, Action::CanaryDeploy]
+        )]
+    );
+    assert_eq!(plan.changes[0].depends_on, Vec::<String>::new());
+}
+
+#[test]
+fn canary_on_a_known_revision_is_repointed() {
+    let (_, state) = applied(BASE);
+    let next = config(&format!("{BASE}{}", CANARY.replace("\"r2\"", "\"r1\"")));
+    let plan = make_plan(&next, Some(&state)).unwrap();
+    assert_eq!(
+        actions_of(&plan)[0].1,
+        vec![Action::Create, Action::CanaryRepoint]
+    );
+    // And a canary whose revision changes to a new one deploys it.
+    let state = apply_to(Some(&state), &plan);
+    let plan = make_plan(&config(&format!("{BASE}{CANARY}")), Some(&state)).unwrap();
+    assert_eq!(actions_of(&plan)[0].1, vec![Action::CanaryDeploy]);
+}
+
+#[test]
+fn canary_traffic_change_is_an_update() {
+    let (_, state) = applied(&format!("{BASE}{CANARY}"));
+    let next = config(&format!("{BASE}{}", CANARY.replace("10.0", "50.0")));
+    let plan = make_plan(&next, Some(&state)).unwrap();
+    assert_eq!(
+        actions_of(&plan),
+        vec![(
+            "rest_apis.api.stages.prod.canary".to_string(),
+            vec![Action::Update]
+        )]
+    );
+}
+
+#[test]
+fn promotion_moves_the_stage_without_a_new_deployment() {
+    let (_, state) = applied(&format!("{BASE}{CANARY}"));
+    // The stage takes the canary's revision and the canary table goes; the overrides merge into
+    // the variables, so a config that says the merged values has nothing else to change.
+    let next = config(&BASE.replace("\"r1\"", "\"r2\"").replace("\"v1\"", "\"v2\""));
+    let plan = make_plan(&next, Some(&state)).unwrap();
+    assert_eq!(
+        actions_of(&plan),
+        vec![(
+            "rest_apis.api.stages.prod.canary".to_string(),
+            vec![Action::Promote]
+        )]
+    );
+    assert_eq!(plan.changes[0].symbol(), '>');
+    // Promotion with a variable that differs from the merged result also updates the stage,
+    // after the promotion.
+    let next = config(&BASE.replace("\"r1\"", "\"r2\"").replace("\"v1\"", "\"v3\""));
+    let plan = make_plan(&next, Some(&state)).unwrap();
+    assert_eq!(
+        actions_of(&plan),
+        vec![
+            (
+                "rest_apis.api.stages.prod.canary".to_string(),
+                vec![Action::Promote]
+            ),
+            (
+                "rest_apis.api.stages.prod".to_string(),
+                vec![Action::Update]
+            ),
+        ]
+    );
+    assert_eq!(
+        plan.changes[1].depends_on,
+        vec!["rest_apis.api.stages.prod.canary".to_string()]
+    );
+}
+
+#[test]
+fn canary_removed_without_promotion_is_deleted() {
+    let (_, state) = applied(&format!("{BASE}{CANARY}"));
+    let plan = make_plan(&config(BASE), Some(&state)).unwrap();
+    assert_eq!(
+        actions_of(&plan),
+        vec![(
+            "rest_apis.api.stages.prod.canary".to_string(),
+            vec![Action::Delete]
+        )]
+    );
+    assert_eq!(plan.changes[0].symbol(), '-');
+}
+
+#[test]
+fn removed_stage_is_deleted_unless_protected() {
+    let (_, state) = applied(&format!("{BASE}{CANARY}"));
+    let plan = make_plan(&config("[rest_apis.api]\nid = \"abc\"\n"), Some(&state)).unwrap();
+    assert_eq!(
+        actions_of(&plan),
+        vec![
+            (
+                "rest_apis.api.stages.prod.canary".to_string(),
+                vec![Action::Delete]
+            ),
+            (
+                "rest_apis.api.stages.prod".to_string(),
+                vec![Action::Delete]
+            ),
+        ]
+    );
+    assert_eq!(
+        plan.changes[1].depends_on,
+        vec!["rest_apis.api.stages.prod.canary".to_string()]
+    );
+    let protected = config(&format!("{BASE}prevent_destroy = true\n"));
+    let state = apply_to(None, &make_plan(&protected, None).unwrap());
+    let error = make_plan_with(&protected, Some(&state), PlanMode::Destroy, &[]).unwrap_err();
+    assert_eq!(
+        error,
+        PlanError::PreventDestroy {
+            address: "rest_apis.api.stages.prod".to_string()
+        }
+    );
+}
+
+const BRANCH: &str = r#"
+[amplify_apps.web]
+id = "d1"
+[amplify_apps.web.branches."feature/x"]
+stage = "BETA"
+environment = { API = "${rest_apis.api.stages.prod.invoke_url}", DEP = "${rest_apis.api.stages.prod.deployment_id}" }
+basic_auth = { username = "u", password = "literal-password" }
+artifact = "dist"
+"#;
+
+#[test]
+fn branches_are_created_updated_redeployed_and_deleted() {
+    let text = format!("{BASE}{BRANCH}");
+    let config_1 = config(&text);
+    let plan = make_plan(&config_1, None).unwrap();
+    let branch = plan
+        .changes
+        .iter()
+        .find(|c| c.address.starts_with("amplify"))
+        .unwrap();
+    assert_eq!(branch.actions, vec![Action::Create, Action::ArtifactDeploy]);
+    assert_eq!(
+        branch.depends_on,
+        vec!["rest_apis.api.stages.prod".to_string()]
+    );
+    let Some(Desired::Branch(desired)) = &branch.after else {
+        panic!()
+    };
+    assert_eq!(
+        desired.environment["API"],
+        PlannedValue::Known {
+            value: "https://abc.execute-api.us-east-1.amazonaws.com/prod".into()
+        }
+    );
+    // The stage is new, so its deployment id is only known after apply.
+    assert!(matches!(
+        desired.environment["DEP"],
+        PlannedValue::Deferred { .. }
+    ));
+    // A literal password is still sensitive.
+    assert!(desired.basic_auth.as_ref().unwrap().1.is_sensitive());
+    assert!(!plan.to_json().contains("literal-password"));
+
+    let state = apply_to(None, &plan);
+    assert!(!make_plan(&config_1, Some(&state)).unwrap().has_changes());
+    let plan = make_plan(&config(&text.replace("BETA", "DEVELOPMENT")), Some(&state)).unwrap();
+    assert_eq!(actions_of(&plan)[0].1, vec![Action::Update]);
+    let plan = make_plan(
+        &config(&text.replace("\"dist\"", "\"dist2\"")),
+        Some(&state),
+    )
+    .unwrap();
+    assert_eq!(actions_of(&plan)[0].1, vec![Action::ArtifactDeploy]);
+    let plan = make_plan(&config(BASE), Some(&state)).unwrap();
+    assert_eq!(actions_of(&plan)[0].1, vec![Action::Delete]);
+}
+
+#[test]
+fn targets_bring_their_dependencies_and_destroy_plans_delete_everything() {
+    let text = format!("{BASE}{BRANCH}\n[rest_apis.api.stages.dev]\nrevision = \"r1\"\n");
+    let config = config(&text);
+    let target = Address::parse("amplify_apps.web.branches.\"feature/x\"").unwrap();
+    let plan = make_plan_with(
+        &config,
+        None,
+        PlanMode::Normal,
+        std::slice::from_ref(&target),
+    )
+    .unwrap();
+    let addresses: Vec<String> = plan.changes.iter().map(|c| c.address.clone()).collect();
+    assert_eq!(
+        addresses,
+        vec![
+            "rest_apis.api.stages.prod",
+            "amplify_apps.web.branches.\"feature/x\""
+        ]
+    );
+    let unknown = Address::parse("rest_apis.api.stages.nope").unwrap();
+    assert!(matches!(
+        make_plan_with(&config, None, PlanMode::Normal, &[unknown]),
+        Err(PlanError::UnknownTarget { .. })
+    ));
+    let state = apply_to(None, &make_plan(&config, None).unwrap());
+    let plan = make_plan_with(&config, Some(&state), PlanMode::Destroy, &[]).unwrap();
+    assert_eq!(
+        plan.summary(),
+        Summary {
+            add: 0,
+            change: 0,
+            destroy: 3
+        }
+    );
+}
+
+#[test]
+fn saved_plans_round_trip() {
+    let plan = make_plan(&config(&format!("{BASE}{CANARY}{BRANCH}")), None).unwrap();
+    assert_eq!(Plan::from_json(&plan.to_json()).unwrap(), plan);
+    let newer = plan
+        .to_json()
+        .replace("\"format_version\": 1", "\"format_version\": 7");
+    assert!(Plan::from_json(&newer).is_err());
+}
+
+/// A random valid configuration: APIs with up to ten stages, some with canaries, caches and
+/// sensitive variables, and branches that refer to stages.
+fn arbitrary_config() -> impl Strategy<Value = String> {
+    let stage = (
+        0u8..4,
+        proptest::option::of(0usize..8),
+        any::<bool>(),
+        proptest::option::of((0u8..4, 0.0f64..100.0)),
+        proptest::collection::btree_map("[a-z]{1,6}", "[a-z0-9]{1,6}", 0..4),
+        any::<bool>(),
+    );
+    let api = proptest::collection::vec(stage, 1..10);
+    (proptest::collection::vec(api, 1..4), 0usize..4).prop_map(|(apis, branches)| {
+        let mut text = String::new();
+        for (a, stages) in apis.iter().enumerate() {
+            text.push_str(&format!("[rest_apis.api{a}]\nid = \"id{a}\"\n"));
+            for (s, (rev, cache, tracing, canary, vars, secret)) in stages.iter().enumerate() {
+                text.push_str(&format!(
+                    "[rest_apis.api{a}.stages.s{s}]\nrevision = \"r{rev}\"\ntracing = {tracing}\n"
+                ));
+                if let Some(cache) = cache {
+                    text.push_str(&format!("cache_size = \"{}\"\n", stagecraft_config::CacheSize::ALL[*cache].1));
+                }
+                let mut pairs: Vec<String> = vars.iter().map(|(k, v)| format!("{k} = \"{v}\"")).collect();
+                if *secret {
+                    pairs.push("secret = { env = \"SECRET\" }".to_string());
+                }
+                if s > 0 {
+                    pairs.push(format!("prev = \"${{rest_apis.api{a}.stages.s{}.invoke_url}}\"", s - 1));
+                }
+                text.push_str(&format!("variables = {{ {} }}\n", pairs.join(", ")));
+                if let Some((crev, percent)) = canary {
+                    text.push_str(&format!(
+                        "[rest_apis.api{a}.stages.s{s}.canary]\nrevision = \"c{crev}\"\npercent_traffic = {percent:.1}\n"
+                    ));
+                }
+            }
+        }
+        text.push_str("[amplify_apps.app]\nid = \"d1\"\n");
+        for b in 0..branches {
+            text.push_str(&format!(
+                "[amplify_apps.app.branches.b{b}]\nartifact = \"dist\"\nenvironment = {{ API = \"${{rest_apis.api0.stages.s0.invoke_url}}\", DEP = \"${{rest_apis.api0.stages.s0.deployment_id}}\" }}\n"
+            ));
+        }
+        text
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn applying_a_plan_converges(text in arbitrary_config()) {
+        let config = config(&text);
+        let plan = make_plan(&config, None).unwrap();
+        prop_assert_eq!(plan.summary().add, config.addresses().len());
+        // Deferred values settle once what they refer to is applied: apply until stable,
+        // which must take at most two rounds.
+        let mut state = apply_to(None, &plan);
+        let second = make_plan(&config, Some(&state)).unwrap();
+        state = apply_to(Some(&state), &second);
+        let third = make_plan(&config, Some(&state)).unwrap();
+        prop_assert!(!third.has_changes(), "{:?}", actions_of(&third));
+        // Deleting the configuration destroys everything recorded, canaries first.
+        let empty = stagecraft_config::parse("[project]\nname = \"t\"\n", &TestHost).unwrap();
+        let destroy = make_plan(&empty, Some(&state)).unwrap();
+        prop_assert_eq!(destroy.summary().destroy, state.resources.len());
+        let _ = Secrets::default();
+    }
+}
