@@ -1,0 +1,634 @@
+//! Fault and quota proxy for tests: an HTTP reverse proxy that sits between the AWS SDK and
+//! LocalStack, counts API Gateway calls by operation, injects throttling, conflicts, 503s and
+//! dropped connections at seeded random rates, and enforces AWS's CreateDeployment quota.
+//!
+//! Point the SDK's endpoint at [`Proxy::endpoint`] instead of LocalStack's. Everything is plain
+//! HTTP/1.1 on 127.0.0.1.
+//!
+//! * Faults are injected only on API Gateway requests (paths starting with `/restapis`), and
+//!   always *before* forwarding: the upstream never sees a faulted request, so retrying it is safe.
+//! * With [`ProxyConfig::create_deployment_interval`] set, a `CreateDeployment` forwarded less than
+//!   that interval after the previous forwarded one is answered 429 `TooManyRequestsException`,
+//!   as AWS does for its account-wide CreateDeployment quota.
+//! * Everything else is forwarded verbatim: method, path and query, headers (the `Host` header
+//!   included, so the upstream sees the proxy's address) except hop-by-hop ones, and the body,
+//!   streamed. The upstream's status, headers (except hop-by-hop ones) and body are relayed back.
+//!   When the upstream cannot be reached the proxy answers 502.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use stagecraft_testkit::proxy::{FaultRates, Proxy, ProxyConfig};
+//! let proxy = Proxy::start(ProxyConfig {
+//!     upstream: "http://127.0.0.1:4566".into(),
+//!     faults: FaultRates { throttle: 0.2, ..FaultRates::NONE },
+//!     create_deployment_interval: Some(std::time::Duration::from_secs(5)),
+//!     seed: 7,
+//! })
+//! .await?;
+//! let endpoint = proxy.endpoint(); // give this to the SDK
+//! # let _ = endpoint;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{Either, Full};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode, Uri};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+#[cfg(test)]
+mod tests;
+
+/// The `x-amzn-errortype` header AWS's REST JSON protocols use to name an error's type.
+const ERROR_TYPE_HEADER: &str = "x-amzn-errortype";
+
+/// The message AWS API Gateway gives with a `ConflictException` that may be retried.
+pub const CONFLICT_MESSAGE: &str =
+    "Unable to complete operation due to concurrent modification. Please try again later.";
+
+/// Per-request probabilities (each from 0.0 to 1.0) of the faults the proxy injects on API Gateway
+/// requests. One random draw per request picks at most one fault; the rates are tried in field
+/// order, so when they add up to more than 1.0 the later ones get only what is left.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct FaultRates {
+    /// Answer 429 with `x-amzn-errortype: TooManyRequestsException`.
+    pub throttle: f64,
+    /// Answer 409 `ConflictException` with [`CONFLICT_MESSAGE`].
+    pub conflict: f64,
+    /// Answer 503 `ServiceUnavailableException`.
+    pub unavailable: f64,
+    /// Close the TCP connection without answering.
+    pub drop_connection: f64,
+}
+
+impl FaultRates {
+    /// No faults at all.
+    pub const NONE: FaultRates = FaultRates {
+        throttle: 0.0,
+        conflict: 0.0,
+        unavailable: 0.0,
+        drop_connection: 0.0,
+    };
+
+    /// Picks the fault for a random draw `r` in `[0, 1)`, or `None` to forward the request.
+    fn pick(&self, r: f64) -> Option<Fault> {
+        let mut edge = 0.0;
+        for (rate, fault) in [
+            (self.throttle, Fault::Throttle),
+            (self.conflict, Fault::Conflict),
+            (self.unavailable, Fault::Unavailable),
+            (self.drop_connection, Fault::DropConnection),
+        ] {
+            edge += rate.clamp(0.0, 1.0);
+            if r < edge {
+                return Some(fault);
+            }
+        }
+        None
+    }
+
+    fn any(&self) -> bool {
+        [
+            self.throttle,
+            self.conflict,
+            self.unavailable,
+            self.drop_connection,
+        ]
+        .iter()
+        .any(|rate| *rate > 0.0)
+    }
+}
+
+/// How to start a [`Proxy`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProxyConfig {
+    /// Base URL of the upstream, `http://host:port` (plain HTTP only), usually LocalStack's.
+    /// The default is LocalStack's default address, `http://127.0.0.1:4566`.
+    pub upstream: String,
+    /// Fault rates for API Gateway requests; the default injects none.
+    pub faults: FaultRates,
+    /// When set, the least time between two forwarded `CreateDeployment` calls; one that comes
+    /// sooner is answered 429 `TooManyRequestsException` and counted in
+    /// [`Proxy::quota_rejections`]. The default is no quota.
+    pub create_deployment_interval: Option<Duration>,
+    /// Seed of the random generator that decides which requests are faulted.
+    pub seed: u64,
+}
+
+impl Default for ProxyConfig {
+    fn default() -> Self {
+        ProxyConfig {
+            upstream: "http://127.0.0.1:4566".to_owned(),
+            faults: FaultRates::NONE,
+            create_deployment_interval: None,
+            seed: 0,
+        }
+    }
+}
+
+impl ProxyConfig {
+    /// A configuration forwarding to `upstream` with no faults and no quota.
+    pub fn new(upstream: impl Into<String>) -> Self {
+        ProxyConfig {
+            upstream: upstream.into(),
+            ..ProxyConfig::default()
+        }
+    }
+}
+
+/// A running fault and quota proxy, listening on `127.0.0.1` on a port of its own. It stops
+/// (the listener and every open connection) when dropped.
+pub struct Proxy {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+    accept_task: JoinHandle<()>,
+}
+
+impl fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Proxy")
+            .field("endpoint", &self.endpoint())
+            .field("upstream", &self.shared.upstream)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Proxy {
+    /// Binds `127.0.0.1:0` and starts serving in the background on the current Tokio runtime.
+    ///
+    /// Fails with [`std::io::ErrorKind::InvalidInput`] when `config.upstream` is not an
+    /// `http://` URL with a host, or with the bind error.
+    pub async fn start(config: ProxyConfig) -> std::io::Result<Proxy> {
+        let upstream = parse_upstream(&config.upstream)?;
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+
+        let mut connector = HttpConnector::new();
+        connector.set_nodelay(true);
+        let client = Client::builder(TokioExecutor::new()).build(connector);
+
+        let shared = Arc::new(Shared {
+            upstream,
+            client,
+            faults: Mutex::new(config.faults),
+            rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
+            quota_interval: config.create_deployment_interval,
+            last_create_deployment: Mutex::new(None),
+            stats: Mutex::new(Stats::default()),
+        });
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), shutdown_rx));
+        Ok(Proxy {
+            addr,
+            shared,
+            shutdown,
+            accept_task,
+        })
+    }
+
+    /// The proxy's base URL, `http://127.0.0.1:PORT`, to use as the SDK's endpoint.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the proxy listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Requests forwarded to the upstream, by operation name (see [`operation_name`]). Requests
+    /// answered with an injected fault or a quota rejection are not counted here.
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        self.shared.stats().forwarded.clone()
+    }
+
+    /// Injected faults (of every kind, quota rejections excluded), by operation name.
+    pub fn injected(&self) -> BTreeMap<String, u64> {
+        self.shared.stats().injected.clone()
+    }
+
+    /// Injected faults by kind: `TooManyRequestsException`, `ConflictException`,
+    /// `ServiceUnavailableException` and `ConnectionDropped`.
+    pub fn injected_by_kind(&self) -> BTreeMap<String, u64> {
+        self.shared.stats().injected_by_kind.clone()
+    }
+
+    /// How many `CreateDeployment` calls the quota answered with 429.
+    pub fn quota_rejections(&self) -> u64 {
+        self.shared.stats().quota_rejections
+    }
+
+    /// Zeroes [`counts`](Self::counts), [`injected`](Self::injected),
+    /// [`injected_by_kind`](Self::injected_by_kind) and
+    /// [`quota_rejections`](Self::quota_rejections). The quota's clock (the time of the last
+    /// forwarded `CreateDeployment`) is kept.
+    pub fn reset_counts(&self) {
+        *self.shared.stats() = Stats::default();
+    }
+
+    /// Replaces the fault rates; requests arriving from now on use the new ones.
+    pub fn set_faults(&self, faults: FaultRates) {
+        *lock(&self.shared.faults) = faults;
+    }
+
+    /// The fault rates in force.
+    pub fn faults(&self) -> FaultRates {
+        *lock(&self.shared.faults)
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        // Open connections watch this channel and close; the accept loop stops listening.
+        let _ = self.shutdown.send(true);
+        self.accept_task.abort();
+    }
+}
+
+/// The API Gateway operation a REST request calls, such as `CreateDeployment` for
+/// `POST /restapis/{id}/deployments`, or `"METHOD /path"` (without the query) for anything else.
+pub fn operation_name(method: &Method, path: &str) -> String {
+    apigateway_operation(method, path)
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{method} {path}"))
+}
+
+fn apigateway_operation(method: &Method, path: &str) -> Option<&'static str> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let m = method.as_str();
+    let op = match (segments.as_slice(), m) {
+        (["restapis"], "GET") => "GetRestApis",
+        (["restapis"], "POST") => "CreateRestApi",
+        (["restapis", _], "GET") => "GetRestApi",
+        (["restapis", _], "PUT") => "PutRestApi",
+        (["restapis", _], "PATCH") => "UpdateRestApi",
+        (["restapis", _], "DELETE") => "DeleteRestApi",
+        (["restapis", _, "deployments"], "GET") => "GetDeployments",
+        (["restapis", _, "deployments"], "POST") => "CreateDeployment",
+        (["restapis", _, "deployments", _], "GET") => "GetDeployment",
+        (["restapis", _, "deployments", _], "PATCH") => "UpdateDeployment",
+        (["restapis", _, "deployments", _], "DELETE") => "DeleteDeployment",
+        (["restapis", _, "stages"], "GET") => "GetStages",
+        (["restapis", _, "stages"], "POST") => "CreateStage",
+        (["restapis", _, "stages", _], "GET") => "GetStage",
+        (["restapis", _, "stages", _], "PATCH") => "UpdateStage",
+        (["restapis", _, "stages", _], "DELETE") => "DeleteStage",
+        (["restapis", _, "stages", _, "cache", "data"], "DELETE") => "FlushStageCache",
+        (["restapis", _, "stages", _, "cache", "authorizers"], "DELETE") => {
+            "FlushStageAuthorizersCache"
+        }
+        (["restapis", _, "resources"], "GET") => "GetResources",
+        (["restapis", _, "resources", _], "GET") => "GetResource",
+        (["restapis", _, "resources", _], "POST") => "CreateResource",
+        (["restapis", _, "resources", _], "PATCH") => "UpdateResource",
+        (["restapis", _, "resources", _], "DELETE") => "DeleteResource",
+        (["restapis", _, "resources", _, "methods", _], _) => method_op(m, "Method")?,
+        (["restapis", _, "resources", _, "methods", _, "responses", _], _) => {
+            method_op(m, "MethodResponse")?
+        }
+        (["restapis", _, "resources", _, "methods", _, "integration"], _) => {
+            method_op(m, "Integration")?
+        }
+        (
+            [
+                "restapis",
+                _,
+                "resources",
+                _,
+                "methods",
+                _,
+                "integration",
+                "responses",
+                _,
+            ],
+            _,
+        ) => method_op(m, "IntegrationResponse")?,
+        (["tags", _], "GET") => "GetTags",
+        (["tags", _], "PUT") => "TagResource",
+        (["tags", _], "DELETE") => "UntagResource",
+        _ => return None,
+    };
+    Some(op)
+}
+
+/// `Put`/`Get`/`Update`/`Delete` + `what`, for the method and integration sub-resources.
+fn method_op(method: &str, what: &str) -> Option<&'static str> {
+    let op = match (method, what) {
+        ("PUT", "Method") => "PutMethod",
+        ("GET", "Method") => "GetMethod",
+        ("PATCH", "Method") => "UpdateMethod",
+        ("DELETE", "Method") => "DeleteMethod",
+        ("PUT", "MethodResponse") => "PutMethodResponse",
+        ("GET", "MethodResponse") => "GetMethodResponse",
+        ("PATCH", "MethodResponse") => "UpdateMethodResponse",
+        ("DELETE", "MethodResponse") => "DeleteMethodResponse",
+        ("PUT", "Integration") => "PutIntegration",
+        ("GET", "Integration") => "GetIntegration",
+        ("PATCH", "Integration") => "UpdateIntegration",
+        ("DELETE", "Integration") => "DeleteIntegration",
+        ("PUT", "IntegrationResponse") => "PutIntegrationResponse",
+        ("GET", "IntegrationResponse") => "GetIntegrationResponse",
+        ("PATCH", "IntegrationResponse") => "UpdateIntegrationResponse",
+        ("DELETE", "IntegrationResponse") => "DeleteIntegrationResponse",
+        _ => return None,
+    };
+    Some(op)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Throttle,
+    Conflict,
+    Unavailable,
+    DropConnection,
+}
+
+impl Fault {
+    fn kind(self) -> &'static str {
+        match self {
+            Fault::Throttle => "TooManyRequestsException",
+            Fault::Conflict => "ConflictException",
+            Fault::Unavailable => "ServiceUnavailableException",
+            Fault::DropConnection => "ConnectionDropped",
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Stats {
+    forwarded: BTreeMap<String, u64>,
+    injected: BTreeMap<String, u64>,
+    injected_by_kind: BTreeMap<String, u64>,
+    quota_rejections: u64,
+}
+
+struct Shared {
+    /// The upstream base URL without a trailing `/`.
+    upstream: String,
+    client: Client<HttpConnector, Incoming>,
+    faults: Mutex<FaultRates>,
+    rng: Mutex<StdRng>,
+    quota_interval: Option<Duration>,
+    last_create_deployment: Mutex<Option<Instant>>,
+    stats: Mutex<Stats>,
+}
+
+impl Shared {
+    fn stats(&self) -> MutexGuard<'_, Stats> {
+        lock(&self.stats)
+    }
+
+    /// Draws the fault for an API Gateway request, if any.
+    fn draw_fault(&self) -> Option<Fault> {
+        let faults = *lock(&self.faults);
+        if !faults.any() {
+            return None;
+        }
+        let r: f64 = lock(&self.rng).random();
+        faults.pick(r)
+    }
+
+    /// True when a `CreateDeployment` may be forwarded now (and starts the next interval).
+    fn quota_admits(&self) -> bool {
+        let Some(interval) = self.quota_interval else {
+            return true;
+        };
+        let mut last = lock(&self.last_create_deployment);
+        let now = Instant::now();
+        match *last {
+            Some(previous) if now.duration_since(previous) < interval => false,
+            _ => {
+                *last = Some(now);
+                true
+            }
+        }
+    }
+}
+
+/// Locks a mutex, ignoring poisoning: the data behind these locks stays consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn parse_upstream(upstream: &str) -> std::io::Result<String> {
+    let invalid = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
+    let trimmed = upstream.trim_end_matches('/');
+    let uri: Uri = trimmed
+        .parse()
+        .map_err(|e| invalid(format!("proxy upstream {upstream:?} is not a URL: {e}")))?;
+    if uri.scheme_str() != Some("http") || uri.authority().is_none() {
+        return Err(invalid(format!(
+            "proxy upstream {upstream:?} must be a plain http:// URL with a host"
+        )));
+    }
+    if uri.query().is_some() {
+        return Err(invalid(format!(
+            "proxy upstream {upstream:?} must not have a query"
+        )));
+    }
+    Ok(trimmed.to_owned())
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, shutdown: watch::Receiver<bool>) {
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Typically EMFILE: back off briefly rather than spin.
+                tracing::warn!("fault proxy: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let mut shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(Arc::clone(&shared), req));
+            let conn = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                // An error here is mostly a deliberately dropped connection; either way the
+                // stream is closed when this task ends.
+                _ = conn => {}
+                _ = shutdown.wait_for(|stop| *stop) => {}
+            }
+        });
+    }
+}
+
+/// The service error that makes hyper close the connection without a response.
+#[derive(Debug)]
+struct DropConnection;
+
+impl fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("fault proxy: connection dropped on purpose")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+type ProxyBody = Either<Incoming, Full<Bytes>>;
+
+async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+) -> Result<Response<ProxyBody>, DropConnection> {
+    let path = req.uri().path().to_owned();
+    let op = operation_name(req.method(), &path);
+    let is_apigateway = path == "/restapis" || path.starts_with("/restapis/");
+
+    if is_apigateway && let Some(fault) = shared.draw_fault() {
+        {
+            let mut stats = shared.stats();
+            *stats.injected.entry(op).or_default() += 1;
+            *stats
+                .injected_by_kind
+                .entry(fault.kind().to_owned())
+                .or_default() += 1;
+        }
+        return match fault {
+            Fault::Throttle => Ok(error_response(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                "Too Many Requests",
+            )),
+            Fault::Conflict => Ok(error_response(
+                StatusCode::CONFLICT,
+                "ConflictException",
+                CONFLICT_MESSAGE,
+            )),
+            Fault::Unavailable => Ok(error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "ServiceUnavailableException",
+                "Service Unavailable",
+            )),
+            Fault::DropConnection => Err(DropConnection),
+        };
+    }
+
+    if op == "CreateDeployment" && !shared.quota_admits() {
+        shared.stats().quota_rejections += 1;
+        return Ok(error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequestsException",
+            "Too Many Requests",
+        ));
+    }
+
+    *shared.stats().forwarded.entry(op).or_default() += 1;
+    Ok(forward(&shared, req).await)
+}
+
+async fn forward(shared: &Shared, req: Request<Incoming>) -> Response<ProxyBody> {
+    let (mut parts, body) = req.into_parts();
+    let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let target = format!("{}{}", shared.upstream, path_and_query);
+    parts.uri = match target.parse::<Uri>() {
+        Ok(uri) => uri,
+        Err(e) => {
+            return plain_response(
+                StatusCode::BAD_REQUEST,
+                format!("fault proxy: bad URI: {e}"),
+            );
+        }
+    };
+    parts.version = hyper::Version::HTTP_11;
+    strip_hop_by_hop(&mut parts.headers);
+
+    match shared
+        .client
+        .request(Request::from_parts(parts, body))
+        .await
+    {
+        Ok(response) => {
+            let (mut parts, body) = response.into_parts();
+            strip_hop_by_hop(&mut parts.headers);
+            Response::from_parts(parts, Either::Left(body))
+        }
+        Err(e) => plain_response(
+            StatusCode::BAD_GATEWAY,
+            format!("fault proxy: upstream {} failed: {e}", shared.upstream),
+        ),
+    }
+}
+
+/// Removes the hop-by-hop headers of RFC 9110 section 7.6.1, and any the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    for name in [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    ] {
+        headers.remove(name);
+    }
+}
+
+/// An AWS-style REST JSON error: the status, `x-amzn-errortype` and `{"message": ...}`.
+fn error_response(
+    status: StatusCode,
+    error_type: &'static str,
+    message: &str,
+) -> Response<ProxyBody> {
+    let body = serde_json::json!({ "message": message }).to_string();
+    let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(ERROR_TYPE_HEADER, HeaderValue::from_static(error_type));
+    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+fn plain_response(status: StatusCode, message: String) -> Response<ProxyBody> {
+    let mut response = Response::new(Either::Right(Full::new(Bytes::from(message))));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
