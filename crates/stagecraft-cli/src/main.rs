@@ -1,2 +1,234 @@
-//! The stagecraft binary.
-fn main() {}
+//! The stagecraft binary: the shell around the engine. It owns the terminal, the files, the
+//! state backend, the lock and the exit codes; the engine computes and never prints.
+
+mod args;
+mod backend;
+mod load;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Parser;
+use miette::{IntoDiagnostic, Report, WrapErr};
+use stagecraft_config::{Address, StateSettings};
+use stagecraft_core::plan::{Plan, PlanInput, PlanMode, plan};
+use stagecraft_core::render;
+
+use crate::args::{Cli, Command, Format, PlanArgs, StateCommand};
+use crate::backend::LocalBackend;
+use crate::load::{SecretMode, load};
+
+/// Exit code when `--detailed-exitcode` is given and the plan has changes.
+const EXIT_CHANGES: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let color = use_color(&cli);
+    miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .color(color)
+                .unicode(color)
+                .build(),
+        )
+    }))
+    .ok();
+    match run(&cli, color) {
+        Ok(code) => ExitCode::from(code),
+        Err(report) => {
+            eprintln!("{report:?}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+}
+
+/// Colour only on a terminal, never with `--no-color` or `NO_COLOR`.
+fn use_color(cli: &Cli) -> bool {
+    !cli.no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        && std::io::stdout().is_terminal()
+}
+
+fn run(cli: &Cli, color: bool) -> Result<u8, Report> {
+    match &cli.command {
+        Command::Validate => {
+            let (loaded, _) = load(&cli.config, SecretMode::Skip)?;
+            println!(
+                "Success! {} is valid: {} resources.",
+                cli.config.display(),
+                loaded.config.addresses().len()
+            );
+            Ok(0)
+        }
+        Command::Plan(args) => plan_command(cli, args, color),
+        Command::Show { file, format } => {
+            let text = std::fs::read_to_string(file)
+                .into_diagnostic()
+                .wrap_err_with(|| format!("cannot read saved plan {}", file.display()))?;
+            let plan = Plan::from_json(&text).map_err(|message| {
+                miette::miette!("{} is not a saved plan: {message}", file.display())
+            })?;
+            print!("{}", render_plan(&plan, *format, color));
+            Ok(0)
+        }
+        Command::State(command) => state_command(cli, command),
+        Command::ForceUnlock { id } => {
+            let backend = local_backend(cli)?;
+            backend.force_unlock(id)?;
+            println!("The state lock {id} has been released.");
+            Ok(0)
+        }
+    }
+}
+
+fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
+    match format {
+        Format::Text => render::text(plan, render::TextStyle { color }),
+        Format::Json => {
+            let mut text = render::json(plan);
+            text.push('\n');
+            text
+        }
+        Format::Markdown => render::markdown(plan, render::MARKDOWN_LIMIT),
+    }
+}
+
+/// The state backend the configuration names. Only the configuration's `[state]` table is read,
+/// so that state commands work even while other parts of the file are being edited.
+fn local_backend(cli: &Cli) -> Result<LocalBackend, Report> {
+    let (loaded, _) = load(&cli.config, SecretMode::Skip)?;
+    match &loaded.config.state {
+        StateSettings::Local { path } => Ok(LocalBackend::new(loaded.base.join(path))),
+        StateSettings::S3 { .. } => Err(miette::miette!(
+            code = "state::s3",
+            help = "use the local backend until the S3 backend lands",
+            "the S3 state backend is not available in this build"
+        )),
+    }
+}
+
+fn region(cli: &Cli, configured: Option<&String>) -> Option<String> {
+    cli.region
+        .clone()
+        .or_else(|| configured.cloned())
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+}
+
+fn plan_command(cli: &Cli, args: &PlanArgs, color: bool) -> Result<u8, Report> {
+    let (loaded, secrets) = load(&cli.config, SecretMode::Read)?;
+    let targets = args
+        .targets
+        .iter()
+        .map(|text| {
+            Address::parse(text).map_err(|message| {
+                miette::miette!(code = "cli::target", "--target {text}: {message}")
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let artifacts = loaded.artifact_digests()?;
+    let backend = local_backend(cli)?;
+    let _lock = backend.lock("plan", cli.lock_timeout)?;
+    let state = backend.read()?;
+    let plan = plan(&PlanInput {
+        config: &loaded.config,
+        secrets: &secrets,
+        graph: &loaded.graph,
+        state: state.as_ref(),
+        new_lineage: uuid::Uuid::new_v4().to_string(),
+        region: region(cli, loaded.config.project.region.as_ref()),
+        artifact_digests: &artifacts,
+        config_digest: loaded.config_digest(&artifacts),
+        mode: if args.destroy {
+            PlanMode::Destroy
+        } else {
+            PlanMode::Normal
+        },
+        targets: &targets,
+    })?;
+    print!("{}", render_plan(&plan, args.format, color));
+    if let Some(out) = &args.out {
+        backend::write_atomically(out, plan.to_json().as_bytes())?;
+        if args.format == Format::Text {
+            println!("\nSaved the plan to {}.", display_relative(out));
+        }
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        EXIT_CHANGES
+    } else {
+        0
+    })
+}
+
+fn display_relative(path: &Path) -> String {
+    let current = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    path.strip_prefix(&current)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+fn state_command(cli: &Cli, command: &StateCommand) -> Result<u8, Report> {
+    let backend = local_backend(cli)?;
+    match command {
+        StateCommand::List => {
+            if let Some(state) = backend.read()? {
+                for address in state.resources.keys() {
+                    println!("{address}");
+                }
+            }
+            Ok(0)
+        }
+        StateCommand::Show { address } => {
+            let state = backend
+                .read()?
+                .unwrap_or_else(|| stagecraft_core::state::State::new("", String::new()));
+            let resource = state.resources.get(address).ok_or_else(|| {
+                miette::miette!(
+                    code = "state::unknown_address",
+                    help = "`stagecraft state list` shows the recorded addresses",
+                    "{address} is not in the state"
+                )
+            })?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(resource).into_diagnostic()?
+            );
+            Ok(0)
+        }
+        StateCommand::Rm { address } => {
+            let lock = backend.lock("state rm", cli.lock_timeout)?;
+            let mut state = backend
+                .read()?
+                .ok_or_else(|| miette::miette!("there is no state yet"))?;
+            if state.resources.remove(address).is_none() {
+                return Err(miette::miette!(
+                    code = "state::unknown_address",
+                    help = "`stagecraft state list` shows the recorded addresses",
+                    "{address} is not in the state"
+                ));
+            }
+            state.serial += 1;
+            backend.write(&state, &lock)?;
+            println!("Removed {address} from the state (AWS was not touched).");
+            Ok(0)
+        }
+    }
+}

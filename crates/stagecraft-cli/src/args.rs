@@ -1,0 +1,126 @@
+//! Raw command-line arguments (clap). `main` turns them into settings and dispatches.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  stagecraft validate
+  stagecraft plan --out plan.out
+  stagecraft plan --format markdown --detailed-exitcode > plan.md
+  stagecraft --config deploy.toml.example plan --target rest_apis.orders.stages.prod
+  stagecraft show plan.out --format json
+  stagecraft state list";
+
+/// Declarative deployments of API Gateway stages and Amplify branches.
+#[derive(Debug, Parser)]
+#[command(name = "stagecraft", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The desired-state file.
+    #[arg(
+        long,
+        global = true,
+        default_value = "deploy.toml",
+        env = "STAGECRAFT_CONFIG"
+    )]
+    pub config: PathBuf,
+    /// AWS region (overrides `project.region` and the AWS configuration chain).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// AWS profile from the shared configuration files.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Send every AWS call to this endpoint (also `AWS_ENDPOINT_URL*`).
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+    /// Never colour the output (also the `NO_COLOR` variable).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    /// How many resources apply may work on at once.
+    #[arg(long, global = true, default_value_t = 10)]
+    pub parallelism: usize,
+    /// How long to wait for the state lock, e.g. `30s` (default: do not wait).
+    #[arg(long, global = true, value_parser = humantime::parse_duration, default_value = "0s")]
+    pub lock_timeout: Duration,
+    /// More logging (-v info, -vv debug); `RUST_LOG` also works.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and validate the configuration; nothing else.
+    Validate,
+    /// Compare the configuration with the state and show what would change.
+    Plan(PlanArgs),
+    /// Render a saved plan.
+    Show {
+        /// The saved plan (from `plan --out`).
+        file: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Inspect and edit the state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Release a lock left behind by a process that died.
+    ForceUnlock {
+        /// The lock id shown in the lock error.
+        id: String,
+    },
+}
+
+/// `plan` options.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Save the plan to this file for `show` (and `apply FILE`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Plan only this resource and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
+    /// Plan the destruction of every resource in the state.
+    #[arg(long)]
+    pub destroy: bool,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Terraform-style text.
+    Text,
+    /// One versioned JSON document (docs/json-plan.md).
+    Json,
+    /// A pull-request comment.
+    Markdown,
+}
+
+/// `state` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the addresses in the state.
+    List,
+    /// Show one resource's recorded attributes.
+    Show {
+        /// The resource address.
+        address: String,
+    },
+    /// Forget a resource (AWS is not touched).
+    Rm {
+        /// The resource address.
+        address: String,
+    },
+}

@@ -1,0 +1,224 @@
+//! Loading a configuration from disk: the real [`Host`] (files beside the configuration, the
+//! process environment), every diagnostic rendered against the file, and artifact digests.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use miette::Report;
+use sha2::{Digest, Sha256};
+use stagecraft_config::{
+    ArtifactKind, Config, ConfigError, ConfigErrors, Host, PathInfo, Secrets, resolve_secrets,
+};
+use stagecraft_core::graph::Graph;
+
+/// The file system beside the configuration and the process environment.
+pub struct DiskHost {
+    base: PathBuf,
+}
+
+impl Host for DiskHost {
+    fn inspect_path(&self, path: &str) -> PathInfo {
+        let full = self.base.join(path);
+        if full.is_dir() {
+            PathInfo::Directory
+        } else if full.is_file() {
+            PathInfo::File
+        } else {
+            PathInfo::Missing
+        }
+    }
+
+    fn env_var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+/// A loaded, validated configuration and what was derived from it.
+pub struct Loaded {
+    /// The configuration.
+    pub config: Config,
+    /// Its dependency graph.
+    pub graph: Graph,
+    /// The folder relative paths are resolved against.
+    pub base: PathBuf,
+    /// The configuration text.
+    pub text: String,
+}
+
+/// Whether `{ env = ... }` values are read (plan, apply) or only checked for form (validate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretMode {
+    /// Read them; a missing variable is an error.
+    Read,
+    /// Leave them unread.
+    Skip,
+}
+
+/// Reads, parses and validates `path`, rendering every problem into one report.
+pub fn load(path: &Path, mode: SecretMode) -> Result<(Loaded, Secrets), Report> {
+    let text = fs::read_to_string(path).map_err(|error| {
+        miette::miette!(
+            code = "config::read",
+            help = "pass --config FILE, or run stagecraft in the folder that holds deploy.toml",
+            "cannot read {}: {error}",
+            path.display()
+        )
+    })?;
+    let base = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let host = DiskHost { base: base.clone() };
+    let name = path.display().to_string();
+    let config = stagecraft_config::parse(&text, &host)
+        .map_err(|errors| Report::new(ConfigErrors::new(&name, text.clone(), errors)))?;
+    let graph = Graph::build(&config).map_err(|cycles| {
+        let errors = cycles
+            .iter()
+            .map(|cycle| {
+                let span = cycle
+                    .spans
+                    .first()
+                    .copied()
+                    .unwrap_or_else(|| (0..0).into());
+                ConfigError::new(
+                    "config::dependency_cycle",
+                    span,
+                    cycle.to_string(),
+                    "part of the cycle",
+                )
+                .with_help("remove one of the `depends_on` entries or references that form it")
+            })
+            .collect();
+        Report::new(ConfigErrors::new(&name, text.clone(), errors))
+    })?;
+    let secrets = match mode {
+        SecretMode::Read => resolve_secrets(&config, &host)
+            .map_err(|errors| Report::new(ConfigErrors::new(&name, text.clone(), errors)))?,
+        SecretMode::Skip => Secrets::default(),
+    };
+    Ok((
+        Loaded {
+            config,
+            graph,
+            base,
+            text,
+        },
+        secrets,
+    ))
+}
+
+impl Loaded {
+    /// The content digest of each artifact, by configured path: a folder's digest covers each
+    /// file's relative path and bytes in sorted order (never mtimes); a zip's, its bytes.
+    pub fn artifact_digests(&self) -> Result<BTreeMap<String, String>, Report> {
+        let mut out = BTreeMap::new();
+        for app in self.config.amplify_apps.values() {
+            for branch in app.branches.values() {
+                if let Some(artifact) = &branch.artifact {
+                    let full = self.base.join(&artifact.path);
+                    let digest = match artifact.kind {
+                        ArtifactKind::Directory => digest_directory(&full),
+                        ArtifactKind::Zip => digest_file(&full),
+                    }
+                    .map_err(|error| {
+                        miette::miette!(
+                            code = "artifact::read",
+                            "cannot read artifact {}: {error}",
+                            full.display()
+                        )
+                    })?;
+                    out.insert(artifact.path.clone(), digest);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A digest of the configuration text and the artifacts' digests, for saved plans.
+    pub fn config_digest(&self, artifacts: &BTreeMap<String, String>) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.text.as_bytes());
+        for (path, digest) in artifacts {
+            hasher.update([0]);
+            hasher.update(path.as_bytes());
+            hasher.update([0]);
+            hasher.update(digest.as_bytes());
+        }
+        format!("sha256:{}", hex::encode(hasher.finalize()))
+    }
+}
+
+fn digest_file(path: &Path) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut file = fs::File::open(path)?;
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}
+
+/// The files of a folder, relative paths with `/`, sorted.
+pub fn artifact_files(root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(root).sort_by_file_name() {
+        let entry = entry.map_err(std::io::Error::other)?;
+        if entry.file_type().is_file() {
+            let relative = entry
+                .path()
+                .strip_prefix(root)
+                .map_err(std::io::Error::other)?
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join("/");
+            files.push((relative, entry.path().to_path_buf()));
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+fn digest_directory(root: &Path) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    for (relative, path) in artifact_files(root)? {
+        hasher.update(relative.as_bytes());
+        hasher.update([0]);
+        hasher.update(digest_file(&path)?.as_bytes());
+        hasher.update([0]);
+    }
+    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn directory_digest_follows_content_not_mtimes() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        fs::write(dir.path().join("index.html"), "hi").unwrap();
+        fs::write(dir.path().join("sub/a.css"), "a").unwrap();
+        let first = digest_directory(dir.path()).unwrap();
+        // Rewriting the same bytes changes the mtime only.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        fs::write(dir.path().join("index.html"), "hi").unwrap();
+        assert_eq!(digest_directory(dir.path()).unwrap(), first);
+        fs::write(dir.path().join("sub/a.css"), "b").unwrap();
+        assert_ne!(digest_directory(dir.path()).unwrap(), first);
+        // Renaming a file changes the digest even with the same bytes.
+        fs::write(dir.path().join("sub/a.css"), "a").unwrap();
+        assert_eq!(digest_directory(dir.path()).unwrap(), first);
+        fs::rename(dir.path().join("sub/a.css"), dir.path().join("sub/b.css")).unwrap();
+        assert_ne!(digest_directory(dir.path()).unwrap(), first);
+    }
+}

@@ -1,0 +1,6 @@
+//! End-to-end tests of the built `stagecraft` binary: one test binary, modules inside.
+#![allow(clippy::unwrap_used)]
+
+mod plan;
+mod support;
+mod validate;
