@@ -1,0 +1,223 @@
+//! API Gateway (REST, v1) calls: deployments, stages, canaries.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_apigateway::Client;
+use aws_sdk_apigateway::types::{
+    CacheClusterSize, CanarySettings, DeploymentCanarySettings, Op, PatchOperation,
+};
+use stagecraft_core::provider::{
+    ErrorKind, LiveCanary, LiveStage, NewCanary, NewStage, PatchOp, ProviderResult,
+};
+
+use crate::errors::{from_sdk, incomplete};
+
+/// Builds a [`LiveStage`] from any of the SDK's stage shapes (`Stage`, `GetStageOutput`,
+/// `UpdateStageOutput`), which share their accessors but no trait.
+macro_rules! live_stage {
+    ($stage:expr, $fallback_name:expr) => {{
+        let s = $stage;
+        LiveStage {
+            stage_name: s.stage_name().unwrap_or($fallback_name).to_string(),
+            deployment_id: non_empty(s.deployment_id()),
+            description: non_empty(s.description()),
+            tracing: s.tracing_enabled(),
+            variables: to_btree(s.variables()),
+            cache_enabled: s.cache_cluster_enabled(),
+            cache_size: s.cache_cluster_size().map(|c| c.as_str().to_string()),
+            cache_status: s.cache_cluster_status().map(|c| c.as_str().to_string()),
+            canary: s.canary_settings().map(live_canary),
+        }
+    }};
+}
+
+/// `Some(text)` unless absent or empty.
+pub(crate) fn non_empty(s: Option<&str>) -> Option<String> {
+    s.filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// An SDK map (absent = empty) as a sorted map.
+pub(crate) fn to_btree(map: Option<&HashMap<String, String>>) -> BTreeMap<String, String> {
+    map.map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// A map for the SDK; `None` when empty, so that nothing is sent.
+pub(crate) fn to_hash(map: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
+    (!map.is_empty()).then(|| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+/// The SDK's canary settings as a [`LiveCanary`].
+fn live_canary(c: &CanarySettings) -> LiveCanary {
+    LiveCanary {
+        deployment_id: non_empty(c.deployment_id()),
+        percent_traffic: c.percent_traffic(),
+        variable_overrides: to_btree(c.stage_variable_overrides()),
+        use_stage_cache: c.use_stage_cache(),
+    }
+}
+
+/// A [`PatchOp`] as the SDK's `PatchOperation`.
+fn patch_operation(op: &PatchOp) -> PatchOperation {
+    match op {
+        PatchOp::Replace { path, value } => PatchOperation::builder()
+            .op(Op::Replace)
+            .path(path)
+            .value(value)
+            .build(),
+        PatchOp::Remove { path } => PatchOperation::builder().op(Op::Remove).path(path).build(),
+        PatchOp::Copy { from, path } => PatchOperation::builder()
+            .op(Op::Copy)
+            .from(from)
+            .path(path)
+            .build(),
+    }
+}
+
+/// `CreateDeployment` creating a new stage with its settings.
+pub(crate) async fn create_stage(client: &Client, stage: &NewStage) -> ProviderResult<String> {
+    const OP: &str = "CreateDeployment";
+    tracing::debug!(
+        rest_api_id = %stage.rest_api_id,
+        stage_name = %stage.stage_name,
+        "{OP} (new stage)"
+    );
+    let out = client
+        .create_deployment()
+        .rest_api_id(&stage.rest_api_id)
+        .stage_name(&stage.stage_name)
+        .description(&stage.deployment_description)
+        .set_stage_description(stage.stage_description.clone())
+        .set_variables(to_hash(&stage.variables))
+        .cache_cluster_enabled(stage.cache_size.is_some())
+        .set_cache_cluster_size(stage.cache_size.as_deref().map(CacheClusterSize::from))
+        .tracing_enabled(stage.tracing)
+        .send()
+        .await
+        .map_err(|e| from_sdk(OP, e))?;
+    non_empty(out.id()).ok_or_else(|| incomplete(OP, "deployment id"))
+}
+
+/// `CreateDeployment` without a stage: an immutable snapshot of the API.
+pub(crate) async fn create_snapshot(
+    client: &Client,
+    rest_api_id: &str,
+    description: &str,
+) -> ProviderResult<String> {
+    const OP: &str = "CreateDeployment";
+    tracing::debug!(rest_api_id, "{OP} (snapshot)");
+    let out = client
+        .create_deployment()
+        .rest_api_id(rest_api_id)
+        .description(description)
+        .send()
+        .await
+        .map_err(|e| from_sdk(OP, e))?;
+    non_empty(out.id()).ok_or_else(|| incomplete(OP, "deployment id"))
+}
+
+/// `CreateDeployment` with `canarySettings` onto an existing stage.
+pub(crate) async fn create_canary(client: &Client, canary: &NewCanary) -> ProviderResult<String> {
+    const OP: &str = "CreateDeployment";
+    tracing::debug!(
+        rest_api_id = %canary.rest_api_id,
+        stage_name = %canary.stage_name,
+        "{OP} (canary)"
+    );
+    let settings = DeploymentCanarySettings::builder()
+        .percent_traffic(canary.percent_traffic)
+        .set_stage_variable_overrides(to_hash(&canary.variable_overrides))
+        .use_stage_cache(canary.use_stage_cache)
+        .build();
+    let out = client
+        .create_deployment()
+        .rest_api_id(&canary.rest_api_id)
+        .stage_name(&canary.stage_name)
+        .description(&canary.deployment_description)
+        .canary_settings(settings)
+        .send()
+        .await
+        .map_err(|e| from_sdk(OP, e))?;
+    non_empty(out.id()).ok_or_else(|| incomplete(OP, "deployment id"))
+}
+
+/// `UpdateStage` with the patch list in order; returns the stage as AWS reports it afterwards.
+pub(crate) async fn update_stage(
+    client: &Client,
+    rest_api_id: &str,
+    stage_name: &str,
+    patch: &[PatchOp],
+) -> ProviderResult<LiveStage> {
+    const OP: &str = "UpdateStage";
+    tracing::debug!(rest_api_id, stage_name, operations = patch.len(), "{OP}");
+    let out = client
+        .update_stage()
+        .rest_api_id(rest_api_id)
+        .stage_name(stage_name)
+        .set_patch_operations(Some(patch.iter().map(patch_operation).collect()))
+        .send()
+        .await
+        .map_err(|e| from_sdk(OP, e))?;
+    Ok(live_stage!(&out, stage_name))
+}
+
+/// `GetStage`; `None` when AWS answers NotFound (the stage, or the whole API, is missing).
+pub(crate) async fn get_stage(
+    client: &Client,
+    rest_api_id: &str,
+    stage_name: &str,
+) -> ProviderResult<Option<LiveStage>> {
+    const OP: &str = "GetStage";
+    tracing::debug!(rest_api_id, stage_name, "{OP}");
+    match client
+        .get_stage()
+        .rest_api_id(rest_api_id)
+        .stage_name(stage_name)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(live_stage!(&out, stage_name))),
+        Err(e) => {
+            let err = from_sdk(OP, e);
+            if err.kind == ErrorKind::NotFound {
+                Ok(None)
+            } else {
+                Err(err)
+            }
+        }
+    }
+}
+
+/// `GetStages`: every stage of an API, in one unpaginated call.
+pub(crate) async fn get_stages(
+    client: &Client,
+    rest_api_id: &str,
+) -> ProviderResult<Vec<LiveStage>> {
+    const OP: &str = "GetStages";
+    tracing::debug!(rest_api_id, "{OP}");
+    let out = client
+        .get_stages()
+        .rest_api_id(rest_api_id)
+        .send()
+        .await
+        .map_err(|e| from_sdk(OP, e))?;
+    Ok(out.item().iter().map(|s| live_stage!(s, "")).collect())
+}
+
+/// `DeleteStage`.
+pub(crate) async fn delete_stage(
+    client: &Client,
+    rest_api_id: &str,
+    stage_name: &str,
+) -> ProviderResult<()> {
+    const OP: &str = "DeleteStage";
+    tracing::debug!(rest_api_id, stage_name, "{OP}");
+    client
+        .delete_stage()
+        .rest_api_id(rest_api_id)
+        .stage_name(stage_name)
+        .send()
+        .await
+        .map_err(|e| from_sdk(OP, e))?;
+    Ok(())
+}

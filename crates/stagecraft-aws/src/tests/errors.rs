@@ -1,0 +1,130 @@
+//! The classification of failures into error kinds.
+#![allow(clippy::unwrap_used)]
+
+use aws_sdk_apigateway::operation::get_stage::GetStageError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
+use stagecraft_core::provider::ErrorKind;
+
+use crate::errors::{classify, from_sdk, upload_status};
+
+#[test]
+fn codes_decide_before_statuses() {
+    use ErrorKind::*;
+    let cases: &[(Option<&str>, Option<u16>, &str, ErrorKind)] = &[
+        (
+            Some("TooManyRequestsException"),
+            Some(429),
+            "slow down",
+            Throttled,
+        ),
+        (Some("TooManyRequestsException"), Some(418), "", Throttled),
+        (Some("LimitExceededException"), Some(429), "", LimitExceeded),
+        (
+            Some("ServiceUnavailableException"),
+            Some(503),
+            "",
+            Transient,
+        ),
+        (Some("InternalFailureException"), Some(500), "", Transient),
+        (
+            Some("ConflictException"),
+            Some(409),
+            "Please try again later.",
+            Conflict,
+        ),
+        (
+            Some("ConflictException"),
+            Some(409),
+            "PLEASE TRY AGAIN LATER",
+            Conflict,
+        ),
+        (
+            Some("ConflictException"),
+            Some(409),
+            "Stage already exists",
+            Permanent,
+        ),
+        (
+            Some("NotFoundException"),
+            Some(404),
+            "Invalid stage identifier",
+            NotFound,
+        ),
+        (Some("NotFoundException"), None, "", NotFound),
+        (Some("BadRequestException"), Some(400), "bad", Permanent),
+        (Some("UnauthorizedException"), Some(401), "", Permanent),
+        (Some("AccessDeniedException"), Some(403), "", Permanent),
+        (None, Some(429), "", Throttled),
+        (None, Some(500), "", Transient),
+        (None, Some(502), "", Transient),
+        (None, Some(504), "", Transient),
+        (None, Some(409), "try again later", Conflict),
+        (None, Some(409), "nope", Permanent),
+        (None, Some(404), "", NotFound),
+        (None, Some(400), "", Permanent),
+        (None, None, "", Permanent),
+    ];
+    for (code, status, message, kind) in cases {
+        assert_eq!(
+            classify(*code, *status, message),
+            *kind,
+            "{code:?} {status:?} {message:?}"
+        );
+    }
+}
+
+#[test]
+fn transport_failures_are_transient() {
+    let err: SdkError<GetStageError, HttpResponse> =
+        SdkError::dispatch_failure(ConnectorError::io("connection reset".into()));
+    let mapped = from_sdk("GetStage", err);
+    assert_eq!(mapped.kind, ErrorKind::Transient);
+    assert_eq!(mapped.code, None);
+    assert!(mapped.message.starts_with("GetStage"), "{mapped}");
+    assert!(mapped.message.contains("connection reset"), "{mapped}");
+
+    let err: SdkError<GetStageError, HttpResponse> = SdkError::timeout_error("attempt timeout");
+    let mapped = from_sdk("GetStage", err);
+    assert_eq!(mapped.kind, ErrorKind::Transient);
+    assert!(mapped.message.contains("timed out"), "{mapped}");
+
+    let err: SdkError<GetStageError, HttpResponse> =
+        SdkError::construction_failure("missing restApiId");
+    assert_eq!(from_sdk("GetStage", err).kind, ErrorKind::Permanent);
+}
+
+#[test]
+fn upload_statuses() {
+    let body = "<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Request has expired</Message><CanonicalRequest>PUT /zip X-Amz-Signature=abc</CanonicalRequest></Error>";
+    let err = upload_status(403, Some("Forbidden"), body);
+    assert_eq!(err.kind, ErrorKind::Permanent);
+    assert_eq!(err.code.as_deref(), Some("AccessDenied"));
+    assert_eq!(
+        err.message,
+        "zip upload failed with HTTP status 403 Forbidden: Request has expired"
+    );
+
+    let err = upload_status(
+        503,
+        Some("Service Unavailable"),
+        "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>",
+    );
+    assert_eq!(err.kind, ErrorKind::Throttled);
+
+    let err = upload_status(500, None, "oops");
+    assert_eq!(err.kind, ErrorKind::Transient);
+    assert_eq!(err.code, None);
+    assert_eq!(err.message, "zip upload failed with HTTP status 500: oops");
+
+    let err = upload_status(400, Some("Bad Request"), "");
+    assert_eq!(
+        err.message,
+        "zip upload failed with HTTP status 400 Bad Request"
+    );
+
+    let long = "é".repeat(2000);
+    let err = upload_status(400, None, &long);
+    assert!(err.message.len() < 1100);
+    assert!(err.message.ends_with("..."));
+}
