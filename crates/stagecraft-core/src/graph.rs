@@ -65,15 +65,18 @@ impl Graph {
             let spans = edges.entry((from.clone(), to.clone())).or_default();
             spans.extend(span);
         };
-        let value_refs = |from: &Address, values: Vec<&Value>, add: &mut dyn FnMut(&Address, &Address, Option<SourceSpan>)| {
-            for value in values {
-                if let Value::Text(template) = value {
-                    for reference in value.references() {
-                        add(from, &reference.address, Some(template.span));
+        let value_refs =
+            |from: &Address,
+             values: Vec<&Value>,
+             add: &mut dyn FnMut(&Address, &Address, Option<SourceSpan>)| {
+                for value in values {
+                    if let Value::Text(template) = value {
+                        for reference in value.references() {
+                            add(from, &reference.address, Some(template.span));
+                        }
                     }
                 }
-            }
-        };
+            };
         for (api, rest_api) in &config.rest_apis {
             for (name, stage) in &rest_api.stages {
                 let from = Address::Stage {
@@ -133,8 +136,8 @@ impl Graph {
     fn cycles(&self) -> Vec<CycleError> {
         let mut out = Vec::new();
         for component in tarjan_scc(&self.graph) {
-            let self_loop = component.len() == 1
-                && self.graph.find_edge(component[0], component[0]).is_some();
+            let self_loop =
+                component.len() == 1 && self.graph.find_edge(component[0], component[0]).is_some();
             if component.len() < 2 && !self_loop {
                 continue;
             }
@@ -157,7 +160,11 @@ impl Graph {
                     .filter(|node| members.contains(node))
                     .min_by_key(|node| {
                         // Prefer closing the cycle, then unvisited members, in address order.
-                        (*node != start, order.contains(node), self.graph[*node].clone())
+                        (
+                            *node != start,
+                            order.contains(node),
+                            self.graph[*node].clone(),
+                        )
                     });
                 let Some(next) = next else { break };
                 if let Some(edge) = self.graph.find_edge(current, next) {

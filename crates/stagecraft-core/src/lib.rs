@@ -5,4 +5,5 @@
 pub mod graph;
 pub mod plan;
 pub mod provider;
+pub mod render;
 pub mod state;

@@ -29,7 +29,10 @@ impl ErrorKind {
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
-            ErrorKind::Throttled | ErrorKind::LimitExceeded | ErrorKind::Transient | ErrorKind::Conflict
+            ErrorKind::Throttled
+                | ErrorKind::LimitExceeded
+                | ErrorKind::Transient
+                | ErrorKind::Conflict
         )
     }
 }
@@ -234,7 +237,8 @@ pub trait Provider: Send + Sync {
     /// `CreateDeployment` with a new `stageName` and its settings; returns the deployment id.
     async fn create_stage(&self, stage: &NewStage) -> ProviderResult<String>;
     /// `CreateDeployment` without a stage: a snapshot; returns the deployment id.
-    async fn create_snapshot(&self, rest_api_id: &str, description: &str) -> ProviderResult<String>;
+    async fn create_snapshot(&self, rest_api_id: &str, description: &str)
+    -> ProviderResult<String>;
     /// `CreateDeployment` with `canarySettings` on an existing stage; returns the deployment id.
     async fn create_canary(&self, canary: &NewCanary) -> ProviderResult<String>;
     /// `UpdateStage` with an ordered patch list; returns the stage after the change.
@@ -245,7 +249,11 @@ pub trait Provider: Send + Sync {
         patch: &[PatchOp],
     ) -> ProviderResult<LiveStage>;
     /// `GetStage`; `None` when the stage does not exist.
-    async fn get_stage(&self, rest_api_id: &str, stage_name: &str) -> ProviderResult<Option<LiveStage>>;
+    async fn get_stage(
+        &self,
+        rest_api_id: &str,
+        stage_name: &str,
+    ) -> ProviderResult<Option<LiveStage>>;
     /// `GetStages`: every stage of an API.
     async fn get_stages(&self, rest_api_id: &str) -> ProviderResult<Vec<LiveStage>>;
     /// `DeleteStage`.
@@ -266,7 +274,11 @@ pub trait Provider: Send + Sync {
         settings: &BranchSettings,
     ) -> ProviderResult<LiveBranch>;
     /// `GetBranch`; `None` when it does not exist.
-    async fn get_branch(&self, app_id: &str, branch_name: &str) -> ProviderResult<Option<LiveBranch>>;
+    async fn get_branch(
+        &self,
+        app_id: &str,
+        branch_name: &str,
+    ) -> ProviderResult<Option<LiveBranch>>;
     /// `DeleteBranch`.
     async fn delete_branch(&self, app_id: &str, branch_name: &str) -> ProviderResult<()>;
     /// `ListJobs`, newest first.
@@ -280,7 +292,17 @@ pub trait Provider: Send + Sync {
     /// Plain HTTP `PUT` of the zip to the presigned URL.
     async fn upload_zip(&self, url: &str, zip: Vec<u8>) -> ProviderResult<()>;
     /// `StartDeployment`.
-    async fn start_deployment(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<()>;
+    async fn start_deployment(
+        &self,
+        app_id: &str,
+        branch_name: &str,
+        job_id: &str,
+    ) -> ProviderResult<()>;
     /// `GetJob`.
-    async fn get_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<JobStatus>;
+    async fn get_job(
+        &self,
+        app_id: &str,
+        branch_name: &str,
+        job_id: &str,
+    ) -> ProviderResult<JobStatus>;
 }

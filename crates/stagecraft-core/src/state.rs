@@ -275,7 +275,10 @@ mod tests {
             State::from_json("{\"format_version\": 1, \"lineage\": 3}"),
             Err(StateError::Corrupt { .. })
         ));
-        assert!(matches!(State::from_json("not json"), Err(StateError::Corrupt { .. })));
+        assert!(matches!(
+            State::from_json("not json"),
+            Err(StateError::Corrupt { .. })
+        ));
     }
 
     #[test]

@@ -1,0 +1,155 @@
+//! The JSON rendering: one versioned document for programs (`stagecraft plan --format json`),
+//! documented field by field in `docs/json-plan.md`. Sensitive values are replaced by
+//! `"(sensitive)"` and their paths listed; values only known after apply are `null` and their
+//! paths listed in `after_unknown`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Attr, Val, attributes, kind};
+use crate::plan::{Action, Plan, PlanMode, Summary};
+
+/// The version of the JSON plan document (`format_version`). The minor number grows when
+/// fields are added; the major number changes only when a field changes meaning or goes away.
+pub const JSON_FORMAT_VERSION: &str = "1.0";
+
+/// What a sensitive value is replaced by.
+const SENSITIVE: &str = "(sensitive)";
+
+/// The document. Struct field order fixes the key order of the output.
+#[derive(Serialize)]
+struct Document<'a> {
+    format_version: &'static str,
+    project: &'a str,
+    lineage: &'a str,
+    prior_serial: Option<u64>,
+    mode: PlanMode,
+    summary: Summary,
+    resource_changes: Vec<ResourceChange<'a>>,
+}
+
+/// One resource's change.
+#[derive(Serialize)]
+struct ResourceChange<'a> {
+    address: &'a str,
+    kind: &'static str,
+    actions: &'a [Action],
+    symbol: String,
+    before: Option<BTreeMap<&'static str, Value>>,
+    after: Option<BTreeMap<&'static str, Value>>,
+    after_unknown: Vec<String>,
+    sensitive_paths: Vec<String>,
+    depends_on: &'a [String],
+}
+
+/// Renders `plan` as the JSON plan document (pretty-printed, ending with a newline).
+pub fn json(plan: &Plan) -> String {
+    let document = Document {
+        format_version: JSON_FORMAT_VERSION,
+        project: &plan.project,
+        lineage: &plan.lineage,
+        prior_serial: plan.prior_serial,
+        mode: plan.mode,
+        summary: plan.summary(),
+        resource_changes: plan
+            .changes
+            .iter()
+            .map(|change| {
+                let attrs = attributes(plan, change);
+                let mut after_unknown = Vec::new();
+                let mut sensitive = Vec::new();
+                for attr in &attrs {
+                    let path = pointer(&[attr.name]);
+                    for value in [&attr.before, &attr.after].into_iter().flatten() {
+                        collect_sensitive(value, &path, &mut sensitive);
+                    }
+                    if let Some(value) = &attr.after {
+                        collect_unknown(value, &path, &mut after_unknown);
+                    }
+                }
+                after_unknown.sort_unstable();
+                sensitive.sort_unstable();
+                sensitive.dedup();
+                ResourceChange {
+                    address: &change.address,
+                    kind: kind(change),
+                    actions: &change.actions,
+                    symbol: change.symbol().to_string(),
+                    before: change
+                        .before
+                        .as_ref()
+                        .map(|_| side(&attrs, |attr| &attr.before)),
+                    after: change
+                        .after
+                        .as_ref()
+                        .map(|_| side(&attrs, |attr| &attr.after)),
+                    after_unknown,
+                    sensitive_paths: sensitive,
+                    depends_on: &change.depends_on,
+                }
+            })
+            .collect(),
+    };
+    let mut out = serde_json::to_string_pretty(&document).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// One side of a change as a JSON object (every attribute of the resource, `null` when unset).
+fn side(attrs: &[Attr], pick: impl Fn(&Attr) -> &Option<Val>) -> BTreeMap<&'static str, Value> {
+    attrs
+        .iter()
+        .map(|attr| (attr.name, pick(attr).as_ref().map_or(Value::Null, to_json)))
+        .collect()
+}
+
+fn to_json(value: &Val) -> Value {
+    match value {
+        Val::Str(text) | Val::Digest(text) => Value::String(text.clone()),
+        Val::Bool(flag) => Value::Bool(*flag),
+        Val::Num(number) => {
+            serde_json::Number::from_f64(*number).map_or(Value::Null, Value::Number)
+        }
+        Val::Sensitive(_) => Value::String(SENSITIVE.to_string()),
+        Val::Unknown => Value::Null,
+        Val::Map(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), to_json(value)))
+                .collect(),
+        ),
+    }
+}
+
+/// A JSON Pointer (RFC 6901) into `before`/`after`: `/variables/api_key`.
+fn pointer(segments: &[&str]) -> String {
+    segments
+        .iter()
+        .map(|segment| format!("/{}", segment.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
+fn collect_sensitive(value: &Val, path: &str, paths: &mut Vec<String>) {
+    match value {
+        Val::Sensitive(_) => paths.push(path.to_string()),
+        Val::Map(map) => {
+            for (key, value) in map {
+                collect_sensitive(value, &format!("{path}{}", pointer(&[key])), paths);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn collect_unknown(value: &Val, path: &str, paths: &mut Vec<String>) {
+    match value {
+        Val::Unknown => paths.push(path.to_string()),
+        Val::Map(map) => {
+            for (key, value) in map {
+                collect_unknown(value, &format!("{path}{}", pointer(&[key])), paths);
+            }
+        }
+        _ => {}
+    }
+}
