@@ -114,6 +114,10 @@ fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
 /// so that state commands work even while other parts of the file are being edited.
 fn local_backend(cli: &Cli) -> Result<LocalBackend, Report> {
     let (loaded, _) = load(&cli.config, SecretMode::Skip)?;
+    backend_for(&loaded)
+}
+
+fn backend_for(loaded: &load::Loaded) -> Result<LocalBackend, Report> {
     match &loaded.config.state {
         StateSettings::Local { path } => Ok(LocalBackend::new(loaded.base.join(path))),
         StateSettings::S3 { .. } => Err(miette::miette!(
@@ -144,7 +148,7 @@ fn plan_command(cli: &Cli, args: &PlanArgs, color: bool) -> Result<u8, Report> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     let artifacts = loaded.artifact_digests()?;
-    let backend = local_backend(cli)?;
+    let backend = backend_for(&loaded)?;
     let _lock = backend.lock("plan", cli.lock_timeout)?;
     let state = backend.read()?;
     let plan = plan(&PlanInput {

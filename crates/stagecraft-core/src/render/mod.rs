@@ -196,9 +196,14 @@ fn recorded_side(resource: &ResourceState) -> Side {
     }
 }
 
-/// The canary a plan promotes into the stage at `stage_address`, if any.
-fn promoted_canary<'a>(plan: &'a Plan, stage_address: &str) -> Option<&'a CanaryState> {
-    let canary_address = format!("{stage_address}.canary");
+/// The canary a plan promotes into the stage changed by `stage_change`, if any. A stage waits
+/// for its canary's promotion, so only a stage that depends on its canary needs the search:
+/// that keeps rendering linear in the size of the plan.
+fn promoted_canary<'a>(plan: &'a Plan, stage_change: &Change) -> Option<&'a CanaryState> {
+    let canary_address = format!("{}.canary", stage_change.address);
+    if !stage_change.depends_on.contains(&canary_address) {
+        return None;
+    }
     plan.changes.iter().find_map(|change| {
         match (&change.before, change.actions.contains(&Action::Promote)) {
             (Some(ResourceState::Canary(canary)), true) if change.address == canary_address => {
@@ -220,8 +225,8 @@ fn desired_side(plan: &Plan, change: &Change, desired: &Desired) -> Side {
                 _ => None,
             };
             // A stage taking its promoted canary's revision takes the canary's deployment.
-            let promoted = promoted_canary(plan, &change.address)
-                .filter(|canary| canary.revision == stage.revision);
+            let promoted =
+                promoted_canary(plan, change).filter(|canary| canary.revision == stage.revision);
             let deployment_id =
                 if has(Action::Create) || has(Action::Redeploy) || has(Action::Rollback) {
                     Some(Val::Unknown)
@@ -403,7 +408,7 @@ fn describe(plan: &Plan, change: &Change) -> String {
             },
             Action::Update => {
                 let promoted = stage.is_some_and(|stage| {
-                    promoted_canary(plan, &change.address)
+                    promoted_canary(plan, change)
                         .is_some_and(|canary| canary.revision == stage.revision)
                 });
                 if promoted {
