@@ -90,19 +90,24 @@ pub(crate) async fn create_branch(
             env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         ));
     }
-    match &settings.basic_auth {
-        Some(Some((user, password))) => {
-            req = req
-                .enable_basic_auth(true)
-                .basic_auth_credentials(basic_auth_credentials(user, password));
-        }
-        Some(None) => req = req.enable_basic_auth(false),
-        None => {}
-    }
+    let (enable, credentials) = basic_auth_fields(settings);
+    req = req
+        .set_enable_basic_auth(enable)
+        .set_basic_auth_credentials(credentials);
     let out = req.send().await.map_err(|e| from_sdk(OP, e))?;
     out.branch()
         .map(live_branch)
         .ok_or_else(|| incomplete(OP, "branch"))
+}
+
+/// `enableBasicAuth` and `basicAuthCredentials` for `CreateBranch` and `UpdateBranch`: set when
+/// basic auth is configured, `false` alone when it is turned off, nothing when unchanged.
+fn basic_auth_fields(settings: &BranchSettings) -> (Option<bool>, Option<String>) {
+    match &settings.basic_auth {
+        Some(Some((user, password))) => (Some(true), Some(basic_auth_credentials(user, password))),
+        Some(None) => (Some(false), None),
+        None => (None, None),
+    }
 }
 
 /// `UpdateBranch`, sending only the fields that are `Some`.
@@ -129,15 +134,10 @@ pub(crate) async fn update_branch(
         };
         req = req.set_environment_variables(Some(map));
     }
-    match &settings.basic_auth {
-        Some(Some((user, password))) => {
-            req = req
-                .enable_basic_auth(true)
-                .basic_auth_credentials(basic_auth_credentials(user, password));
-        }
-        Some(None) => req = req.enable_basic_auth(false),
-        None => {}
-    }
+    let (enable, credentials) = basic_auth_fields(settings);
+    req = req
+        .set_enable_basic_auth(enable)
+        .set_basic_auth_credentials(credentials);
     let out = req.send().await.map_err(|e| from_sdk(OP, e))?;
     out.branch()
         .map(live_branch)

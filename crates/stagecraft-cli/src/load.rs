@@ -117,7 +117,10 @@ impl Loaded {
         let mut out = BTreeMap::new();
         for app in self.config.amplify_apps.values() {
             for branch in app.branches.values() {
-                if let Some(artifact) = &branch.artifact {
+                // Branches often share one build output: digest each path once.
+                if let Some(artifact) = &branch.artifact
+                    && !out.contains_key(&artifact.path)
+                {
                     let full = self.base.join(&artifact.path);
                     let digest = match artifact.kind {
                         ArtifactKind::Directory => digest_directory(&full),

@@ -110,8 +110,7 @@ fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
     }
 }
 
-/// The state backend the configuration names. Only the configuration's `[state]` table is read,
-/// so that state commands work even while other parts of the file are being edited.
+/// The state backend the configuration names (the configuration must be valid).
 fn local_backend(cli: &Cli) -> Result<LocalBackend, Report> {
     let (loaded, _) = load(&cli.config, SecretMode::Skip)?;
     backend_for(&loaded)

@@ -137,36 +137,15 @@ pub fn resolve_secrets(config: &Config, host: &dyn Host) -> Result<Secrets, Vec<
             }
         }
     };
-    for api in config.rest_apis.values() {
-        for stage in api.stages.values() {
-            for value in stage.variables.values() {
-                check(value, &rules::VARIABLE_VALUE, "a stage variable");
-            }
-            if let Some(canary) = &stage.canary {
-                for value in canary.variable_overrides.values() {
-                    check(value, &rules::VARIABLE_VALUE, "a canary override");
-                }
-            }
-        }
-    }
-    for app in config.amplify_apps.values() {
-        for branch in app.branches.values() {
-            for value in branch.environment.values() {
-                check(value, &rules::AMPLIFY_ENV_VALUE, "an environment value");
-            }
-            if let Some(auth) = &branch.basic_auth {
-                check(
-                    &auth.username,
-                    &rules::BASIC_AUTH_PART,
-                    "a basic-auth user name",
-                );
-                check(
-                    &auth.password,
-                    &rules::BASIC_AUTH_PART,
-                    "a basic-auth password",
-                );
-            }
-        }
+    for (_, configured) in config.values() {
+        let (rule, what) = match configured.slot {
+            ValueSlot::StageVariable => (&rules::VARIABLE_VALUE, "a stage variable"),
+            ValueSlot::CanaryOverride => (&rules::VARIABLE_VALUE, "a canary override"),
+            ValueSlot::Environment => (&rules::AMPLIFY_ENV_VALUE, "an environment value"),
+            ValueSlot::BasicAuthUsername => (&rules::BASIC_AUTH_PART, "a basic-auth user name"),
+            ValueSlot::BasicAuthPassword => (&rules::BASIC_AUTH_PART, "a basic-auth password"),
+        };
+        check(configured.value, rule, what);
     }
     if errors.is_empty() {
         Ok(Secrets { values })

@@ -377,7 +377,136 @@ impl fmt::Display for Secret {
     }
 }
 
+/// Where a configured value sits; decides which rule its value obeys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueSlot {
+    /// A stage variable.
+    StageVariable,
+    /// A canary's variable override.
+    CanaryOverride,
+    /// An Amplify environment variable.
+    Environment,
+    /// A basic-auth user name.
+    BasicAuthUsername,
+    /// A basic-auth password.
+    BasicAuthPassword,
+}
+
+/// One configured value with the resource it belongs to.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfiguredValue<'a> {
+    /// Where it sits.
+    pub slot: ValueSlot,
+    /// The value.
+    pub value: &'a Value,
+}
+
 impl Config {
+    /// Every configured string value (variables, overrides, environment, basic auth), each with
+    /// the address of the resource it belongs to. The one traversal that reference checks,
+    /// secret resolution and the dependency graph share.
+    pub fn values(&self) -> Vec<(Address, ConfiguredValue<'_>)> {
+        let mut out = Vec::new();
+        fn push<'a>(
+            out: &mut Vec<(Address, ConfiguredValue<'a>)>,
+            owner: &Address,
+            slot: ValueSlot,
+            values: impl Iterator<Item = &'a Value>,
+        ) {
+            out.extend(values.map(|value| (owner.clone(), ConfiguredValue { slot, value })));
+        }
+        for (api, rest_api) in &self.rest_apis {
+            for (name, stage) in &rest_api.stages {
+                let owner = Address::Stage {
+                    api: api.clone(),
+                    stage: name.clone(),
+                };
+                push(
+                    &mut out,
+                    &owner,
+                    ValueSlot::StageVariable,
+                    stage.variables.values(),
+                );
+                if let Some(canary) = &stage.canary {
+                    let owner = Address::Canary {
+                        api: api.clone(),
+                        stage: name.clone(),
+                    };
+                    push(
+                        &mut out,
+                        &owner,
+                        ValueSlot::CanaryOverride,
+                        canary.variable_overrides.values(),
+                    );
+                }
+            }
+        }
+        for (app, amplify_app) in &self.amplify_apps {
+            for (name, branch) in &amplify_app.branches {
+                let owner = Address::Branch {
+                    app: app.clone(),
+                    branch: name.clone(),
+                };
+                push(
+                    &mut out,
+                    &owner,
+                    ValueSlot::Environment,
+                    branch.environment.values(),
+                );
+                if let Some(auth) = &branch.basic_auth {
+                    push(
+                        &mut out,
+                        &owner,
+                        ValueSlot::BasicAuthUsername,
+                        std::iter::once(&auth.username),
+                    );
+                    push(
+                        &mut out,
+                        &owner,
+                        ValueSlot::BasicAuthPassword,
+                        std::iter::once(&auth.password),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// Every `depends_on` entry: the resource that declares it, the address it names, and
+    /// where it was written.
+    pub fn depends_on_entries(&self) -> Vec<(Address, &Address, SourceSpan)> {
+        let mut out = Vec::new();
+        for (api, rest_api) in &self.rest_apis {
+            for (name, stage) in &rest_api.stages {
+                let owner = Address::Stage {
+                    api: api.clone(),
+                    stage: name.clone(),
+                };
+                out.extend(
+                    stage
+                        .depends_on
+                        .iter()
+                        .map(|(to, at)| (owner.clone(), to, *at)),
+                );
+            }
+        }
+        for (app, amplify_app) in &self.amplify_apps {
+            for (name, branch) in &amplify_app.branches {
+                let owner = Address::Branch {
+                    app: app.clone(),
+                    branch: name.clone(),
+                };
+                out.extend(
+                    branch
+                        .depends_on
+                        .iter()
+                        .map(|(to, at)| (owner.clone(), to, *at)),
+                );
+            }
+        }
+        out
+    }
+
     /// Every resource address the configuration declares, in a stable order.
     pub fn addresses(&self) -> Vec<Address> {
         let mut out = Vec::new();

@@ -962,39 +962,18 @@ impl<'h> Walker<'h> {
 /// resources. Cycles are the graph's business (stagecraft-core), which reports whole cycles.
 pub(crate) fn check_references(config: &Config, errors: &mut Vec<ConfigError>) {
     let known: Vec<String> = config.addresses().iter().map(ToString::to_string).collect();
-    let check = |address: &Address, at: SourceSpan, errors: &mut Vec<ConfigError>| {
+    let mut check = |address: &Address, at: SourceSpan| {
         if !config.contains(address) {
             errors.push(unknown_address(address, at, &known));
         }
     };
-    let check_values = |values: Vec<&Value>, errors: &mut Vec<ConfigError>| {
-        for value in values {
-            if let Value::Text(template) = value {
-                for reference in value.references() {
-                    check(&reference.address, template.span, errors);
-                }
-            }
-        }
-    };
-    for api in config.rest_apis.values() {
-        for stage in api.stages.values() {
-            for (address, at) in &stage.depends_on {
-                check(address, *at, errors);
-            }
-            check_values(stage.variables.values().collect(), errors);
-            if let Some(canary) = &stage.canary {
-                check_values(canary.variable_overrides.values().collect(), errors);
-            }
-        }
+    for (_, to, at) in config.depends_on_entries() {
+        check(to, at);
     }
-    for app in config.amplify_apps.values() {
-        for branch in app.branches.values() {
-            for (address, at) in &branch.depends_on {
-                check(address, *at, errors);
-            }
-            check_values(branch.environment.values().collect(), errors);
-            if let Some(auth) = &branch.basic_auth {
-                check_values(vec![&auth.username, &auth.password], errors);
+    for (_, configured) in config.values() {
+        if let Value::Text(template) = configured.value {
+            for reference in configured.value.references() {
+                check(&reference.address, template.span);
             }
         }
     }

@@ -65,57 +65,19 @@ impl Graph {
             let spans = edges.entry((from.clone(), to.clone())).or_default();
             spans.extend(span);
         };
-        let value_refs =
-            |from: &Address,
-             values: Vec<&Value>,
-             add: &mut dyn FnMut(&Address, &Address, Option<SourceSpan>)| {
-                for value in values {
-                    if let Value::Text(template) = value {
-                        for reference in value.references() {
-                            add(from, &reference.address, Some(template.span));
-                        }
-                    }
-                }
-            };
-        for (api, rest_api) in &config.rest_apis {
-            for (name, stage) in &rest_api.stages {
-                let from = Address::Stage {
-                    api: api.clone(),
-                    stage: name.clone(),
-                };
-                for (to, span) in &stage.depends_on {
-                    add(&from, to, Some(*span));
-                }
-                value_refs(&from, stage.variables.values().collect(), &mut add);
-                if let Some(canary) = &stage.canary {
-                    let canary_address = Address::Canary {
-                        api: api.clone(),
-                        stage: name.clone(),
-                    };
-                    add(&canary_address, &from, None);
-                    value_refs(
-                        &canary_address,
-                        canary.variable_overrides.values().collect(),
-                        &mut add,
-                    );
-                }
+        for address in index.keys() {
+            if let Some(stage) = address.canary_parent() {
+                add(address, &stage, None);
             }
         }
-        for (app, amplify_app) in &config.amplify_apps {
-            for (name, branch) in &amplify_app.branches {
-                let from = Address::Branch {
-                    app: app.clone(),
-                    branch: name.clone(),
-                };
-                for (to, span) in &branch.depends_on {
-                    add(&from, to, Some(*span));
+        for (from, to, span) in config.depends_on_entries() {
+            add(&from, to, Some(span));
+        }
+        for (from, configured) in config.values() {
+            if let Value::Text(template) = configured.value {
+                for reference in configured.value.references() {
+                    add(&from, &reference.address, Some(template.span));
                 }
-                let mut values: Vec<&Value> = branch.environment.values().collect();
-                if let Some(auth) = &branch.basic_auth {
-                    values.push(&auth.username);
-                    values.push(&auth.password);
-                }
-                value_refs(&from, values, &mut add);
             }
         }
         for ((from, to), spans) in edges {
