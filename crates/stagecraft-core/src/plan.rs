@@ -546,7 +546,7 @@ impl Resolver<'_> {
     }
 }
 
-fn values_match(
+pub(crate) fn values_match(
     desired: &BTreeMap<String, PlannedValue>,
     stored: &BTreeMap<String, StoredValue>,
 ) -> bool {

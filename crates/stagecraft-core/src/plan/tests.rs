@@ -6,65 +6,11 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use stagecraft_config::{Config, Host, PathInfo, Secrets};
+use stagecraft_config::{Config, Secrets};
 
 use super::*;
-use crate::graph::Graph;
 use crate::state::State;
-
-struct TestHost;
-
-impl Host for TestHost {
-    fn inspect_path(&self, _path: &str) -> PathInfo {
-        PathInfo::Directory
-    }
-    fn env_var(&self, name: &str) -> Option<String> {
-        Some(format!("value-of-{name}"))
-    }
-}
-
-fn config(text: &str) -> Config {
-    let full = format!("[project]\nname = \"t\"\nregion = \"us-east-1\"\n{text}");
-    stagecraft_config::parse(&full, &TestHost).unwrap()
-}
-
-fn make_plan(config: &Config, state: Option<&State>) -> Result<Plan, PlanError> {
-    make_plan_with(config, state, PlanMode::Normal, &[])
-}
-
-fn make_plan_with(
-    config: &Config,
-    state: Option<&State>,
-    mode: PlanMode,
-    targets: &[Address],
-) -> Result<Plan, PlanError> {
-    let secrets = stagecraft_config::resolve_secrets(config, &TestHost).unwrap();
-    let graph = Graph::build(config).unwrap();
-    let digests: BTreeMap<String, String> = config
-        .amplify_apps
-        .values()
-        .flat_map(|app| app.branches.values())
-        .filter_map(|branch| branch.artifact.as_ref())
-        .map(|artifact| {
-            (
-                artifact.path.clone(),
-                format!("digest-of-{}", artifact.path),
-            )
-        })
-        .collect();
-    plan(&PlanInput {
-        config,
-        secrets: &secrets,
-        graph: &graph,
-        state,
-        new_lineage: "lineage".to_string(),
-        region: config.project.region.clone(),
-        artifact_digests: &digests,
-        config_digest: "cfg".to_string(),
-        mode,
-        targets,
-    })
-}
+use crate::test_support::{TestHost, config, make_plan, make_plan_with};
 
 /// The state that applying `plan` on top of `state` records, with deployment ids invented
 /// the way AWS would: a new one per new revision, the recorded one for a known revision.

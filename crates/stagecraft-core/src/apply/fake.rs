@@ -1,0 +1,560 @@
+//! An in-memory stand-in for API Gateway and Amplify, for the executor's tests: it keeps stages,
+//! canaries, deployments, branches and jobs as AWS does, logs every call with the (virtual)
+//! time it was made, injects errors on request, and notices concurrent calls to one REST API.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+
+use crate::provider::*;
+
+/// One logged call.
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub operation: &'static str,
+    pub at: Instant,
+    pub detail: String,
+}
+
+#[derive(Default)]
+struct World {
+    next_id: u64,
+    /// Per REST API: its stages.
+    stages: BTreeMap<String, BTreeMap<String, LiveStage>>,
+    /// Deployment descriptions by id.
+    deployments: BTreeMap<String, String>,
+    branches: BTreeMap<(String, String), LiveBranch>,
+    jobs: BTreeMap<String, JobStatus>,
+    uploads: BTreeMap<String, Vec<u8>>,
+}
+
+#[derive(Default)]
+pub(crate) struct FakeAws {
+    world: Mutex<World>,
+    calls: Mutex<Vec<Call>>,
+    faults: Mutex<VecDeque<(&'static str, ProviderError)>>,
+    in_flight: Mutex<HashMap<String, usize>>,
+    pub(crate) overlapping: Mutex<usize>,
+    /// How long each call takes (virtual time under `tokio::time::pause`).
+    pub(crate) latency: Duration,
+    /// Jobs end FAILED instead of SUCCEED.
+    pub(crate) fail_jobs: Mutex<bool>,
+}
+
+fn not_found(what: &str) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::NotFound,
+        Some("NotFoundException"),
+        format!("{what} not found"),
+    )
+}
+
+fn bad_request(message: &str) -> ProviderError {
+    ProviderError::new(ErrorKind::Permanent, Some("BadRequestException"), message)
+}
+
+impl FakeAws {
+    pub(crate) fn new() -> FakeAws {
+        FakeAws {
+            latency: Duration::from_millis(10),
+            ..FakeAws::default()
+        }
+    }
+
+    /// The next `count` calls of `operation` fail with `error`.
+    pub(crate) fn fail(&self, operation: &'static str, error: ProviderError, count: usize) {
+        let mut faults = self.faults.lock().unwrap();
+        for _ in 0..count {
+            faults.push_back((operation, error.clone()));
+        }
+    }
+
+    pub(crate) fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    pub(crate) fn count(&self, operation: &str) -> usize {
+        self.calls()
+            .iter()
+            .filter(|call| call.operation == operation)
+            .count()
+    }
+
+    pub(crate) fn mutating_calls(&self) -> usize {
+        self.calls()
+            .iter()
+            .filter(|call| !call.operation.starts_with("Get") && call.operation != "ListJobs")
+            .count()
+    }
+
+    pub(crate) fn stage(&self, api: &str, name: &str) -> Option<LiveStage> {
+        self.world
+            .lock()
+            .unwrap()
+            .stages
+            .get(api)?
+            .get(name)
+            .cloned()
+    }
+
+    pub(crate) fn branch(&self, app: &str, name: &str) -> Option<LiveBranch> {
+        self.world
+            .lock()
+            .unwrap()
+            .branches
+            .get(&(app.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    pub(crate) fn uploads(&self) -> usize {
+        self.world.lock().unwrap().uploads.len()
+    }
+
+    /// Logs the call, waits its latency, and returns an injected fault if one is queued.
+    async fn enter(
+        &self,
+        operation: &'static str,
+        api: Option<&str>,
+        detail: String,
+    ) -> ProviderResult<()> {
+        self.calls.lock().unwrap().push(Call {
+            operation,
+            at: Instant::now(),
+            detail,
+        });
+        if let Some(api) = api {
+            let mut in_flight = self.in_flight.lock().unwrap();
+            let count = in_flight.entry(api.to_string()).or_default();
+            *count += 1;
+            if *count > 1 {
+                *self.overlapping.lock().unwrap() += 1;
+            }
+        }
+        tokio::time::sleep(self.latency).await;
+        if let Some(api) = api {
+            *self.in_flight.lock().unwrap().get_mut(api).unwrap() -= 1;
+        }
+        let mut faults = self.faults.lock().unwrap();
+        if let Some(position) = faults.iter().position(|(op, _)| *op == operation) {
+            let (_, error) = faults.remove(position).unwrap();
+            return Err(error);
+        }
+        Ok(())
+    }
+
+    fn new_deployment(world: &mut World, description: &str) -> String {
+        world.next_id += 1;
+        let id = format!("dep{}", world.next_id);
+        world
+            .deployments
+            .insert(id.clone(), description.to_string());
+        id
+    }
+}
+
+fn apply_patch(stage: &mut LiveStage, patch: &[PatchOp]) -> ProviderResult<()> {
+    for op in patch {
+        match op {
+            PatchOp::Replace { path, value } => {
+                let parts: Vec<&str> = path.trim_start_matches('/').splitn(3, '/').collect();
+                match parts.as_slice() {
+                    ["deploymentId"] => stage.deployment_id = Some(value.clone()),
+                    ["description"] => stage.description = Some(value.clone()),
+                    ["tracingEnabled"] => stage.tracing = value == "true",
+                    ["cacheClusterEnabled"] => {
+                        stage.cache_enabled = value == "true";
+                        stage.cache_status = Some(
+                            if stage.cache_enabled {
+                                "CREATE_IN_PROGRESS"
+                            } else {
+                                "DELETE_IN_PROGRESS"
+                            }
+                            .to_string(),
+                        );
+                    }
+                    ["cacheClusterSize"] => {
+                        if !stage.cache_enabled {
+                            return Err(bad_request("cache size sent while the cache is disabled"));
+                        }
+                        stage.cache_size = Some(value.clone());
+                    }
+                    ["variables", key] => {
+                        stage
+                            .variables
+                            .insert(key.replace("~1", "/").replace("~0", "~"), value.clone());
+                    }
+                    ["canarySettings", field, rest @ ..] => {
+                        let canary = stage.canary.get_or_insert_with(LiveCanary::default);
+                        match (*field, rest) {
+                            ("deploymentId", []) => canary.deployment_id = Some(value.clone()),
+                            ("percentTraffic", []) => {
+                                canary.percent_traffic =
+                                    value.parse().map_err(|_| bad_request("bad percent"))?
+                            }
+                            ("useStageCache", []) => canary.use_stage_cache = value == "true",
+                            ("stageVariableOverrides", [key]) => {
+                                canary
+                                    .variable_overrides
+                                    .insert(key.to_string(), value.clone());
+                            }
+                            _ => return Err(bad_request(&format!("bad path {path}"))),
+                        }
+                    }
+                    _ => return Err(bad_request(&format!("bad path {path}"))),
+                }
+            }
+            PatchOp::Remove { path } => {
+                if path == "/canarySettings" {
+                    if stage.canary.take().is_none() {
+                        return Err(bad_request("no canary"));
+                    }
+                } else if let Some(key) = path.strip_prefix("/variables/") {
+                    stage.variables.remove(key);
+                } else if let Some(key) =
+                    path.strip_prefix("/canarySettings/stageVariableOverrides/")
+                {
+                    if let Some(canary) = &mut stage.canary {
+                        canary.variable_overrides.remove(key);
+                    }
+                } else {
+                    return Err(bad_request(&format!("bad path {path}")));
+                }
+            }
+            PatchOp::Copy { from, path } => {
+                let canary = stage
+                    .canary
+                    .clone()
+                    .ok_or_else(|| bad_request("no canary to promote"))?;
+                match (from.as_str(), path.as_str()) {
+                    ("/canarySettings/deploymentId", "/deploymentId") => {
+                        stage.deployment_id = canary.deployment_id
+                    }
+                    ("/canarySettings/stageVariableOverrides", "/variables") => {
+                        stage.variables.extend(canary.variable_overrides);
+                    }
+                    _ => return Err(bad_request("invalid copy")),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Provider for FakeAws {
+    async fn create_stage(&self, new: &NewStage) -> ProviderResult<String> {
+        self.enter(
+            "CreateDeployment",
+            Some(&new.rest_api_id),
+            format!("stage {}", new.stage_name),
+        )
+        .await?;
+        let mut world = self.world.lock().unwrap();
+        let id = FakeAws::new_deployment(&mut world, &new.deployment_description);
+        let stages = world.stages.entry(new.rest_api_id.clone()).or_default();
+        let stage = stages
+            .entry(new.stage_name.clone())
+            .or_insert_with(|| LiveStage {
+                stage_name: new.stage_name.clone(),
+                description: new.stage_description.clone(),
+                tracing: new.tracing,
+                variables: new.variables.clone(),
+                cache_enabled: new.cache_size.is_some(),
+                cache_size: new.cache_size.clone(),
+                cache_status: new.cache_size.as_ref().map(|_| "AVAILABLE".to_string()),
+                ..LiveStage::default()
+            });
+        stage.deployment_id = Some(id.clone());
+        Ok(id)
+    }
+
+    async fn create_snapshot(
+        &self,
+        rest_api_id: &str,
+        description: &str,
+    ) -> ProviderResult<String> {
+        self.enter(
+            "CreateDeployment",
+            Some(rest_api_id),
+            "snapshot".to_string(),
+        )
+        .await?;
+        let mut world = self.world.lock().unwrap();
+        Ok(FakeAws::new_deployment(&mut world, description))
+    }
+
+    async fn create_canary(&self, new: &NewCanary) -> ProviderResult<String> {
+        self.enter(
+            "CreateDeployment",
+            Some(&new.rest_api_id),
+            format!("canary {}", new.stage_name),
+        )
+        .await?;
+        let mut world = self.world.lock().unwrap();
+        if !world
+            .stages
+            .get(&new.rest_api_id)
+            .is_some_and(|s| s.contains_key(&new.stage_name))
+        {
+            return Err(bad_request(
+                "the stage must already be created before making a canary release deployment",
+            ));
+        }
+        let id = FakeAws::new_deployment(&mut world, &new.deployment_description);
+        let stage = world
+            .stages
+            .get_mut(&new.rest_api_id)
+            .unwrap()
+            .get_mut(&new.stage_name)
+            .unwrap();
+        stage.canary = Some(LiveCanary {
+            deployment_id: Some(id.clone()),
+            percent_traffic: new.percent_traffic,
+            variable_overrides: new.variable_overrides.clone(),
+            use_stage_cache: new.use_stage_cache,
+        });
+        Ok(id)
+    }
+
+    async fn update_stage(
+        &self,
+        rest_api_id: &str,
+        stage_name: &str,
+        patch: &[PatchOp],
+    ) -> ProviderResult<LiveStage> {
+        self.enter(
+            "UpdateStage",
+            Some(rest_api_id),
+            format!("{stage_name} {patch:?}"),
+        )
+        .await?;
+        let mut world = self.world.lock().unwrap();
+        let stage = world
+            .stages
+            .get_mut(rest_api_id)
+            .and_then(|stages| stages.get_mut(stage_name))
+            .ok_or_else(|| not_found("stage"))?;
+        let mut updated = stage.clone();
+        apply_patch(&mut updated, patch)?;
+        *stage = updated.clone();
+        Ok(updated)
+    }
+
+    async fn get_stage(
+        &self,
+        rest_api_id: &str,
+        stage_name: &str,
+    ) -> ProviderResult<Option<LiveStage>> {
+        self.enter("GetStage", None, stage_name.to_string()).await?;
+        let mut world = self.world.lock().unwrap();
+        let stage = world
+            .stages
+            .get_mut(rest_api_id)
+            .and_then(|stages| stages.get_mut(stage_name));
+        // Caches settle after being read once.
+        let live = stage.as_ref().map(|stage| (*stage).clone());
+        if let Some(stage) = stage
+            && let Some(status) = &stage.cache_status
+            && status.ends_with("IN_PROGRESS")
+        {
+            stage.cache_status = Some(
+                if stage.cache_enabled {
+                    "AVAILABLE"
+                } else {
+                    "NOT_AVAILABLE"
+                }
+                .to_string(),
+            );
+        }
+        Ok(live)
+    }
+
+    async fn get_stages(&self, rest_api_id: &str) -> ProviderResult<Vec<LiveStage>> {
+        self.enter("GetStages", None, String::new()).await?;
+        let world = self.world.lock().unwrap();
+        Ok(world
+            .stages
+            .get(rest_api_id)
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn delete_stage(&self, rest_api_id: &str, stage_name: &str) -> ProviderResult<()> {
+        self.enter("DeleteStage", Some(rest_api_id), stage_name.to_string())
+            .await?;
+        let mut world = self.world.lock().unwrap();
+        world
+            .stages
+            .get_mut(rest_api_id)
+            .and_then(|stages| stages.remove(stage_name))
+            .map(drop)
+            .ok_or_else(|| not_found("stage"))
+    }
+
+    async fn create_branch(
+        &self,
+        app_id: &str,
+        branch_name: &str,
+        settings: &BranchSettings,
+    ) -> ProviderResult<LiveBranch> {
+        self.enter("CreateBranch", None, branch_name.to_string())
+            .await?;
+        let mut world = self.world.lock().unwrap();
+        let key = (app_id.to_string(), branch_name.to_string());
+        if world.branches.contains_key(&key) {
+            return Err(bad_request("branch already exists"));
+        }
+        let mut branch = LiveBranch {
+            branch_name: branch_name.to_string(),
+            ..LiveBranch::default()
+        };
+        apply_branch(&mut branch, settings);
+        world.branches.insert(key, branch.clone());
+        Ok(branch)
+    }
+
+    async fn update_branch(
+        &self,
+        app_id: &str,
+        branch_name: &str,
+        settings: &BranchSettings,
+    ) -> ProviderResult<LiveBranch> {
+        self.enter("UpdateBranch", None, format!("{branch_name} {settings:?}"))
+            .await?;
+        let mut world = self.world.lock().unwrap();
+        let branch = world
+            .branches
+            .get_mut(&(app_id.to_string(), branch_name.to_string()))
+            .ok_or_else(|| not_found("branch"))?;
+        apply_branch(branch, settings);
+        Ok(branch.clone())
+    }
+
+    async fn get_branch(
+        &self,
+        app_id: &str,
+        branch_name: &str,
+    ) -> ProviderResult<Option<LiveBranch>> {
+        self.enter("GetBranch", None, branch_name.to_string())
+            .await?;
+        Ok(self.branch(app_id, branch_name))
+    }
+
+    async fn delete_branch(&self, app_id: &str, branch_name: &str) -> ProviderResult<()> {
+        self.enter("DeleteBranch", None, branch_name.to_string())
+            .await?;
+        let mut world = self.world.lock().unwrap();
+        world
+            .branches
+            .remove(&(app_id.to_string(), branch_name.to_string()))
+            .map(drop)
+            .ok_or_else(|| not_found("branch"))
+    }
+
+    async fn list_jobs(&self, _app_id: &str, branch_name: &str) -> ProviderResult<Vec<JobStatus>> {
+        self.enter("ListJobs", None, branch_name.to_string())
+            .await?;
+        let world = self.world.lock().unwrap();
+        Ok(world.jobs.values().rev().cloned().collect())
+    }
+
+    async fn create_amplify_deployment(
+        &self,
+        _app_id: &str,
+        branch_name: &str,
+    ) -> ProviderResult<AmplifyUpload> {
+        self.enter("CreateAmplifyDeployment", None, branch_name.to_string())
+            .await?;
+        let mut world = self.world.lock().unwrap();
+        if world.jobs.values().any(|job| !job.is_finished()) {
+            return Err(bad_request("The last job was not finished"));
+        }
+        world.next_id += 1;
+        let job_id = world.next_id.to_string();
+        world.jobs.insert(
+            job_id.clone(),
+            JobStatus {
+                job_id: job_id.clone(),
+                status: "PENDING".to_string(),
+                failures: Vec::new(),
+            },
+        );
+        Ok(AmplifyUpload {
+            zip_upload_url: format!("http://upload/{job_id}"),
+            job_id,
+        })
+    }
+
+    async fn upload_zip(&self, url: &str, zip: Vec<u8>) -> ProviderResult<()> {
+        self.enter("UploadZip", None, url.to_string()).await?;
+        self.world
+            .lock()
+            .unwrap()
+            .uploads
+            .insert(url.to_string(), zip);
+        Ok(())
+    }
+
+    async fn start_deployment(
+        &self,
+        _app_id: &str,
+        _branch_name: &str,
+        job_id: &str,
+    ) -> ProviderResult<()> {
+        self.enter("StartDeployment", None, job_id.to_string())
+            .await?;
+        let fail = *self.fail_jobs.lock().unwrap();
+        let mut world = self.world.lock().unwrap();
+        let job = world.jobs.get_mut(job_id).ok_or_else(|| not_found("job"))?;
+        job.status = "RUNNING".to_string();
+        if fail {
+            job.failures = vec!["Deploy: index.html is missing (log: https://logs/1)".to_string()];
+        }
+        Ok(())
+    }
+
+    async fn get_job(
+        &self,
+        _app_id: &str,
+        _branch_name: &str,
+        job_id: &str,
+    ) -> ProviderResult<JobStatus> {
+        self.enter("GetJob", None, job_id.to_string()).await?;
+        let mut world = self.world.lock().unwrap();
+        let job = world.jobs.get_mut(job_id).ok_or_else(|| not_found("job"))?;
+        let snapshot = job.clone();
+        // A running job finishes after being polled once.
+        if job.status == "RUNNING" {
+            job.status = if job.failures.is_empty() {
+                "SUCCEED"
+            } else {
+                "FAILED"
+            }
+            .to_string();
+        }
+        Ok(snapshot)
+    }
+}
+
+fn apply_branch(branch: &mut LiveBranch, settings: &BranchSettings) {
+    if let Some(stage) = &settings.stage {
+        branch.stage = Some(stage.clone());
+    }
+    if let Some(description) = &settings.description {
+        branch.description = Some(description.clone());
+    }
+    if let Some(framework) = &settings.framework {
+        branch.framework = Some(framework.clone());
+    }
+    if let Some(environment) = &settings.environment {
+        branch.environment = environment.clone();
+    }
+    if let Some(auth) = &settings.basic_auth {
+        branch.basic_auth_enabled = auth.is_some();
+    }
+}

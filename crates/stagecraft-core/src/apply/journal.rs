@@ -1,0 +1,241 @@
+//! The apply journal: an append-only record, written beside the state, of every AWS operation
+//! as it starts and as it completes with its effect on the state. Apply makes each entry durable
+//! before the next operation starts; after a crash the next run folds the completed effects into
+//! the state ([`replay`]) and reports the operations that started and never completed.
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::{ResourceState, State};
+
+/// One line of the journal (JSON lines). Holds no sensitive value: resource records carry
+/// only digests, as the state does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "entry", rename_all = "snake_case")]
+pub enum JournalEntry {
+    /// The first line: which state the journal applies to.
+    Header {
+        /// The state's lineage.
+        lineage: String,
+        /// The state's serial when the apply began (`None`: no state yet).
+        serial: Option<u64>,
+        /// The project, for a state made from the journal alone.
+        project: String,
+    },
+    /// A mutating call is about to be sent.
+    Started {
+        /// Numbers the operation within this journal.
+        operation: u64,
+        /// The resource it is for.
+        address: String,
+        /// The AWS call (`CreateDeployment`, `UpdateStage`, ...).
+        call: String,
+    },
+    /// The call succeeded, with what it changed in the state.
+    Completed {
+        /// The operation of the matching `Started` entry.
+        operation: u64,
+        /// Its effects, applied in order.
+        effects: Vec<Effect>,
+    },
+    /// The call failed for good: AWS refused it, so nothing changed.
+    Failed {
+        /// The operation of the matching `Started` entry.
+        operation: u64,
+    },
+    /// State learned from a read (`GetStage` after a change), with no call in flight.
+    Recorded {
+        /// The effects, applied in order.
+        effects: Vec<Effect>,
+    },
+}
+
+/// A change to the recorded state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum Effect {
+    /// A revision of a REST API produced a deployment.
+    Deployment {
+        /// The REST API id.
+        rest_api_id: String,
+        /// The revision label.
+        revision: String,
+        /// The deployment id AWS returned.
+        deployment_id: String,
+    },
+    /// A resource's record is replaced (`None`: removed).
+    Resource {
+        /// Its address.
+        address: String,
+        /// The new record.
+        record: Option<Box<ResourceState>>,
+    },
+}
+
+impl Effect {
+    /// Applies the effect to a state. Idempotent, so replaying a journal twice is harmless.
+    pub fn apply_to(&self, state: &mut State) {
+        match self {
+            Effect::Deployment {
+                rest_api_id,
+                revision,
+                deployment_id,
+            } => {
+                state
+                    .deployments
+                    .entry(rest_api_id.clone())
+                    .or_default()
+                    .insert(revision.clone(), deployment_id.clone());
+            }
+            Effect::Resource { address, record } => match record {
+                Some(record) => {
+                    state.resources.insert(address.clone(), (**record).clone());
+                }
+                None => {
+                    state.resources.remove(address);
+                }
+            },
+        }
+    }
+}
+
+/// An operation that started and was never known to finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interrupted {
+    /// The resource.
+    pub address: String,
+    /// The AWS call.
+    pub call: String,
+}
+
+/// What replaying a journal did.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Replay {
+    /// Completed operations folded into the state.
+    pub completed: usize,
+    /// Operations started and never completed: they may or may not have happened on AWS.
+    pub interrupted: Vec<Interrupted>,
+    /// Whether the state changed.
+    pub changed: bool,
+}
+
+/// Why a journal cannot be replayed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum JournalError {
+    /// The journal belongs to another state.
+    #[error(
+        "the apply journal belongs to state lineage {journal}, but the state has lineage {state}"
+    )]
+    #[diagnostic(
+        code(journal::lineage),
+        help(
+            "the journal was left by an apply against another state; move it aside after checking AWS by hand"
+        )
+    )]
+    Lineage {
+        /// The journal's lineage.
+        journal: String,
+        /// The state's lineage.
+        state: String,
+    },
+    /// A line in the middle is not a journal entry.
+    #[error("line {line} of the apply journal is not a journal entry: {message}")]
+    #[diagnostic(code(journal::corrupt))]
+    Corrupt {
+        /// The 1-based line.
+        line: usize,
+        /// What the parser said.
+        message: String,
+    },
+}
+
+/// Parses journal text. A last line cut short by a crash is ignored: its operation is then
+/// reported as interrupted, which is the truth.
+pub fn parse(text: &str) -> Result<Vec<JournalEntry>, JournalError> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut entries = Vec::with_capacity(lines.len());
+    for (index, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(line) {
+            Ok(entry) => entries.push(entry),
+            Err(_) if index + 1 == lines.len() && !text.ends_with('\n') => break,
+            Err(error) => {
+                return Err(JournalError::Corrupt {
+                    line: index + 1,
+                    message: error.to_string(),
+                });
+            }
+        }
+    }
+    Ok(entries)
+}
+
+/// Folds a journal's completed effects into `state` (or into a new state when there is none).
+/// A journal whose header serial is older than the state's was already folded: nothing is
+/// applied and nothing is reported.
+pub fn replay(
+    state: Option<State>,
+    entries: &[JournalEntry],
+) -> Result<(State, Replay), JournalError> {
+    let mut report = Replay::default();
+    let Some(JournalEntry::Header {
+        lineage,
+        serial,
+        project,
+    }) = entries.first()
+    else {
+        // Without a header, nothing was ever sent (the header is written first).
+        return Ok((
+            state.unwrap_or_else(|| State::new("", String::new())),
+            report,
+        ));
+    };
+    let mut state = match state {
+        Some(state) => {
+            if state.lineage != *lineage {
+                return Err(JournalError::Lineage {
+                    journal: lineage.clone(),
+                    state: state.lineage,
+                });
+            }
+            if Some(state.serial) != *serial {
+                return Ok((state, report));
+            }
+            state
+        }
+        None => State::new(project, lineage.clone()),
+    };
+    let mut started: Vec<(u64, Interrupted)> = Vec::new();
+    let apply = |effects: &[Effect], state: &mut State, report: &mut Replay| {
+        for effect in effects {
+            effect.apply_to(state);
+            report.changed = true;
+        }
+    };
+    for entry in &entries[1..] {
+        match entry {
+            JournalEntry::Header { .. } => {}
+            JournalEntry::Started {
+                operation,
+                address,
+                call,
+            } => started.push((
+                *operation,
+                Interrupted {
+                    address: address.clone(),
+                    call: call.clone(),
+                },
+            )),
+            JournalEntry::Completed { operation, effects } => {
+                started.retain(|(id, _)| id != operation);
+                apply(effects, &mut state, &mut report);
+                report.completed += 1;
+            }
+            JournalEntry::Failed { operation } => started.retain(|(id, _)| id != operation),
+            JournalEntry::Recorded { effects } => apply(effects, &mut state, &mut report),
+        }
+    }
+    report.interrupted = started.into_iter().map(|(_, op)| op).collect();
+    Ok((state, report))
+}

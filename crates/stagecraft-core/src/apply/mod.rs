@@ -1,0 +1,492 @@
+//! The apply executor: walks a plan's changes in dependency order, up to `parallelism` at a
+//! time, making each change's AWS calls through the [`Provider`] on the quota-aware schedule,
+//! journaling every call before and after it is made, and reporting progress as [`Event`]s. It
+//! never prints and never touches files: the journal, the artifact packager and the event sink
+//! are the caller's.
+
+#[cfg(test)]
+mod fake;
+mod journal;
+mod patch;
+mod schedule;
+mod steps;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use stagecraft_config::{AwsSettings, Config, Secret, Secrets, Value};
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+pub use journal::{Effect, Interrupted, JournalEntry, JournalError, Replay, parse, replay};
+
+use crate::plan::{Action, Plan, PlannedArtifact};
+use crate::provider::Provider;
+use crate::state::{State, sensitive_digest};
+use schedule::Schedule;
+
+/// How apply paces and bounds its work.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Changes worked on at once.
+    pub parallelism: usize,
+    /// At most one `CreateDeployment` per interval (account and region).
+    pub create_deployment_interval: Duration,
+    /// Attempts per call, retries included.
+    pub max_attempts: u32,
+    /// The first retry's delay (doubled each attempt, half of it jittered).
+    pub retry_base: Duration,
+    /// The longest delay between retries.
+    pub retry_cap: Duration,
+    /// The first delay between polls of a cache or an Amplify job (grows to ten times this).
+    pub poll_interval: Duration,
+    /// How long a cache may take to settle.
+    pub cache_timeout: Duration,
+    /// How long an Amplify job (ours, or an unfinished one found first) may take.
+    pub job_timeout: Duration,
+}
+
+impl ApplyOptions {
+    /// The options for a configuration's `[aws]` settings.
+    pub fn new(aws: &AwsSettings, parallelism: usize) -> ApplyOptions {
+        ApplyOptions {
+            parallelism: parallelism.max(1),
+            create_deployment_interval: aws.create_deployment_interval,
+            max_attempts: aws.max_attempts,
+            retry_base: Duration::from_millis(200),
+            retry_cap: Duration::from_secs(20),
+            poll_interval: Duration::from_secs(1),
+            cache_timeout: Duration::from_secs(30 * 60),
+            job_timeout: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+/// Where journal entries go. `append` returns only once the entry is durable.
+pub trait Journal: Send + Sync {
+    /// Appends one entry durably.
+    fn append(&self, entry: &JournalEntry) -> Result<(), String>;
+}
+
+/// An artifact zipped for upload.
+pub struct Package {
+    /// The zip file.
+    pub path: PathBuf,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The content digest of what was zipped (compared with the plan's).
+    pub digest: String,
+    /// Whatever keeps the file alive (a temporary file), dropped after the upload.
+    pub keep: Box<dyn std::any::Any + Send + Sync>,
+}
+
+/// Zips build output for Amplify.
+pub trait Artifacts: Send + Sync {
+    /// Packages the artifact the plan names.
+    fn package(&self, artifact: &PlannedArtifact) -> Result<Package, String>;
+}
+
+/// Set once to stop starting changes (Ctrl-C); in-flight changes finish.
+#[derive(Debug, Default)]
+pub struct Interrupt {
+    set: AtomicBool,
+    notify: Notify,
+}
+
+impl Interrupt {
+    /// Asks the executor to start nothing more.
+    pub fn trigger(&self) {
+        self.set.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// Whether it was triggered.
+    pub fn is_set(&self) -> bool {
+        self.set.load(Ordering::SeqCst)
+    }
+
+    async fn wait(&self) {
+        loop {
+            let notified = self.notify.notified();
+            if self.is_set() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// The clear text of every sensitive value, by the digest the plan holds for it: apply finds a
+/// value by digest, so a secret that changed since the plan was made is refused, not sent.
+#[derive(Debug, Default)]
+pub struct SensitiveValues {
+    by_digest: BTreeMap<String, Secret>,
+}
+
+impl SensitiveValues {
+    /// Every `{ env = ... }` value and every basic-auth password of `config`, digested with
+    /// the lineage the plan was made for.
+    pub fn new(config: &Config, secrets: &Secrets, lineage: &str) -> SensitiveValues {
+        let mut by_digest = BTreeMap::new();
+        let mut add = |text: &str| {
+            by_digest.insert(
+                sensitive_digest(lineage, text),
+                Secret::new(text.to_string()),
+            );
+        };
+        for (_, configured) in config.values() {
+            if let Value::Env { name, .. } = configured.value
+                && let Some(secret) = secrets.get(name)
+            {
+                add(secret.expose());
+            }
+        }
+        for app in config.amplify_apps.values() {
+            for branch in app.branches.values() {
+                if let Some(auth) = &branch.basic_auth
+                    && let Value::Text(template) = &auth.password
+                    && let Some(text) = template.as_literal()
+                {
+                    add(&text);
+                }
+            }
+        }
+        SensitiveValues { by_digest }
+    }
+
+    fn get(&self, digest: &str) -> Option<&str> {
+        self.by_digest.get(digest).map(Secret::expose)
+    }
+}
+
+/// Progress, for the caller to show.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A change started.
+    Started {
+        /// The resource.
+        address: String,
+        /// Its actions.
+        actions: Vec<Action>,
+    },
+    /// Something worth a line while a change runs (waiting for a cache or a job).
+    Progress {
+        /// The resource.
+        address: String,
+        /// What is happening.
+        message: String,
+    },
+    /// A call failed in a way AWS says to retry; it will be retried.
+    Retrying {
+        /// The resource.
+        address: String,
+        /// The AWS call.
+        call: String,
+        /// The attempt that failed (1-based).
+        attempt: u32,
+        /// The attempts allowed.
+        max_attempts: u32,
+        /// AWS's error.
+        error: String,
+        /// The pause before the next attempt.
+        delay: Duration,
+    },
+    /// A change ended.
+    Finished {
+        /// The resource.
+        address: String,
+        /// How it ended.
+        outcome: Outcome,
+        /// Time since it started.
+        elapsed: Duration,
+    },
+}
+
+/// How a change ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied.
+    Applied,
+    /// A call failed for good; AWS's message.
+    Failed {
+        /// What failed and why.
+        error: String,
+    },
+    /// Not attempted because something it depends on failed.
+    Skipped {
+        /// The failed dependency.
+        cause: String,
+    },
+    /// Not started because apply was interrupted (or could not journal).
+    NotStarted,
+}
+
+/// One change's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeResult {
+    /// The resource.
+    pub address: String,
+    /// Terraform's symbol for the change (`+`, `~`, `-`, `>`).
+    pub symbol: char,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// What apply did.
+#[derive(Debug)]
+pub struct ApplyReport {
+    /// The state after apply: every completed call's effects (the journal holds the same).
+    pub state: State,
+    /// Every change of the plan, in plan order.
+    pub results: Vec<ChangeResult>,
+    /// Whether the state differs from the one apply started from.
+    pub changed: bool,
+    /// Set when the journal could not be written: apply stopped at once.
+    pub journal_error: Option<String>,
+}
+
+impl ApplyReport {
+    /// Counts of applied changes by kind: added, changed, destroyed.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut counts = (0, 0, 0);
+        for result in &self.results {
+            if result.outcome != Outcome::Applied {
+                continue;
+            }
+            match result.symbol {
+                '+' => counts.0 += 1,
+                '-' => counts.2 += 1,
+                _ => counts.1 += 1,
+            }
+        }
+        counts
+    }
+
+    /// Whether every change was applied.
+    pub fn succeeded(&self) -> bool {
+        self.journal_error.is_none()
+            && self
+                .results
+                .iter()
+                .all(|result| result.outcome == Outcome::Applied)
+    }
+}
+
+/// Everything apply works with besides the plan and the state.
+pub struct Context<'a> {
+    /// The AWS calls.
+    pub provider: &'a dyn Provider,
+    /// Durable record of calls.
+    pub journal: &'a dyn Journal,
+    /// Zips artifacts.
+    pub artifacts: &'a dyn Artifacts,
+    /// Progress.
+    pub events: &'a (dyn Fn(Event) + Send + Sync),
+    /// Clear text of sensitive values.
+    pub sensitive: &'a SensitiveValues,
+    /// Addresses whose last operation was interrupted: read from AWS before acting.
+    pub uncertain: &'a BTreeSet<String>,
+    /// Pacing and bounds.
+    pub options: &'a ApplyOptions,
+    /// Ctrl-C.
+    pub interrupt: &'a Interrupt,
+}
+
+/// The state of one run, shared by the changes in flight.
+struct Run<'a> {
+    ctx: &'a Context<'a>,
+    plan: &'a Plan,
+    schedule: Schedule,
+    state: Mutex<State>,
+    operations: AtomicU64,
+    journal_error: Mutex<Option<String>>,
+    /// Per REST API: held while finding or making a revision's snapshot.
+    revision_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Applies `plan` to `state` (`None`: no state yet; one is made with the plan's lineage).
+pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> ApplyReport {
+    let options = ctx.options;
+    let header = JournalEntry::Header {
+        lineage: plan.lineage.clone(),
+        serial: state.as_ref().map(|state| state.serial),
+        project: plan.project.clone(),
+    };
+    let state = state.unwrap_or_else(|| State::new(&plan.project, plan.lineage.clone()));
+    let initial = state.clone();
+    let run = Run {
+        ctx,
+        plan,
+        schedule: Schedule::new(
+            options.create_deployment_interval,
+            options.max_attempts,
+            options.retry_base,
+            options.retry_cap,
+        ),
+        state: Mutex::new(state),
+        operations: AtomicU64::new(0),
+        journal_error: Mutex::new(None),
+        revision_locks: Mutex::new(BTreeMap::new()),
+    };
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.changes.len()];
+    if let Err(error) = ctx.journal.append(&header) {
+        *run.journal_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+    } else {
+        run.walk(&mut outcomes).await;
+    }
+
+    let results = plan
+        .changes
+        .iter()
+        .zip(outcomes)
+        .map(|(change, outcome)| ChangeResult {
+            address: change.address.clone(),
+            symbol: change.symbol(),
+            outcome: outcome.unwrap_or(Outcome::NotStarted),
+        })
+        .collect();
+    let state = run.state.into_inner().unwrap_or_else(|e| e.into_inner());
+    ApplyReport {
+        changed: state != initial,
+        state,
+        results,
+        journal_error: run
+            .journal_error
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner()),
+    }
+}
+
+impl Run<'_> {
+    /// The scheduling loop: starts each change once its dependencies are applied.
+    async fn walk(&self, outcomes: &mut [Option<Outcome>]) {
+        let changes = &self.plan.changes;
+        let index: BTreeMap<&str, usize> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, change)| (change.address.as_str(), i))
+            .collect();
+        let mut waiting_on = vec![0usize; changes.len()];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
+        for (i, change) in changes.iter().enumerate() {
+            for dependency in &change.depends_on {
+                if let Some(&d) = index.get(dependency.as_str()) {
+                    waiting_on[i] += 1;
+                    dependents[d].push(i);
+                }
+            }
+        }
+        let mut ready: VecDeque<usize> =
+            (0..changes.len()).filter(|&i| waiting_on[i] == 0).collect();
+        let mut running = FuturesUnordered::new();
+        let parallelism = self.ctx.options.parallelism.max(1);
+        loop {
+            let stopping = self.ctx.interrupt.is_set() || self.journal_failed();
+            while !stopping && running.len() < parallelism {
+                let Some(i) = ready.pop_front() else { break };
+                let change = &changes[i];
+                (self.ctx.events)(Event::Started {
+                    address: change.address.clone(),
+                    actions: change.actions.clone(),
+                });
+                running.push(async move {
+                    let started = Instant::now();
+                    let result = self.change(change).await;
+                    (i, result, started.elapsed())
+                });
+            }
+            if running.is_empty() {
+                break;
+            }
+            let finished = tokio::select! {
+                finished = running.next() => finished,
+                () = self.ctx.interrupt.wait(), if !self.ctx.interrupt.is_set() => continue,
+            };
+            let Some((i, result, elapsed)) = finished else {
+                break;
+            };
+            let outcome = match result {
+                Ok(()) => Outcome::Applied,
+                Err(error) => Outcome::Failed { error },
+            };
+            (self.ctx.events)(Event::Finished {
+                address: changes[i].address.clone(),
+                outcome: outcome.clone(),
+                elapsed,
+            });
+            let applied = outcome == Outcome::Applied;
+            outcomes[i] = Some(outcome);
+            if applied {
+                for &d in &dependents[i] {
+                    waiting_on[d] -= 1;
+                    if waiting_on[d] == 0 && outcomes[d].is_none() {
+                        ready.push_back(d);
+                    }
+                }
+            } else {
+                // Everything downstream is skipped; nothing else is touched.
+                let mut queue: VecDeque<usize> = dependents[i].iter().copied().collect();
+                while let Some(d) = queue.pop_front() {
+                    if outcomes[d].is_some() {
+                        continue;
+                    }
+                    outcomes[d] = Some(Outcome::Skipped {
+                        cause: changes[i].address.clone(),
+                    });
+                    queue.extend(dependents[d].iter().copied());
+                }
+            }
+        }
+    }
+
+    fn journal_failed(&self) -> bool {
+        self.journal_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
+    /// Appends to the journal; a failure stops the run (nothing more may be sent unrecorded).
+    fn journal(&self, entry: &JournalEntry) -> Result<(), String> {
+        self.ctx.journal.append(entry).map_err(|error| {
+            let message = format!("cannot write the apply journal: {error}");
+            *self.journal_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.clone());
+            message
+        })
+    }
+
+    /// Records effects learned from a read.
+    fn record(&self, effects: Vec<Effect>) -> Result<(), String> {
+        if effects.is_empty() {
+            return Ok(());
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.journal(&JournalEntry::Recorded {
+            effects: effects.clone(),
+        })?;
+        for effect in &effects {
+            effect.apply_to(&mut state);
+        }
+        Ok(())
+    }
+
+    fn revision_lock(&self, rest_api_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .revision_locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        locks.entry(rest_api_id.to_string()).or_default().clone()
+    }
+
+    fn next_operation(&self) -> u64 {
+        self.operations.fetch_add(1, Ordering::SeqCst) + 1
+    }
+}
+
+#[cfg(test)]
+mod tests;

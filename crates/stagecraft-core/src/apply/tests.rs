@@ -1,0 +1,748 @@
+//! The executor against the in-memory AWS of `fake.rs`: SPEC section 3's call sequences, the
+//! schedule (quota spacing, one call at a time per REST API, retries), failure isolation,
+//! journaling and crash recovery, Amplify deployments, and secrecy.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use stagecraft_config::Config;
+
+use super::fake::FakeAws;
+use super::*;
+use crate::provider::{ErrorKind, ProviderError};
+use crate::state::ResourceState;
+use crate::test_support::{TestHost, artifact_digest, config, make_plan};
+
+/// A journal kept in memory that can be made to fail after a number of entries (a crash).
+#[derive(Default)]
+struct MemoryJournal {
+    entries: Mutex<Vec<JournalEntry>>,
+    fail_after: Option<usize>,
+}
+
+impl Journal for MemoryJournal {
+    fn append(&self, entry: &JournalEntry) -> Result<(), String> {
+        let mut entries = self.entries.lock().unwrap();
+        if self.fail_after.is_some_and(|limit| entries.len() >= limit) {
+            return Err("disk full".to_string());
+        }
+        entries.push(entry.clone());
+        Ok(())
+    }
+}
+
+struct FakeArtifacts;
+
+impl Artifacts for FakeArtifacts {
+    fn package(&self, artifact: &PlannedArtifact) -> Result<Package, String> {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, b"PK-zip").unwrap();
+        Ok(Package {
+            path: file.path().to_path_buf(),
+            size: 6,
+            digest: artifact_digest(&artifact.path),
+            keep: Box::new(file),
+        })
+    }
+}
+
+fn options() -> ApplyOptions {
+    let mut options = ApplyOptions::new(&stagecraft_config::AwsSettings::default(), 10);
+    options.create_deployment_interval = Duration::from_secs(5);
+    options
+}
+
+struct Applied {
+    report: ApplyReport,
+    journal: Vec<JournalEntry>,
+    events: Vec<Event>,
+}
+
+async fn apply_with(
+    aws: &FakeAws,
+    config: &Config,
+    state: Option<State>,
+    options: &ApplyOptions,
+    journal: MemoryJournal,
+    uncertain: &BTreeSet<String>,
+) -> Applied {
+    let plan = make_plan(config, state.as_ref()).unwrap();
+    let secrets = stagecraft_config::resolve_secrets(config, &TestHost).unwrap();
+    let sensitive = SensitiveValues::new(config, &secrets, &plan.lineage);
+    let events = Mutex::new(Vec::new());
+    let sink = |event: Event| events.lock().unwrap().push(event);
+    let interrupt = Interrupt::default();
+    let ctx = Context {
+        provider: aws,
+        journal: &journal,
+        artifacts: &FakeArtifacts,
+        events: &sink,
+        sensitive: &sensitive,
+        uncertain,
+        options,
+        interrupt: &interrupt,
+    };
+    let report = apply(&plan, state, &ctx).await;
+    Applied {
+        report,
+        journal: journal.entries.into_inner().unwrap(),
+        events: events.into_inner().unwrap(),
+    }
+}
+
+async fn apply_config(aws: &FakeAws, config: &Config, state: Option<State>) -> Applied {
+    apply_with(
+        aws,
+        config,
+        state,
+        &options(),
+        MemoryJournal::default(),
+        &BTreeSet::new(),
+    )
+    .await
+}
+
+/// The plan against the state apply recorded is empty, and AWS agrees with the state.
+fn assert_converged(aws: &FakeAws, config: &Config, state: &State) {
+    let plan = make_plan(config, Some(state)).unwrap();
+    assert!(
+        plan.changes.is_empty(),
+        "not converged: {:#?}",
+        plan.changes
+    );
+    for record in state.resources.values() {
+        match record {
+            ResourceState::Stage(stage) => {
+                let live = aws.stage(&stage.rest_api_id, &stage.stage_name).unwrap();
+                assert_eq!(
+                    live.deployment_id.as_deref(),
+                    Some(stage.deployment_id.as_str())
+                );
+                assert_eq!(live.tracing, stage.tracing);
+                assert_eq!(
+                    live.cache_size.is_some() && live.cache_enabled,
+                    stage.cache_size.is_some()
+                );
+                assert_eq!(live.variables.len(), stage.variables.len());
+            }
+            ResourceState::Canary(canary) => {
+                let live = aws.stage(&canary.rest_api_id, &canary.stage_name).unwrap();
+                let live = live.canary.unwrap();
+                assert_eq!(
+                    live.deployment_id.as_deref(),
+                    Some(canary.deployment_id.as_str())
+                );
+                assert_eq!(live.percent_traffic, canary.percent_traffic);
+            }
+            ResourceState::Branch(branch) => {
+                assert!(aws.branch(&branch.app_id, &branch.branch_name).is_some());
+            }
+        }
+    }
+}
+
+fn stages(api_id: &str, revision: &str, extra: &str) -> String {
+    format!(
+        r#"
+[rest_apis.orders]
+id = "{api_id}"
+[rest_apis.orders.stages.staging]
+revision = "{revision}"
+tracing = true
+cache_size = "0.5"
+variables = {{ backend = "orders-staging", key = {{ env = "API_KEY" }} }}
+[rest_apis.orders.stages.prod]
+revision = "{revision}"
+variables = {{ backend = "orders-prod" }}
+depends_on = ["rest_apis.orders.stages.staging"]
+{extra}
+"#
+    )
+}
+
+#[tokio::test(start_paused = true)]
+async fn stage_and_canary_lifecycle_makes_the_calls_of_the_spec() {
+    let aws = FakeAws::new();
+    // Create: one CreateDeployment per stage, carrying the settings.
+    let cfg = config(&stages("api1", "r1", ""));
+    let run = apply_config(&aws, &cfg, None).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    assert_eq!(run.report.counts(), (2, 0, 0));
+    assert_eq!(aws.count("CreateDeployment"), 2);
+    let live = aws.stage("api1", "staging").unwrap();
+    assert_eq!(live.variables["key"], "value-of-API_KEY");
+    assert!(live.tracing && live.cache_enabled);
+    assert_converged(&aws, &cfg, &run.report.state);
+    let mut state = run.report.state;
+
+    // Settings only: one UpdateStage, no deployment.
+    let before = aws.count("CreateDeployment");
+    let cfg = config(&stages("api1", "r1", "").replace("orders-prod", "orders-prod-2"));
+    let run = apply_config(&aws, &cfg, Some(state)).await;
+    assert!(run.report.succeeded());
+    assert_eq!(aws.count("CreateDeployment"), before);
+    assert_eq!(
+        aws.stage("api1", "prod").unwrap().variables["backend"],
+        "orders-prod-2"
+    );
+    assert_converged(&aws, &cfg, &run.report.state);
+    state = run.report.state;
+
+    // New revision: a snapshot, then the stages re-pointed; variables kept. Both stages of
+    // the API move to r2, which names one snapshot.
+    let cfg2 = config(&stages("api1", "r2", "").replace("orders-prod", "orders-prod-2"));
+    let run = apply_config(&aws, &cfg2, Some(state)).await;
+    assert!(run.report.succeeded());
+    assert_eq!(aws.count("CreateDeployment"), before + 1);
+    assert_eq!(
+        aws.stage("api1", "staging").unwrap().deployment_id,
+        aws.stage("api1", "prod").unwrap().deployment_id
+    );
+    assert_eq!(
+        aws.stage("api1", "staging").unwrap().variables["backend"],
+        "orders-staging"
+    );
+    assert_converged(&aws, &cfg2, &run.report.state);
+    state = run.report.state;
+
+    // Roll back to r1: no new deployment, back on r1's deployment.
+    let r1 = state.deployment_of("api1", "r1").unwrap().to_string();
+    let run = apply_config(&aws, &cfg, Some(state)).await;
+    assert!(run.report.succeeded());
+    assert_eq!(aws.count("CreateDeployment"), before + 1);
+    assert_eq!(
+        aws.stage("api1", "prod").unwrap().deployment_id.unwrap(),
+        r1
+    );
+    assert_converged(&aws, &cfg, &run.report.state);
+    state = run.report.state;
+
+    // A canary at 10% with overrides: one CreateDeployment with canary settings.
+    let canary = |percent: &str| {
+        stages("api1", "r1", &format!(
+            "[rest_apis.orders.stages.prod.canary]\nrevision = \"r3\"\npercent_traffic = {percent}\nvariable_overrides = {{ backend = \"next\" }}\n"
+        ))
+        .replace("orders-prod\"", "orders-prod-2\"")
+    };
+    let cfg = config(&canary("10.0"));
+    let run = apply_config(&aws, &cfg, Some(state)).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    assert_eq!(aws.count("CreateDeployment"), before + 2);
+    assert_eq!(
+        aws.stage("api1", "prod")
+            .unwrap()
+            .canary
+            .unwrap()
+            .percent_traffic,
+        10.0
+    );
+    assert_converged(&aws, &cfg, &run.report.state);
+    state = run.report.state;
+
+    // 50%: an UpdateStage of the canary's settings only.
+    let updates = aws.count("UpdateStage");
+    let cfg = config(&canary("50.0"));
+    let run = apply_config(&aws, &cfg, Some(state)).await;
+    assert!(run.report.succeeded());
+    assert_eq!(aws.count("UpdateStage"), updates + 1);
+    assert_eq!(aws.count("CreateDeployment"), before + 2);
+    assert_converged(&aws, &cfg, &run.report.state);
+    state = run.report.state;
+
+    // Promote: the stage takes r3 and the canary's deployment, overrides merged, no deployment.
+    let canary_deployment = state.deployment_of("api1", "r3").unwrap().to_string();
+    let cfg = config(
+        &stages("api1", "r1", "")
+            .replace("orders-prod\"", "orders-prod-2\"")
+            .replacen(
+                "[rest_apis.orders.stages.prod]\nrevision = \"r1\"",
+                "[rest_apis.orders.stages.prod]\nrevision = \"r3\"",
+                1,
+            ),
+    );
+    let run = apply_config(&aws, &cfg, Some(state)).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    assert_eq!(aws.count("CreateDeployment"), before + 2);
+    let prod = aws.stage("api1", "prod").unwrap();
+    assert_eq!(
+        prod.deployment_id.as_deref(),
+        Some(canary_deployment.as_str())
+    );
+    assert!(prod.canary.is_none());
+    let promotion = aws
+        .calls()
+        .into_iter()
+        .find(|call| call.operation == "UpdateStage" && call.detail.contains("Copy"))
+        .unwrap();
+    assert!(
+        promotion.detail.contains("stageVariableOverrides"),
+        "{}",
+        promotion.detail
+    );
+    // The merged override differs from the file, so the stage's own change (planned against
+    // the promoted stage) puts the file's value back in the same apply.
+    assert_eq!(prod.variables["backend"], "orders-prod-2");
+    assert_converged(&aws, &cfg, &run.report.state);
+    state = run.report.state;
+
+    // Delete a stage.
+    let cfg = config(
+        "[rest_apis.orders]\nid = \"api1\"\n[rest_apis.orders.stages.staging]\nrevision = \"r1\"\ntracing = true\ncache_size = \"0.5\"\nvariables = { backend = \"orders-staging\", key = { env = \"API_KEY\" } }\n",
+    );
+    let run = apply_config(&aws, &cfg, Some(state)).await;
+    assert!(run.report.succeeded());
+    assert_eq!(run.report.counts(), (0, 0, 1));
+    assert!(aws.stage("api1", "prod").is_none());
+    assert_converged(&aws, &cfg, &run.report.state);
+}
+
+#[tokio::test(start_paused = true)]
+async fn canary_removed_without_promotion_and_repointed_to_a_known_revision() {
+    let aws = FakeAws::new();
+    let with_canary = |revision: &str| {
+        config(&stages(
+            "api1",
+            "r1",
+            &format!(
+                "[rest_apis.orders.stages.prod.canary]\nrevision = \"{revision}\"\npercent_traffic = 5.0\n"
+            ),
+        ))
+    };
+    let run = apply_config(&aws, &with_canary("r2"), None).await;
+    assert!(run.report.succeeded());
+    let deployments = aws.count("CreateDeployment");
+    // r1 is known: the canary is re-pointed with UpdateStage, no deployment.
+    let run = apply_config(&aws, &with_canary("r1"), Some(run.report.state)).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    assert_eq!(aws.count("CreateDeployment"), deployments);
+    assert_converged(&aws, &with_canary("r1"), &run.report.state);
+    // Removed: remove /canarySettings, the stage untouched.
+    let plain = config(&stages("api1", "r1", ""));
+    let run = apply_config(&aws, &plain, Some(run.report.state)).await;
+    assert!(run.report.succeeded());
+    assert!(aws.stage("api1", "prod").unwrap().canary.is_none());
+    assert_converged(&aws, &plain, &run.report.state);
+}
+
+fn many_stages(apis: usize, per_api: usize, revision: &str) -> Config {
+    let mut text = String::new();
+    for api in 0..apis {
+        text.push_str(&format!("[rest_apis.a{api}]\nid = \"id{api}\"\n"));
+        for stage in 0..per_api {
+            text.push_str(&format!(
+                "[rest_apis.a{api}.stages.s{stage}]\nrevision = \"{revision}\"\nvariables = {{ n = \"v{stage}\" }}\n"
+            ));
+        }
+    }
+    config(&text)
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_deployments_are_spaced_by_the_quota_and_finish_as_early_as_it_allows() {
+    let aws = FakeAws::new();
+    let cfg = many_stages(3, 2, "r1");
+    let started = tokio::time::Instant::now();
+    let run = apply_config(&aws, &cfg, None).await;
+    assert!(run.report.succeeded());
+    let times: Vec<_> = aws
+        .calls()
+        .into_iter()
+        .filter(|call| call.operation == "CreateDeployment")
+        .map(|call| call.at)
+        .collect();
+    assert_eq!(times.len(), 6);
+    for pair in times.windows(2) {
+        assert!(
+            pair[1] - pair[0] >= Duration::from_secs(5),
+            "{:?}",
+            pair[1] - pair[0]
+        );
+    }
+    // (N-1) x interval, plus the margin and the calls' own latency.
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_secs(25), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(25_500), "{elapsed:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn calls_to_one_rest_api_never_overlap_but_apis_proceed_in_parallel() {
+    let aws = FakeAws::new();
+    let run = apply_config(&aws, &many_stages(2, 5, "r1"), None).await;
+    let state = run.report.state;
+    // Settings changes only (UpdateStage, no quota): ten stages, two APIs.
+    let mut options = options();
+    options.parallelism = 10;
+    let cfg = config(&String::from_utf8(
+        (0..2)
+            .flat_map(|api| {
+                let mut text = format!("[rest_apis.a{api}]\nid = \"id{api}\"\n");
+                for stage in 0..5 {
+                    text.push_str(&format!(
+                        "[rest_apis.a{api}.stages.s{stage}]\nrevision = \"r1\"\nvariables = {{ n = \"changed{stage}\" }}\n"
+                    ));
+                }
+                text.into_bytes()
+            })
+            .collect(),
+    )
+    .unwrap());
+    let started = tokio::time::Instant::now();
+    let run = apply_with(
+        &aws,
+        &cfg,
+        Some(state),
+        &options,
+        MemoryJournal::default(),
+        &BTreeSet::new(),
+    )
+    .await;
+    assert!(run.report.succeeded());
+    assert_eq!(*aws.overlapping.lock().unwrap(), 0);
+    // Five calls of 10 ms per API, the two APIs side by side.
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(50) && elapsed < Duration::from_millis(90),
+        "{elapsed:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retryable_errors_are_retried_and_others_fail_only_what_depends_on_them() {
+    let aws = FakeAws::new();
+    let throttled = ProviderError::new(
+        ErrorKind::Throttled,
+        Some("TooManyRequestsException"),
+        "slow down",
+    );
+    aws.fail("CreateDeployment", throttled, 2);
+    aws.fail(
+        "CreateDeployment",
+        ProviderError::new(
+            ErrorKind::Conflict,
+            Some("ConflictException"),
+            "Please try again later.",
+        ),
+        1,
+    );
+    let cfg = config(&stages("api1", "r1", ""));
+    let run = apply_config(&aws, &cfg, None).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    let retries = run
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Retrying { .. }))
+        .count();
+    assert_eq!(retries, 3);
+
+    // A permanent error fails staging at once; prod (which depends on it) is skipped; another
+    // API's stage is applied.
+    let aws = FakeAws::new();
+    aws.fail(
+        "CreateDeployment",
+        ProviderError::new(
+            ErrorKind::Permanent,
+            Some("BadRequestException"),
+            "Invalid stage variable value",
+        ),
+        1,
+    );
+    let text = format!(
+        "{}\n[rest_apis.other]\nid = \"api2\"\n[rest_apis.other.stages.solo]\nrevision = \"r1\"\n",
+        stages("api1", "r1", "")
+    );
+    let cfg = config(&text);
+    let mut options = options();
+    options.parallelism = 1;
+    let run = apply_with(
+        &aws,
+        &cfg,
+        None,
+        &options,
+        MemoryJournal::default(),
+        &BTreeSet::new(),
+    )
+    .await;
+    assert!(!run.report.succeeded());
+    let outcome = |address: &str| {
+        run.report
+            .results
+            .iter()
+            .find(|r| r.address == address)
+            .unwrap()
+            .outcome
+            .clone()
+    };
+    assert_eq!(
+        outcome("rest_apis.orders.stages.staging"),
+        Outcome::Failed {
+            error: "CreateDeployment failed: BadRequestException: Invalid stage variable value"
+                .to_string()
+        }
+    );
+    assert_eq!(
+        outcome("rest_apis.orders.stages.prod"),
+        Outcome::Skipped {
+            cause: "rest_apis.orders.stages.staging".to_string()
+        }
+    );
+    assert_eq!(outcome("rest_apis.other.stages.solo"), Outcome::Applied);
+    assert_eq!(aws.count("CreateDeployment"), 2);
+    assert!(
+        run.report
+            .state
+            .resources
+            .contains_key("rest_apis.other.stages.solo")
+    );
+
+    // Throttling that never ends stops at max_attempts.
+    let aws = FakeAws::new();
+    aws.fail(
+        "CreateDeployment",
+        ProviderError::new(ErrorKind::Throttled, None, "slow"),
+        100,
+    );
+    let cfg = config("[rest_apis.x]\nid = \"i\"\n[rest_apis.x.stages.s]\nrevision = \"1\"\n");
+    let run = apply_config(&aws, &cfg, None).await;
+    assert!(!run.report.succeeded());
+    assert_eq!(aws.count("CreateDeployment"), 8);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_journal_replays_to_the_reported_state_and_holds_no_secret() {
+    let aws = FakeAws::new();
+    let cfg = config(&stages(
+        "api1",
+        "r1",
+        "[rest_apis.orders.stages.prod.canary]\nrevision = \"r2\"\npercent_traffic = 5.0\nvariable_overrides = { secret = { env = \"NEXT_KEY\" } }\n",
+    ));
+    let run = apply_config(&aws, &cfg, None).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    let (replayed, report) = replay(None, &run.journal).unwrap();
+    assert_eq!(replayed, run.report.state);
+    assert!(report.interrupted.is_empty());
+    let text: String = run
+        .journal
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap())
+        .collect();
+    assert!(!text.contains("value-of-"), "{text}");
+    assert!(!run.report.state.to_json().contains("value-of-"));
+    assert!(!format!("{:?}", run.events).contains("value-of-"));
+    // A journal already folded into a newer state changes nothing.
+    let mut newer = run.report.state.clone();
+    newer.serial = 7;
+    let (same, report) = replay(Some(newer.clone()), &run.journal).unwrap();
+    assert_eq!(same, newer);
+    assert_eq!(report.completed, 0);
+}
+
+/// Cuts a run off after every possible journal entry, replays what was written, and applies
+/// again: each time AWS and the state converge, and at most the one interrupted operation is
+/// repeated.
+#[tokio::test(start_paused = true)]
+async fn a_run_cut_off_at_any_point_converges_on_the_next() {
+    let cfg = many_stages(2, 3, "r1");
+    let next = many_stages(2, 3, "r2");
+    let full = {
+        let aws = FakeAws::new();
+        let first = apply_config(&aws, &cfg, None).await;
+        let second = apply_config(&aws, &next, Some(first.report.state)).await;
+        second.journal.len()
+    };
+    for cut in 1..full {
+        let aws = FakeAws::new();
+        let first = apply_config(&aws, &cfg, None).await;
+        let base = first.report.state;
+        let deployments = aws.count("CreateDeployment");
+        let journal = MemoryJournal {
+            fail_after: Some(cut),
+            ..MemoryJournal::default()
+        };
+        let crashed = apply_with(
+            &aws,
+            &next,
+            Some(base.clone()),
+            &options(),
+            journal,
+            &BTreeSet::new(),
+        )
+        .await;
+        assert!(crashed.report.journal_error.is_some());
+        let (state, replayed) = replay(Some(base), &crashed.journal).unwrap();
+        let in_doubt = replayed
+            .interrupted
+            .iter()
+            .filter(|op| op.call == "CreateDeployment")
+            .count();
+        assert!(in_doubt <= 1, "cut {cut}: {:?}", replayed.interrupted);
+        let uncertain = replayed
+            .interrupted
+            .iter()
+            .map(|op| op.address.clone())
+            .collect();
+        let resumed = apply_with(
+            &aws,
+            &next,
+            Some(state),
+            &options(),
+            MemoryJournal::default(),
+            &uncertain,
+        )
+        .await;
+        assert!(
+            resumed.report.succeeded(),
+            "cut {cut}: {:?}",
+            resumed.report.results
+        );
+        assert_converged(&aws, &next, &resumed.report.state);
+        // Two APIs moved to r2: two snapshots, and at most one more for the interrupted call.
+        let made = aws.count("CreateDeployment") - deployments;
+        assert!((2..=3).contains(&made), "cut {cut}: {made} deployments");
+    }
+    // Creating from nothing, cut anywhere: an interrupted create is adopted, never repeated.
+    let full = apply_config(&FakeAws::new(), &cfg, None)
+        .await
+        .journal
+        .len();
+    for cut in 1..full {
+        let aws = FakeAws::new();
+        let journal = MemoryJournal {
+            fail_after: Some(cut),
+            ..MemoryJournal::default()
+        };
+        let crashed = apply_with(&aws, &cfg, None, &options(), journal, &BTreeSet::new()).await;
+        let (state, replayed) = replay(None, &crashed.journal).unwrap();
+        let uncertain = replayed
+            .interrupted
+            .iter()
+            .map(|op| op.address.clone())
+            .collect();
+        let resumed = apply_with(
+            &aws,
+            &cfg,
+            Some(state),
+            &options(),
+            MemoryJournal::default(),
+            &uncertain,
+        )
+        .await;
+        assert!(
+            resumed.report.succeeded(),
+            "cut {cut}: {:?}",
+            resumed.report.results
+        );
+        assert_converged(&aws, &cfg, &resumed.report.state);
+        assert_eq!(aws.count("CreateDeployment"), 6, "cut {cut}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_interrupt_starts_nothing_more() {
+    let aws = FakeAws::new();
+    let cfg = many_stages(1, 3, "r1");
+    let plan = make_plan(&cfg, None).unwrap();
+    let secrets = stagecraft_config::resolve_secrets(&cfg, &TestHost).unwrap();
+    let sensitive = SensitiveValues::new(&cfg, &secrets, &plan.lineage);
+    let interrupt = Interrupt::default();
+    let journal = MemoryJournal::default();
+    let mut opts = options();
+    opts.parallelism = 1;
+    let sink = |event: Event| {
+        if matches!(event, Event::Started { .. }) {
+            interrupt.trigger();
+        }
+    };
+    let ctx = Context {
+        provider: &aws,
+        journal: &journal,
+        artifacts: &FakeArtifacts,
+        events: &sink,
+        sensitive: &sensitive,
+        uncertain: &BTreeSet::new(),
+        options: &opts,
+        interrupt: &interrupt,
+    };
+    let report = apply(&plan, None, &ctx).await;
+    let outcomes: Vec<_> = report.results.iter().map(|r| r.outcome.clone()).collect();
+    assert_eq!(
+        outcomes,
+        vec![Outcome::Applied, Outcome::NotStarted, Outcome::NotStarted]
+    );
+    assert_eq!(aws.count("CreateDeployment"), 1);
+}
+
+const BRANCH: &str = r#"
+[rest_apis.orders]
+id = "api1"
+[rest_apis.orders.stages.prod]
+revision = "r1"
+[amplify_apps.web]
+id = "app1"
+[amplify_apps.web.branches."feature/x"]
+stage = "BETA"
+environment = { API_URL = "${rest_apis.orders.stages.prod.invoke_url}", DEPLOYED = "${rest_apis.orders.stages.prod.deployment_id}" }
+basic_auth = { username = "preview", password = { env = "WEB_PASSWORD" } }
+artifact = "dist"
+"#;
+
+#[tokio::test(start_paused = true)]
+async fn branches_deploy_their_artifact_after_the_stage_they_refer_to() {
+    let aws = FakeAws::new();
+    let cfg = config(BRANCH);
+    let run = apply_config(&aws, &cfg, None).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    let branch = aws.branch("app1", "feature/x").unwrap();
+    let deployment = aws.stage("api1", "prod").unwrap().deployment_id.unwrap();
+    assert_eq!(branch.environment["DEPLOYED"], deployment);
+    assert_eq!(
+        branch.environment["API_URL"],
+        "https://api1.execute-api.us-east-1.amazonaws.com/prod"
+    );
+    assert!(branch.basic_auth_enabled);
+    assert_eq!(aws.uploads(), 1);
+    assert_converged(&aws, &cfg, &run.report.state);
+    assert!(!run.report.state.to_json().contains("value-of-"));
+    // Unchanged content: nothing to do.
+    let calls = aws.mutating_calls();
+    let again = apply_config(&aws, &cfg, Some(run.report.state.clone())).await;
+    assert!(again.report.results.is_empty());
+    assert_eq!(aws.mutating_calls(), calls);
+    // Settings change: UpdateBranch only.
+    let changed = config(&BRANCH.replace("BETA", "PRODUCTION"));
+    let run = apply_config(&aws, &changed, Some(run.report.state)).await;
+    assert!(run.report.succeeded());
+    assert_eq!(aws.uploads(), 1);
+    assert_eq!(
+        aws.branch("app1", "feature/x").unwrap().stage.as_deref(),
+        Some("PRODUCTION")
+    );
+    assert_converged(&aws, &changed, &run.report.state);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_job_is_reported_and_its_digest_not_recorded() {
+    let aws = FakeAws::new();
+    *aws.fail_jobs.lock().unwrap() = true;
+    let cfg = config(BRANCH);
+    let run = apply_config(&aws, &cfg, None).await;
+    let failure = run
+        .report
+        .results
+        .iter()
+        .find(|r| r.address.contains("feature"))
+        .unwrap();
+    match &failure.outcome {
+        Outcome::Failed { error } => {
+            assert!(
+                error.contains("FAILED") && error.contains("index.html is missing"),
+                "{error}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    let plan = make_plan(&cfg, Some(&run.report.state)).unwrap();
+    assert_eq!(plan.changes.len(), 1);
+    assert_eq!(plan.changes[0].actions, vec![Action::ArtifactDeploy]);
+}
