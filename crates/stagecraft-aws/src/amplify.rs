@@ -1,6 +1,7 @@
 //! Amplify calls: branches and manual (zip) deployments.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use aws_sdk_amplify::Client;
 use aws_sdk_amplify::types::{Branch, Job, JobSummary, Stage};
@@ -11,7 +12,7 @@ use stagecraft_core::provider::{
 };
 
 use crate::apigateway::non_empty;
-use crate::errors::{from_sdk, incomplete, upload_status, upload_transport};
+use crate::errors::{from_sdk, incomplete, upload_file, upload_status, upload_transport};
 
 /// The environment map that clears a branch's variables: an empty map may be ignored by AWS,
 /// so (like the Terraform provider) one entry with an empty name and value is sent.
@@ -237,17 +238,23 @@ pub(crate) async fn create_deployment(
     })
 }
 
-/// Plain, unsigned HTTP `PUT` of the zip to the presigned URL.
+/// Plain, unsigned HTTP `PUT` of the zip file to the presigned URL, streamed from disk with its
+/// `Content-Length` (S3 refuses a presigned `PUT` sent chunked).
 pub(crate) async fn upload_zip(
     http: &reqwest::Client,
     url: &str,
-    zip: Vec<u8>,
+    zip_path: &Path,
+    size: u64,
 ) -> ProviderResult<()> {
-    tracing::debug!(bytes = zip.len(), "PUT zip to the upload URL");
+    tracing::debug!(bytes = size, "PUT zip to the upload URL");
+    let file = tokio::fs::File::open(zip_path)
+        .await
+        .map_err(|e| upload_file(zip_path, &e))?;
     let response = http
         .put(url)
         .header(reqwest::header::CONTENT_TYPE, "application/zip")
-        .body(zip)
+        .header(reqwest::header::CONTENT_LENGTH, size)
+        .body(reqwest::Body::from(file))
         .send()
         .await
         .map_err(upload_transport)?;

@@ -212,6 +212,15 @@ pub(crate) fn upload_transport(err: reqwest::Error) -> ProviderError {
     ProviderError::new(kind, None, message)
 }
 
+/// The error for a zip that cannot be opened for the upload: a local problem no retry fixes.
+pub(crate) fn upload_file(path: &std::path::Path, err: &std::io::Error) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Permanent,
+        None,
+        format!("zip upload failed: cannot open {}: {err}", path.display()),
+    )
+}
+
 /// The text of the first `<name>...</name>` element of an XML body, if any.
 fn xml_element<'a>(body: &'a str, name: &str) -> Option<&'a str> {
     let open = format!("<{name}>");

@@ -15,6 +15,7 @@ mod errors;
 #[cfg(test)]
 mod tests;
 
+use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -216,8 +217,8 @@ impl Provider for AwsProvider {
         amplify::create_deployment(&self.amplify, app_id, branch_name).await
     }
 
-    async fn upload_zip(&self, url: &str, zip: Vec<u8>) -> ProviderResult<()> {
-        amplify::upload_zip(&self.http, url, zip).await
+    async fn upload_zip(&self, url: &str, zip_path: &Path, size: u64) -> ProviderResult<()> {
+        amplify::upload_zip(&self.http, url, zip_path, size).await
     }
 
     async fn start_deployment(

@@ -154,7 +154,8 @@ impl Loaded {
     }
 }
 
-fn digest_file(path: &Path) -> std::io::Result<String> {
+/// The digest of a file's bytes, `sha256:<hex>`.
+pub fn digest_file(path: &Path) -> std::io::Result<String> {
     let mut hasher = Sha256::new();
     let mut file = fs::File::open(path)?;
     let mut buffer = vec![0u8; 64 * 1024];
@@ -189,15 +190,38 @@ pub fn artifact_files(root: &Path) -> std::io::Result<Vec<(String, PathBuf)>> {
     Ok(files)
 }
 
-fn digest_directory(root: &Path) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    for (relative, path) in artifact_files(root)? {
-        hasher.update(relative.as_bytes());
-        hasher.update([0]);
-        hasher.update(digest_file(&path)?.as_bytes());
-        hasher.update([0]);
+/// A folder's content digest, built file by file in [`artifact_files`] order: each file's
+/// relative path and the digest of its bytes. The packager computes the same value from the
+/// bytes it zips.
+pub struct DirectoryDigest(Sha256);
+
+impl DirectoryDigest {
+    /// An empty folder's digest, to add files to.
+    pub fn new() -> Self {
+        DirectoryDigest(Sha256::new())
     }
-    Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+
+    /// Adds one file: its relative path (with `/`) and its [`digest_file`] value.
+    pub fn add(&mut self, relative: &str, file_digest: &str) {
+        self.0.update(relative.as_bytes());
+        self.0.update([0]);
+        self.0.update(file_digest.as_bytes());
+        self.0.update([0]);
+    }
+
+    /// The digest, `sha256:<hex>`.
+    pub fn finish(self) -> String {
+        format!("sha256:{}", hex::encode(self.0.finalize()))
+    }
+}
+
+/// The content digest of a folder: its files' relative paths and bytes, never their mtimes.
+pub fn digest_directory(root: &Path) -> std::io::Result<String> {
+    let mut digest = DirectoryDigest::new();
+    for (relative, path) in artifact_files(root)? {
+        digest.add(&relative, &digest_file(&path)?);
+    }
+    Ok(digest.finish())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! state backend, the lock and the exit codes; the engine computes and never prints.
 
 mod args;
+mod artifact;
 mod backend;
 mod load;
 

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::Path;
 
 use async_trait::async_trait;
 
@@ -289,8 +290,10 @@ pub trait Provider: Send + Sync {
         app_id: &str,
         branch_name: &str,
     ) -> ProviderResult<AmplifyUpload>;
-    /// Plain HTTP `PUT` of the zip to the presigned URL.
-    async fn upload_zip(&self, url: &str, zip: Vec<u8>) -> ProviderResult<()>;
+    /// Plain HTTP `PUT` of the zip file at `zip_path` (`size` bytes long, sent as
+    /// `Content-Length`) to the presigned URL, streamed from disk: an artifact may be gigabytes.
+    /// Each call reads the file anew, so a retry sends the whole zip again.
+    async fn upload_zip(&self, url: &str, zip_path: &Path, size: u64) -> ProviderResult<()>;
     /// `StartDeployment`.
     async fn start_deployment(
         &self,
