@@ -11,6 +11,8 @@ Examples:
   stagecraft plan --out plan.out
   stagecraft plan --format markdown --detailed-exitcode > plan.md
   stagecraft --config deploy.toml.example plan --target rest_apis.orders.stages.prod
+  stagecraft apply plan.out
+  stagecraft apply --auto-approve
   stagecraft show plan.out --format json
   stagecraft state list";
 
@@ -59,6 +61,8 @@ pub enum Command {
     Validate,
     /// Compare the configuration with the state and show what would change.
     Plan(PlanArgs),
+    /// Plan, show the plan, ask for `yes`, then make it so; or apply a saved plan.
+    Apply(ApplyArgs),
     /// Render a saved plan.
     Show {
         /// The saved plan (from `plan --out`).
@@ -94,6 +98,23 @@ pub struct PlanArgs {
     pub targets: Vec<String>,
     /// Plan the destruction of every resource in the state.
     #[arg(long)]
+    pub destroy: bool,
+}
+
+/// `apply` options.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A saved plan (from `plan --out`); refused if the state or the configuration changed since.
+    #[arg(value_name = "PLAN")]
+    pub plan_file: Option<PathBuf>,
+    /// Apply without asking (required when input is not a terminal).
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Apply only this resource and what it depends on (repeatable).
+    #[arg(long = "target", value_name = "ADDRESS", conflicts_with = "plan_file")]
+    pub targets: Vec<String>,
+    /// Destroy every resource in the state.
+    #[arg(long, conflicts_with = "plan_file")]
     pub destroy: bool,
 }
 

@@ -6,8 +6,11 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use std::sync::Mutex;
+
 use miette::Diagnostic;
 use serde::{Deserialize, Serialize};
+use stagecraft_core::apply::{Journal, JournalEntry, JournalError};
 use stagecraft_core::state::{State, StateError};
 
 /// Errors of the local backend.
@@ -61,6 +64,17 @@ pub enum BackendError {
     #[error("the state is not locked")]
     #[diagnostic(code(state::not_locked))]
     NotLocked,
+    /// The apply journal could not be read.
+    #[error("cannot replay the apply journal {path}")]
+    #[diagnostic(code(state::journal))]
+    Journal {
+        /// The journal file.
+        path: String,
+        /// Why.
+        #[source]
+        #[diagnostic_source]
+        source: JournalError,
+    },
 }
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BackendError {
@@ -220,6 +234,50 @@ impl LocalBackend {
         }
     }
 
+    /// The apply journal beside the state.
+    pub fn journal_path(&self) -> PathBuf {
+        self.sibling(".journal")
+    }
+
+    /// The entries of a journal left by an apply that did not finish, if any.
+    pub fn read_journal(&self) -> Result<Option<Vec<JournalEntry>>, BackendError> {
+        let path = self.journal_path();
+        match fs::read_to_string(&path) {
+            Ok(text) => stagecraft_core::apply::parse(&text)
+                .map(Some)
+                .map_err(|source| BackendError::Journal {
+                    path: path.display().to_string(),
+                    source,
+                }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(io("cannot read", &path)(error)),
+        }
+    }
+
+    /// Starts a new journal (replacing a folded one).
+    pub fn create_journal(&self, _lock: &StateLock) -> Result<FileJournal, BackendError> {
+        let path = self.journal_path();
+        let mut options = OpenOptions::new();
+        options.create(true).write(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).map_err(io("cannot create", &path))?;
+        sync_folder(&path)?;
+        Ok(FileJournal {
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Removes the journal once its effects are in the state.
+    pub fn remove_journal(&self, _lock: &StateLock) -> Result<(), BackendError> {
+        let path = self.journal_path();
+        match fs::remove_file(&path) {
+            Ok(()) => sync_folder(&path),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(io("cannot remove", &path)(error)),
+        }
+    }
+
     /// Replaces the state atomically, keeping the previous version as `<path>.backup`.
     pub fn write(&self, state: &State, _lock: &StateLock) -> Result<(), BackendError> {
         if self.path.exists() {
@@ -234,10 +292,7 @@ impl LocalBackend {
 /// Writes `bytes` to `path` through a temporary file in the same folder: fsync, rename, fsync
 /// of the folder; the file is readable by its owner only.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BackendError> {
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let folder = folder_of(path);
     let mut temporary = tempfile::Builder::new()
         .prefix(".stagecraft-")
         .tempfile_in(&folder)
@@ -255,6 +310,19 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BackendError> {
     temporary
         .persist(path)
         .map_err(|error| io("cannot replace", path)(error.error))?;
+    sync_folder(path)
+}
+
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Makes a file's creation, rename or removal durable.
+fn sync_folder(path: &Path) -> Result<(), BackendError> {
+    let folder = folder_of(path);
     File::open(&folder)
         .and_then(|dir| dir.sync_all())
         .map_err(io("cannot sync", &folder))
@@ -330,5 +398,22 @@ mod tests {
         let backend = LocalBackend::new(path.clone());
         assert!(matches!(backend.read(), Err(BackendError::State { .. })));
         assert_eq!(fs::read_to_string(path).unwrap(), "{ broken");
+    }
+}
+
+/// The apply journal on disk: JSON lines, each fsynced before `append` returns.
+#[derive(Debug)]
+pub struct FileJournal {
+    file: Mutex<File>,
+}
+
+impl Journal for FileJournal {
+    fn append(&self, entry: &JournalEntry) -> Result<(), String> {
+        let mut line = serde_json::to_string(entry).map_err(|error| error.to_string())?;
+        line.push('\n');
+        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        file.write_all(line.as_bytes())
+            .and_then(|()| file.sync_data())
+            .map_err(|error| error.to_string())
     }
 }

@@ -1,11 +1,13 @@
 //! The stagecraft binary: the shell around the engine. It owns the terminal, the files, the
 //! state backend, the lock and the exit codes; the engine computes and never prints.
 
+mod apply;
 mod args;
 mod artifact;
 mod backend;
 mod load;
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,9 +17,11 @@ use miette::{IntoDiagnostic, Report, WrapErr};
 use stagecraft_config::{Address, StateSettings};
 use stagecraft_core::plan::{Plan, PlanInput, PlanMode, plan};
 use stagecraft_core::render;
+use stagecraft_core::state::State;
 
 use crate::args::{Cli, Command, Format, PlanArgs, StateCommand};
 use crate::backend::LocalBackend;
+pub(crate) use crate::load::Loaded;
 use crate::load::{SecretMode, load};
 
 /// Exit code when `--detailed-exitcode` is given and the plan has changes.
@@ -79,6 +83,7 @@ fn run(cli: &Cli, color: bool) -> Result<u8, Report> {
             Ok(0)
         }
         Command::Plan(args) => plan_command(cli, args, color),
+        Command::Apply(args) => apply::apply_command(cli, args, color),
         Command::Show { file, format } => {
             let text = std::fs::read_to_string(file)
                 .into_diagnostic()
@@ -136,37 +141,68 @@ fn region(cli: &Cli, configured: Option<&String>) -> Option<String> {
         .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
 }
 
-fn plan_command(cli: &Cli, args: &PlanArgs, color: bool) -> Result<u8, Report> {
-    let (loaded, secrets) = load(&cli.config, SecretMode::Read)?;
-    let targets = args
-        .targets
+/// `--target` addresses, parsed.
+fn parse_targets(targets: &[String]) -> Result<Vec<Address>, Report> {
+    targets
         .iter()
         .map(|text| {
             Address::parse(text).map_err(|message| {
                 miette::miette!(code = "cli::target", "--target {text}: {message}")
             })
         })
-        .collect::<Result<Vec<_>, _>>()?;
-    let artifacts = loaded.artifact_digests()?;
-    let backend = backend_for(&loaded)?;
-    let _lock = backend.lock("plan", cli.lock_timeout)?;
-    let state = backend.read()?;
-    let plan = plan(&PlanInput {
+        .collect()
+}
+
+/// What a plan is made from besides the loaded configuration and the state.
+struct PlanRequest<'a> {
+    targets: &'a [Address],
+    destroy: bool,
+    region: Option<String>,
+    artifacts: &'a BTreeMap<String, String>,
+}
+
+fn build_plan(
+    loaded: &load::Loaded,
+    secrets: &stagecraft_config::Secrets,
+    state: Option<&State>,
+    request: &PlanRequest<'_>,
+) -> Result<Plan, Report> {
+    Ok(plan(&PlanInput {
         config: &loaded.config,
-        secrets: &secrets,
+        secrets,
         graph: &loaded.graph,
-        state: state.as_ref(),
+        state,
         new_lineage: uuid::Uuid::new_v4().to_string(),
-        region: region(cli, loaded.config.project.region.as_ref()),
-        artifact_digests: &artifacts,
-        config_digest: loaded.config_digest(&artifacts),
-        mode: if args.destroy {
+        region: request.region.clone(),
+        artifact_digests: request.artifacts,
+        config_digest: loaded.config_digest(request.artifacts),
+        mode: if request.destroy {
             PlanMode::Destroy
         } else {
             PlanMode::Normal
         },
-        targets: &targets,
-    })?;
+        targets: request.targets,
+    })?)
+}
+
+fn plan_command(cli: &Cli, args: &PlanArgs, color: bool) -> Result<u8, Report> {
+    let (loaded, secrets) = load(&cli.config, SecretMode::Read)?;
+    let targets = parse_targets(&args.targets)?;
+    let artifacts = loaded.artifact_digests()?;
+    let backend = backend_for(&loaded)?;
+    let _lock = backend.lock("plan", cli.lock_timeout)?;
+    let state = apply::recovered_state(&backend, backend.read()?)?;
+    let plan = build_plan(
+        &loaded,
+        &secrets,
+        state.as_ref(),
+        &PlanRequest {
+            targets: &targets,
+            destroy: args.destroy,
+            region: region(cli, loaded.config.project.region.as_ref()),
+            artifacts: &artifacts,
+        },
+    )?;
     print!("{}", render_plan(&plan, args.format, color));
     if let Some(out) = &args.out {
         backend::write_atomically(out, plan.to_json().as_bytes())?;

@@ -490,8 +490,14 @@ impl Provider for FakeAws {
         })
     }
 
-    async fn upload_zip(&self, url: &str, zip: Vec<u8>) -> ProviderResult<()> {
+    async fn upload_zip(
+        &self,
+        url: &str,
+        path: &std::path::Path,
+        _size: u64,
+    ) -> ProviderResult<()> {
         self.enter("UploadZip", None, url.to_string()).await?;
+        let zip = std::fs::read(path).unwrap();
         self.world
             .lock()
             .unwrap()

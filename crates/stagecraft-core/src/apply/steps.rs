@@ -741,15 +741,10 @@ impl Run<'_> {
             address,
             "upload",
             CallKind::Other,
-            || async {
-                // Until the provider streams from the file (in progress), read it here.
-                let zip = std::fs::read(&package.path).map_err(|error| {
-                    ProviderError::new(ErrorKind::Permanent, None, error.to_string())
-                })?;
+            || {
                 self.ctx
                     .provider
-                    .upload_zip(&upload.zip_upload_url, zip)
-                    .await
+                    .upload_zip(&upload.zip_upload_url, &package.path, package.size)
             },
             |_| Vec::new(),
         )

@@ -1,0 +1,434 @@
+//! `stagecraft apply`: fold in what an interrupted run left in the journal, plan (or load a
+//! saved plan and check it is still current), confirm, execute through the AWS provider with a
+//! line per resource, and record the state. Also the journal recovery that `plan` shares.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use miette::{IntoDiagnostic, Report, WrapErr};
+use stagecraft_aws::{AwsOptions, AwsProvider};
+use stagecraft_core::apply::{
+    self, ApplyOptions, ApplyReport, Artifacts, Context, Event, Interrupt, Outcome, Package,
+    SensitiveValues,
+};
+use stagecraft_core::plan::{Action, Plan, PlannedArtifact};
+use stagecraft_core::render;
+use stagecraft_core::state::State;
+
+use crate::args::{ApplyArgs, Cli};
+use crate::backend::{LocalBackend, StateLock};
+use crate::load::{SecretMode, load};
+use crate::{Loaded, PlanRequest, backend_for, build_plan, parse_targets, region};
+
+/// Exit code after a second Ctrl-C.
+const EXIT_INTERRUPTED: i32 = 130;
+
+/// The state as the last apply left it, journal included, without writing anything (for
+/// `plan`, which must not change the state).
+pub fn recovered_state(
+    backend: &LocalBackend,
+    state: Option<State>,
+) -> Result<Option<State>, Report> {
+    let Some(entries) = backend.read_journal()? else {
+        return Ok(state);
+    };
+    let had_state = state.is_some();
+    let (recovered, replay) = apply::replay(state, &entries)?;
+    if replay.changed || !replay.interrupted.is_empty() {
+        eprintln!(
+            "Warning: an apply was interrupted; its journal ({}) is counted in this plan and \
+             will be folded into the state by the next apply.",
+            backend.journal_path().display()
+        );
+    }
+    Ok((had_state || replay.changed).then_some(recovered))
+}
+
+/// Folds a journal left by an interrupted apply into the state and removes it. Returns the
+/// state and the addresses whose last operation may or may not have reached AWS.
+fn recover(
+    backend: &LocalBackend,
+    lock: &StateLock,
+    state: Option<State>,
+) -> Result<(Option<State>, BTreeSet<String>), Report> {
+    let Some(entries) = backend.read_journal()? else {
+        return Ok((state, BTreeSet::new()));
+    };
+    let prior_serial = state.as_ref().map(|state| state.serial);
+    let (mut recovered, replay) = apply::replay(state, &entries)?;
+    for operation in &replay.interrupted {
+        eprintln!(
+            "Warning: the last apply was cut off during {} for {}; stagecraft reads it back \
+             from AWS before acting on it again.",
+            operation.call, operation.address
+        );
+    }
+    let state = if replay.changed {
+        recovered.serial = prior_serial.map_or(1, |serial| serial + 1);
+        backend.write(&recovered, lock)?;
+        eprintln!(
+            "Recovered {} completed operation(s) of an interrupted apply into the state.",
+            replay.completed
+        );
+        Some(recovered)
+    } else {
+        prior_serial.map(|_| recovered)
+    };
+    backend.remove_journal(lock)?;
+    let uncertain = replay
+        .interrupted
+        .into_iter()
+        .map(|operation| operation.address)
+        .collect();
+    Ok((state, uncertain))
+}
+
+/// A saved plan, refused when the state or the configuration moved on since it was made.
+fn saved_plan(
+    file: &Path,
+    loaded: &Loaded,
+    state: Option<&State>,
+    config_digest: &str,
+) -> Result<Plan, Report> {
+    let text = std::fs::read_to_string(file)
+        .into_diagnostic()
+        .wrap_err_with(|| format!("cannot read saved plan {}", file.display()))?;
+    let plan = Plan::from_json(&text)
+        .map_err(|message| miette::miette!("{} is not a saved plan: {message}", file.display()))?;
+    let stale = |why: String| {
+        miette::miette!(
+            code = "apply::stale_plan",
+            help = "make a new plan with `stagecraft plan --out FILE` and review it",
+            "the saved plan {} is stale: {why}",
+            file.display()
+        )
+    };
+    if plan.project != loaded.config.project.name {
+        return Err(stale(format!("it is for project {}", plan.project)));
+    }
+    match state {
+        Some(state) if state.lineage != plan.lineage => {
+            return Err(stale(format!(
+                "it was made for state lineage {}, but the state has lineage {}",
+                plan.lineage, state.lineage
+            )));
+        }
+        Some(state) if plan.prior_serial != Some(state.serial) => {
+            return Err(stale(match plan.prior_serial {
+                Some(serial) => format!(
+                    "the state changed since (serial {serial} then, {} now)",
+                    state.serial
+                ),
+                None => "it was made before any state existed, and now one does".to_string(),
+            }));
+        }
+        None if plan.prior_serial.is_some() => {
+            return Err(stale(
+                "the state it was made against no longer exists".to_string(),
+            ));
+        }
+        _ => {}
+    }
+    if plan.config_digest != config_digest {
+        return Err(stale(
+            "the configuration or an artifact changed since".to_string(),
+        ));
+    }
+    Ok(plan)
+}
+
+/// Asks for `yes` on the terminal.
+fn confirm() -> Result<bool, Report> {
+    if !std::io::stdin().is_terminal() {
+        return Err(miette::miette!(
+            code = "apply::no_terminal",
+            help = "review the plan, then run `stagecraft apply --auto-approve` (or apply a saved plan)",
+            "refusing to apply without confirmation: input is not a terminal"
+        ));
+    }
+    print!(
+        "\nDo you want to perform these actions?\n  Only 'yes' will be accepted to approve.\n\n  Enter a value: "
+    );
+    std::io::stdout().flush().into_diagnostic()?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .into_diagnostic()?;
+    println!();
+    Ok(answer.trim() == "yes")
+}
+
+/// Zips artifacts from the configuration's folder.
+struct DiskArtifacts {
+    base: PathBuf,
+}
+
+impl Artifacts for DiskArtifacts {
+    fn package(&self, artifact: &PlannedArtifact) -> Result<Package, String> {
+        let packaged = crate::artifact::package(&self.base, &artifact.path)
+            .map_err(|error| error.to_string())?;
+        Ok(Package {
+            path: packaged.path().to_path_buf(),
+            size: packaged.size(),
+            digest: packaged.digest().to_string(),
+            keep: Box::new(packaged),
+        })
+    }
+}
+
+/// Prints a line per event: above a progress bar on a terminal, plain elsewhere.
+struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new(total: usize) -> Progress {
+        let bar = std::io::stdout().is_terminal().then(|| {
+            let bar = ProgressBar::new(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed}] {pos}/{len} applied {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Progress { bar }
+    }
+
+    fn line(&self, line: String) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{line}");
+                let _ = out.flush();
+            }
+        }
+    }
+
+    fn event(&self, event: Event) {
+        match event {
+            Event::Started { address, actions } => {
+                self.line(format!("{address}: {}...", verbs(&actions).0));
+            }
+            Event::Progress { address, message } => self.line(format!("{address}: {message}")),
+            Event::Retrying {
+                address,
+                call,
+                attempt,
+                max_attempts,
+                error,
+                delay,
+            } => tracing::info!(
+                "{address}: {call} attempt {attempt}/{max_attempts} failed ({error}); retrying in {:.1}s",
+                delay.as_secs_f64()
+            ),
+            Event::Finished {
+                address,
+                outcome,
+                elapsed,
+            } => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+                let elapsed = seconds(elapsed);
+                match outcome {
+                    Outcome::Failed { error } => {
+                        self.line(format!("{address}: failed after {elapsed}: {error}"));
+                    }
+                    _ => self.line(format!("{address}: {elapsed}")),
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// "Creating" / "Creation complete after" for a change's actions.
+fn verbs(actions: &[Action]) -> (&'static str, &'static str) {
+    if actions.contains(&Action::Delete) {
+        ("Destroying", "Destruction complete")
+    } else if actions.contains(&Action::Promote) {
+        ("Promoting canary", "Promotion complete")
+    } else if actions.contains(&Action::Create) {
+        ("Creating", "Creation complete")
+    } else if actions == [Action::ArtifactDeploy] {
+        ("Deploying artifact", "Deployment complete")
+    } else {
+        ("Modifying", "Modifications complete")
+    }
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.1}s", duration.as_secs_f64())
+}
+
+/// `stagecraft apply [PLAN]`.
+pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Report> {
+    let (loaded, secrets) = load(&cli.config, SecretMode::Read)?;
+    let artifacts = loaded.artifact_digests()?;
+    let backend = backend_for(&loaded)?;
+    let lock = Arc::new(backend.lock("apply", cli.lock_timeout)?);
+    let (state, uncertain) = recover(&backend, &lock, backend.read()?)?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .into_diagnostic()?;
+    let configured_region = region(cli, loaded.config.project.region.as_ref());
+    let provider = runtime.block_on(AwsProvider::from_env(&AwsOptions {
+        region: configured_region.clone(),
+        profile: cli.profile.clone(),
+        endpoint_url: cli.endpoint_url.clone(),
+    }));
+    let plan = match &args.plan_file {
+        Some(file) => saved_plan(
+            file,
+            &loaded,
+            state.as_ref(),
+            &loaded.config_digest(&artifacts),
+        )?,
+        None => {
+            let targets = parse_targets(&args.targets)?;
+            let region = runtime
+                .block_on(provider.resolved_region())
+                .or(configured_region);
+            let plan = build_plan(
+                &loaded,
+                &secrets,
+                state.as_ref(),
+                &PlanRequest {
+                    targets: &targets,
+                    destroy: args.destroy,
+                    region,
+                    artifacts: &artifacts,
+                },
+            )?;
+            if plan.has_changes() {
+                print!("{}", render::text(&plan, render::TextStyle { color }));
+                if !args.auto_approve && !confirm()? {
+                    println!("Apply cancelled: nothing was changed.");
+                    return Ok(1);
+                }
+            }
+            plan
+        }
+    };
+    if !plan.has_changes() {
+        println!("No changes. AWS matches the configuration.");
+        return Ok(0);
+    }
+
+    let journal = backend.create_journal(&lock)?;
+    let interrupt = Arc::new(Interrupt::default());
+    runtime.spawn(watch_interrupts(
+        interrupt.clone(),
+        backend.clone(),
+        lock.clone(),
+    ));
+    let progress = Progress::new(plan.changes.len());
+    let sink = |event: Event| progress.event(event);
+    let sensitive = SensitiveValues::new(&loaded.config, &secrets, &plan.lineage);
+    let options = ApplyOptions::new(&loaded.config.aws, cli.parallelism);
+    let prior_serial = state.as_ref().map(|state| state.serial);
+    let ctx = Context {
+        provider: &provider,
+        journal: &journal,
+        artifacts: &DiskArtifacts {
+            base: loaded.base.clone(),
+        },
+        events: &sink,
+        sensitive: &sensitive,
+        uncertain: &uncertain,
+        options: &options,
+        interrupt: &interrupt,
+    };
+    let report = runtime.block_on(apply::apply(&plan, state, &ctx));
+    progress.finish();
+    save(&backend, &lock, report, prior_serial, interrupt.is_set())
+}
+
+/// Records the state and prints the summary.
+fn save(
+    backend: &LocalBackend,
+    lock: &StateLock,
+    report: ApplyReport,
+    prior_serial: Option<u64>,
+    interrupted: bool,
+) -> Result<u8, Report> {
+    let (added, changed, destroyed) = report.counts();
+    let succeeded = report.succeeded();
+    let mut state = report.state;
+    if report.changed {
+        state.serial = prior_serial.map_or(1, |serial| serial + 1);
+        // On failure the journal stays: the next run folds it in.
+        backend.write(&state, lock)?;
+    }
+    backend.remove_journal(lock)?;
+    let counts = format!("{added} added, {changed} changed, {destroyed} destroyed");
+    if succeeded {
+        println!("\nApply complete! Resources: {counts}.");
+        return Ok(0);
+    }
+    println!("\nApply incomplete. Resources: {counts}.");
+    if let Some(error) = &report.journal_error {
+        eprintln!("Error: {error}");
+    }
+    let mut not_started = 0;
+    for result in &report.results {
+        match &result.outcome {
+            Outcome::Failed { error } => eprintln!("Error: {}: {error}", result.address),
+            Outcome::Skipped { cause } => eprintln!(
+                "  {} was not applied because {cause} failed",
+                result.address
+            ),
+            Outcome::NotStarted => not_started += 1,
+            Outcome::Applied => {}
+        }
+    }
+    if not_started > 0 {
+        eprintln!(
+            "{not_started} change(s) not started{}; run apply again to finish.",
+            if interrupted {
+                " after the interrupt"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(1)
+}
+
+/// First Ctrl-C: start nothing new. Second: fold the journal into the state and exit.
+async fn watch_interrupts(interrupt: Arc<Interrupt>, backend: LocalBackend, lock: Arc<StateLock>) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    interrupt.trigger();
+    eprintln!(
+        "\nInterrupt received: finishing the operations in flight and starting nothing new. \
+         Press Ctrl-C again to save the state and exit at once."
+    );
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    let saved = backend
+        .read()
+        .map_err(Report::new)
+        .and_then(|state| recover(&backend, &lock, state));
+    match saved {
+        Ok(_) => eprintln!("State saved; operations in flight are reported on the next run."),
+        Err(report) => eprintln!("{report:?}"),
+    }
+    std::process::exit(EXIT_INTERRUPTED);
+}
