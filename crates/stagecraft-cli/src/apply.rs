@@ -230,6 +230,7 @@ impl Progress {
             ),
             Event::Finished {
                 address,
+                actions,
                 outcome,
                 elapsed,
             } => {
@@ -241,7 +242,7 @@ impl Progress {
                     Outcome::Failed { error } => {
                         self.line(format!("{address}: failed after {elapsed}: {error}"));
                     }
-                    _ => self.line(format!("{address}: {elapsed}")),
+                    _ => self.line(format!("{address}: {} after {elapsed}", verbs(&actions).1)),
                 }
             }
         }

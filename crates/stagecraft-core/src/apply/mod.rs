@@ -200,6 +200,8 @@ pub enum Event {
     Finished {
         /// The resource.
         address: String,
+        /// Its actions.
+        actions: Vec<Action>,
         /// How it ended.
         outcome: Outcome,
         /// Time since it started.
@@ -416,6 +418,7 @@ impl Run<'_> {
             };
             (self.ctx.events)(Event::Finished {
                 address: changes[i].address.clone(),
+                actions: changes[i].actions.clone(),
                 outcome: outcome.clone(),
                 elapsed,
             });
