@@ -2,4 +2,5 @@
 //! sits between the AWS SDK and LocalStack, and helpers to find the services the tests run against.
 
 pub mod amplify;
+pub mod localstack;
 pub mod proxy;
