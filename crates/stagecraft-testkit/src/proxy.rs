@@ -430,7 +430,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn parse_upstream(upstream: &str) -> std::io::Result<String> {
+pub(crate) fn parse_upstream(upstream: &str) -> std::io::Result<String> {
     let invalid = |why: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, why);
     let trimmed = upstream.trim_end_matches('/');
     let uri: Uri = trimmed
@@ -576,7 +576,7 @@ async fn forward(shared: &Shared, req: Request<Incoming>) -> Response<ProxyBody>
 }
 
 /// Removes the hop-by-hop headers of RFC 9110 section 7.6.1, and any the `Connection` header names.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
         .get_all(header::CONNECTION)
         .iter()

@@ -158,6 +158,13 @@ impl Emulator {
         self.addr
     }
 
+    /// Makes the URLs the emulator hands out (`zipUploadUrl`, job `logUrl`s) start with
+    /// `endpoint` instead of its own address, for when it sits behind a
+    /// [`Router`](crate::router::Router). Affects URLs handed out from now on.
+    pub fn set_public_endpoint(&self, endpoint: &str) {
+        self.shared.lock().endpoint = endpoint.trim_end_matches('/').to_owned();
+    }
+
     /// Creates an app without a repository, as a manual-deployment app is, and returns its id
     /// (`d` and 13 lowercase letters or digits, shaped like AWS's).
     pub fn create_app(&self, name: &str) -> String {
