@@ -340,7 +340,8 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
     let progress = Progress::new(plan.changes.len());
     let sink = |event: Event| progress.event(event);
     let sensitive = SensitiveValues::new(&loaded.config, &secrets, &plan.lineage);
-    let options = ApplyOptions::new(&loaded.config.aws, cli.parallelism);
+    let mut options = ApplyOptions::new(&loaded.config.aws, cli.parallelism);
+    options.job_timeout = cli.job_timeout;
     let prior_serial = state.as_ref().map(|state| state.serial);
     let ctx = Context {
         provider: &provider,

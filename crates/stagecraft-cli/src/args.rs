@@ -46,6 +46,9 @@ pub struct Cli {
     /// How long to wait for the state lock, e.g. `30s` (default: do not wait).
     #[arg(long, global = true, value_parser = humantime::parse_duration, default_value = "0s")]
     pub lock_timeout: Duration,
+    /// How long apply waits for an Amplify job (its own, or an unfinished one it finds first).
+    #[arg(long, global = true, value_parser = humantime::parse_duration, default_value = "30m")]
+    pub job_timeout: Duration,
     /// More logging (-v info, -vv debug); `RUST_LOG` also works.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

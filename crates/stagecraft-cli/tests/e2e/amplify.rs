@@ -1,0 +1,340 @@
+//! `apply` of Amplify branches against the project's Amplify emulator (and LocalStack for the
+//! stage a branch refers to): branch lifecycle with basic auth and a `/` in its name, artifact
+//! deployments decided by content digest, failed and unfinished jobs, ordering after a stage,
+//! secrecy; and the README's sandbox quick start.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use stagecraft_testkit::amplify::{Emulator, EmulatorConfig};
+use stagecraft_testkit::sandbox::{LocalStackSource, Sandbox, SandboxOptions};
+
+use crate::aws::{self, stagecraft_at};
+use crate::support::{Run, stagecraft_with_env};
+
+const PASSWORD: &str = "pa55-WORD-for-preview";
+const TOKEN: &str = "token-VALUE-never-shown";
+const BRANCH: &str = "feature/x";
+
+struct Site {
+    dir: tempfile::TempDir,
+    api: String,
+    app: String,
+    runtime: tokio::runtime::Runtime,
+    emulator: Emulator,
+}
+
+impl Site {
+    fn new() -> Site {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let emulator = runtime
+            .block_on(Emulator::start(EmulatorConfig {
+                job_timing: Duration::from_millis(100),
+                bind: None,
+            }))
+            .unwrap();
+        let app = emulator.create_app("web");
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("dist/assets")).unwrap();
+        std::fs::write(dir.path().join("dist/index.html"), "<h1>v1</h1>").unwrap();
+        std::fs::write(dir.path().join("dist/assets/app.js"), "console.log(1)").unwrap();
+        Site {
+            dir,
+            api: aws::new_api(),
+            app,
+            runtime,
+            emulator,
+        }
+    }
+
+    fn write(&self, branch: &str) {
+        let text = format!(
+            r#"[project]
+name = "web"
+region = "us-east-1"
+
+[aws]
+create_deployment_interval = "100ms"
+
+[rest_apis.orders]
+id = "{api}"
+[rest_apis.orders.stages.prod]
+revision = "r1"
+
+[amplify_apps.web]
+id = "{app}"
+{branch}"#,
+            api = self.api,
+            app = self.app
+        );
+        std::fs::write(self.dir.path().join("deploy.toml"), text).unwrap();
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        let amplify = self.emulator.endpoint();
+        let run = stagecraft_at(
+            self.dir.path(),
+            &aws::endpoint(),
+            args,
+            &[
+                ("AWS_ENDPOINT_URL_AMPLIFY", amplify.as_str()),
+                ("WEB_PASSWORD", PASSWORD),
+                ("WEB_TOKEN", TOKEN),
+                ("RUST_LOG", "debug"),
+            ],
+        );
+        for secret in [PASSWORD, TOKEN] {
+            assert!(!run.stdout.contains(secret) && !run.stderr.contains(secret));
+            for entry in std::fs::read_dir(self.dir.path()).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_file() {
+                    let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+                    assert!(!text.contains(secret), "a secret in {}", path.display());
+                }
+            }
+        }
+        run
+    }
+
+    fn apply(&self, extra: &[&str]) -> Run {
+        let mut args = vec!["apply", "--auto-approve"];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// Emulator calls since the last look.
+    fn calls(&self) -> BTreeMap<String, u64> {
+        let calls = self.emulator.calls();
+        self.emulator.reset_calls();
+        calls
+    }
+
+    fn branch(&self) -> Option<serde_json::Value> {
+        self.emulator.branch_json(&self.app, BRANCH)
+    }
+
+    fn plan_exit(&self) -> i32 {
+        self.run(&["plan", "--detailed-exitcode"]).code
+    }
+}
+
+fn branch_block(description: &str) -> String {
+    format!(
+        r#"[amplify_apps.web.branches."{BRANCH}"]
+stage = "BETA"
+description = "{description}"
+framework = "React"
+environment = {{ API_URL = "${{rest_apis.orders.stages.prod.invoke_url}}", TOKEN = {{ env = "WEB_TOKEN" }} }}
+basic_auth = {{ username = "preview", password = {{ env = "WEB_PASSWORD" }} }}
+artifact = "dist"
+"#
+    )
+}
+
+fn count(calls: &BTreeMap<String, u64>, operation: &str) -> u64 {
+    calls.get(operation).copied().unwrap_or(0)
+}
+
+fn assert_ok(run: &Run) {
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn branches_and_their_artifacts_follow_the_file() {
+    let site = Site::new();
+    site.write(&branch_block("Preview"));
+
+    // Created after the stage it refers to, with its settings, basic auth and a first deploy.
+    let run = site.apply(&[]);
+    assert_ok(&run);
+    let stage_done = run
+        .stdout
+        .find("rest_apis.orders.stages.prod: Creation complete")
+        .unwrap();
+    let branch_start = run
+        .stdout
+        .find(&format!("\"{BRANCH}\": Creating..."))
+        .unwrap();
+    assert!(stage_done < branch_start, "{}", run.stdout);
+    let branch = site.branch().unwrap();
+    assert_eq!(branch["stage"], "BETA");
+    assert_eq!(branch["description"], "Preview");
+    assert_eq!(branch["enableBasicAuth"], true);
+    assert_eq!(
+        branch["environmentVariables"]["API_URL"],
+        format!(
+            "https://{}.execute-api.us-east-1.amazonaws.com/prod",
+            site.api
+        )
+    );
+    assert_eq!(branch["environmentVariables"]["TOKEN"], TOKEN);
+    let calls = site.calls();
+    assert_eq!(count(&calls, "CreateDeployment"), 1, "{calls:?}");
+    assert_eq!(count(&calls, "StartDeployment"), 1, "{calls:?}");
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(site.dir.path().join("stagecraft.state.json")).unwrap(),
+    )
+    .unwrap();
+    let job = state["resources"][format!("amplify_apps.web.branches.\"{BRANCH}\"")]["job_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let zip = site.emulator.uploaded_zip(&site.app, BRANCH, &job).unwrap();
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let names: Vec<&str> = archive.file_names().collect();
+    assert!(names.contains(&"index.html"), "{names:?}");
+
+    // Unchanged content, even with new mtimes: nothing to plan, no mutating call.
+    std::thread::sleep(Duration::from_millis(1100));
+    std::fs::write(site.dir.path().join("dist/index.html"), "<h1>v1</h1>").unwrap();
+    assert_eq!(site.plan_exit(), 0);
+    let run = site.apply(&[]);
+    assert_ok(&run);
+    assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+    let calls = site.calls();
+    for mutating in [
+        "CreateBranch",
+        "UpdateBranch",
+        "CreateDeployment",
+        "StartDeployment",
+    ] {
+        assert_eq!(count(&calls, mutating), 0, "{calls:?}");
+    }
+
+    // Settings: UpdateBranch only.
+    site.write(&branch_block("Preview two"));
+    assert_ok(&site.apply(&[]));
+    let calls = site.calls();
+    assert_eq!(count(&calls, "UpdateBranch"), 1, "{calls:?}");
+    assert_eq!(count(&calls, "CreateDeployment"), 0, "{calls:?}");
+    assert_eq!(site.branch().unwrap()["description"], "Preview two");
+    assert_eq!(site.plan_exit(), 0);
+
+    // One file changed: a new deployment.
+    std::fs::write(site.dir.path().join("dist/assets/app.js"), "console.log(2)").unwrap();
+    assert_ok(&site.apply(&[]));
+    let calls = site.calls();
+    assert_eq!(count(&calls, "CreateDeployment"), 1, "{calls:?}");
+    assert_eq!(site.plan_exit(), 0);
+
+    // A failed job: exit 1 with the job's reason; the deploy stays pending.
+    site.emulator
+        .fail_next_jobs(&site.app, BRANCH, "Build output has no index.html");
+    std::fs::write(site.dir.path().join("dist/assets/app.js"), "console.log(3)").unwrap();
+    let run = site.apply(&[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("FAILED"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Build output has no index.html"),
+        "{}",
+        run.stderr
+    );
+    let plan = site.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2);
+    assert!(plan.stdout.contains("artifact"), "{}", plan.stdout);
+    site.emulator.clear_job_failures(&site.app, BRANCH);
+    assert_ok(&site.apply(&[]));
+    assert_eq!(site.plan_exit(), 0);
+
+    // An unfinished job found first (created and never started): named after the timeout.
+    let client = amplify_client(&site.emulator.endpoint());
+    let blocking = site
+        .runtime
+        .block_on(
+            client
+                .create_deployment()
+                .app_id(&site.app)
+                .branch_name(BRANCH)
+                .send(),
+        )
+        .unwrap();
+    let blocking_job = blocking.job_id().unwrap().to_string();
+    std::fs::write(site.dir.path().join("dist/assets/app.js"), "console.log(4)").unwrap();
+    let run = site.apply(&["--job-timeout", "1s"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(&format!("job {blocking_job}")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("stop-job"), "{}", run.stderr);
+    site.runtime
+        .block_on(
+            client
+                .stop_job()
+                .app_id(&site.app)
+                .branch_name(BRANCH)
+                .job_id(&blocking_job)
+                .send(),
+        )
+        .unwrap();
+    assert_ok(&site.apply(&[]));
+    assert_eq!(site.plan_exit(), 0);
+
+    // Removed from the file: DeleteBranch.
+    site.write("");
+    assert_ok(&site.apply(&[]));
+    assert_eq!(count(&site.calls(), "DeleteBranch"), 1);
+    assert!(site.branch().is_none());
+}
+
+fn amplify_client(endpoint: &str) -> aws_sdk_amplify::Client {
+    let config = aws_sdk_amplify::Config::builder()
+        .behavior_version(aws_sdk_amplify::config::BehaviorVersion::latest())
+        .region(aws_sdk_amplify::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_amplify::config::Credentials::new(
+            "test", "test", None, None, "test",
+        ))
+        .endpoint_url(endpoint)
+        .build();
+    aws_sdk_amplify::Client::from_conf(config)
+}
+
+/// The README's "Try it without AWS": the sandbox, then `apply` of deploy.toml.example.
+#[test]
+fn the_sandbox_quick_start_applies_the_example() {
+    let dir = crate::support::scratch();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut options = SandboxOptions::new(dir.path().join("deploy.toml.example"));
+    options.localstack = LocalStackSource::Existing {
+        endpoint: aws::endpoint(),
+    };
+    options.job_timing = Duration::from_millis(100);
+    let sandbox = runtime.block_on(Sandbox::start(options)).unwrap();
+    let endpoint = sandbox.endpoint();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("ORDERS_API_KEY", "demo-key"),
+        ("WEB_PASSWORD", "demo-pass"),
+    ];
+    let run = |args: &[&str]| stagecraft_with_env(dir.path(), args, &env);
+    let config = "--config=deploy.toml.example";
+    let endpoint_flag = format!("--endpoint-url={endpoint}");
+    let applied = run(&[config, &endpoint_flag, "apply", "--auto-approve"]);
+    assert_ok(&applied);
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 6 added, 0 changed, 0 destroyed."),
+        "{}",
+        applied.stdout
+    );
+    let plan = run(&[config, &endpoint_flag, "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
+    assert!(
+        sandbox
+            .emulator()
+            .branch_json("d2k3j4h5g6", "main")
+            .is_some()
+    );
+}
