@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use miette::{IntoDiagnostic, Report, WrapErr};
-use stagecraft_aws::{AwsOptions, AwsProvider};
 use stagecraft_core::apply::{
     self, ApplyOptions, ApplyReport, Artifacts, Context, Event, Interrupt, Outcome, Package,
     SensitiveValues,
@@ -22,6 +21,7 @@ use stagecraft_core::state::State;
 use crate::args::{ApplyArgs, Cli};
 use crate::backend::{LocalBackend, StateLock};
 use crate::load::{SecretMode, load};
+use crate::refresh;
 use crate::{Loaded, PlanRequest, backend_for, build_plan, parse_targets, region};
 
 /// Exit code after a second Ctrl-C.
@@ -280,18 +280,23 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
     let artifacts = loaded.artifact_digests()?;
     let backend = backend_for(&loaded)?;
     let lock = Arc::new(backend.lock("apply", cli.lock_timeout)?);
-    let (state, uncertain) = recover(&backend, &lock, backend.read()?)?;
+    let (mut state, uncertain) = recover(&backend, &lock, backend.read()?)?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .into_diagnostic()?;
+    let runtime = refresh::runtime()?;
     let configured_region = region(cli, loaded.config.project.region.as_ref());
-    let provider = runtime.block_on(AwsProvider::from_env(&AwsOptions {
-        region: configured_region.clone(),
-        profile: cli.profile.clone(),
-        endpoint_url: cli.endpoint_url.clone(),
-    }));
+    let provider = refresh::provider(cli, &loaded, &runtime);
+    if args.refresh
+        && let Some(recorded) = &state
+    {
+        // What AWS reports is the truth: recorded before planning, drift shown.
+        let (mut fresh, drifts) = runtime.block_on(refresh::refresh(&provider, recorded))?;
+        if !drifts.is_empty() {
+            print!("{}", stagecraft_core::live::render_drift(&drifts));
+            fresh.serial = recorded.serial + 1;
+            backend.write(&fresh, &lock)?;
+            state = Some(fresh);
+        }
+    }
     let plan = match &args.plan_file {
         Some(file) => saved_plan(
             file,

@@ -66,6 +66,11 @@ pub enum Command {
     Plan(PlanArgs),
     /// Plan, show the plan, ask for `yes`, then make it so; or apply a saved plan.
     Apply(ApplyArgs),
+    /// Record an existing stage, canary or branch that the configuration declares.
+    Import {
+        /// The resource address, e.g. `rest_apis.orders.stages.prod`.
+        address: String,
+    },
     /// Render a saved plan.
     Show {
         /// The saved plan (from `plan --out`).
@@ -102,6 +107,13 @@ pub struct PlanArgs {
     /// Plan the destruction of every resource in the state.
     #[arg(long)]
     pub destroy: bool,
+    /// Read the recorded resources from AWS first, show what changed outside stagecraft, and
+    /// plan against what AWS has.
+    #[arg(long, conflicts_with = "out")]
+    pub refresh: bool,
+    /// Only read the recorded resources from AWS and show what changed outside stagecraft.
+    #[arg(long, conflicts_with_all = ["refresh", "destroy", "targets", "out"])]
+    pub refresh_only: bool,
 }
 
 /// `apply` options.
@@ -119,6 +131,10 @@ pub struct ApplyArgs {
     /// Destroy every resource in the state.
     #[arg(long, conflicts_with = "plan_file")]
     pub destroy: bool,
+    /// Read the recorded resources from AWS first and record what changed outside stagecraft,
+    /// then plan and apply against it.
+    #[arg(long, conflicts_with = "plan_file")]
+    pub refresh: bool,
 }
 
 /// Output formats.

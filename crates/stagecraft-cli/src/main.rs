@@ -6,6 +6,7 @@ mod args;
 mod artifact;
 mod backend;
 mod load;
+mod refresh;
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -84,6 +85,7 @@ fn run(cli: &Cli, color: bool) -> Result<u8, Report> {
         }
         Command::Plan(args) => plan_command(cli, args, color),
         Command::Apply(args) => apply::apply_command(cli, args, color),
+        Command::Import { address } => refresh::import_command(cli, address),
         Command::Show { file, format } => {
             let text = std::fs::read_to_string(file)
                 .into_diagnostic()
@@ -191,7 +193,33 @@ fn plan_command(cli: &Cli, args: &PlanArgs, color: bool) -> Result<u8, Report> {
     let artifacts = loaded.artifact_digests()?;
     let backend = backend_for(&loaded)?;
     let _lock = backend.lock("plan", cli.lock_timeout)?;
-    let state = apply::recovered_state(&backend, backend.read()?)?;
+    let mut state = apply::recovered_state(&backend, backend.read()?)?;
+    if (args.refresh || args.refresh_only)
+        && let Some(recorded) = &state
+    {
+        let runtime = refresh::runtime()?;
+        let provider = refresh::provider(cli, &loaded, &runtime);
+        let (fresh, drifts) = runtime.block_on(refresh::refresh(&provider, recorded))?;
+        if !drifts.is_empty() {
+            let text = stagecraft_core::live::render_drift(&drifts);
+            if args.format == Format::Text {
+                print!("{text}");
+            } else {
+                eprint!("{text}");
+            }
+        }
+        if args.refresh_only {
+            if drifts.is_empty() {
+                println!("No changes. AWS matches the state.");
+            }
+            return Ok(if args.detailed_exitcode && !drifts.is_empty() {
+                EXIT_CHANGES
+            } else {
+                0
+            });
+        }
+        state = Some(fresh);
+    }
     let plan = build_plan(
         &loaded,
         &secrets,

@@ -4,6 +4,7 @@
 
 pub mod apply;
 pub mod graph;
+pub mod live;
 pub mod plan;
 pub mod provider;
 pub mod render;

@@ -390,3 +390,93 @@ fn a_failure_names_the_resource_and_aws_message_and_keeps_what_succeeded() {
     assert!(state["resources"]["rest_apis.orders.stages.prod"].is_object());
     assert!(state["resources"]["rest_apis.missing.stages.solo"].is_null());
 }
+
+#[test]
+fn drift_is_shown_and_repaired_and_import_records_existing_stages() {
+    let project = Project::new();
+    let api = project.api.clone();
+    project.write(&stages("r1", "r1", "backend = \"orders-prod\"", ""));
+    project.apply();
+
+    // Someone edits prod by hand.
+    let client = stagecraft_testkit::localstack::apigateway_client(
+        &aws::endpoint(),
+        stagecraft_testkit::localstack::REGION,
+    );
+    aws::runtime()
+        .block_on(
+            client
+                .update_stage()
+                .rest_api_id(&api)
+                .stage_name("prod")
+                .patch_operations(
+                    aws_sdk_apigateway::types::PatchOperation::builder()
+                        .op(aws_sdk_apigateway::types::Op::Replace)
+                        .path("/variables/backend")
+                        .value("hand-edited")
+                        .build(),
+                )
+                .send(),
+        )
+        .unwrap();
+    let only = project.run(&["plan", "--refresh-only", "--detailed-exitcode"]);
+    assert_eq!(only.code, 2, "{}\n{}", only.stdout, only.stderr);
+    assert!(
+        only.stdout
+            .contains("# rest_apis.orders.stages.prod has changed"),
+        "{}",
+        only.stdout
+    );
+    assert!(
+        only.stdout
+            .contains("~ variables.backend = orders-prod -> hand-edited"),
+        "{}",
+        only.stdout
+    );
+    assert!(
+        !only.stdout.contains("staging has changed"),
+        "{}",
+        only.stdout
+    );
+    let plan = project.run(&["plan", "--refresh", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2);
+    assert!(
+        plan.stdout.contains("\"hand-edited\" -> \"orders-prod\""),
+        "{}",
+        plan.stdout
+    );
+    // Without --refresh the state still believes AWS matches.
+    assert_eq!(project.run(&["plan", "--detailed-exitcode"]).code, 0);
+    let repaired = project.run(&["apply", "--refresh", "--auto-approve"]);
+    assert_eq!(repaired.code, 0, "{}\n{}", repaired.stdout, repaired.stderr);
+    assert_eq!(
+        aws::stage(&api, "prod").unwrap().variables.unwrap()["backend"],
+        "orders-prod"
+    );
+    assert_eq!(
+        project
+            .run(&["plan", "--refresh", "--detailed-exitcode"])
+            .code,
+        0
+    );
+
+    // Forget both stages, then import them: the plan has nothing to do, the secret kept as a
+    // digest only.
+    for stage in ["prod", "staging"] {
+        let address = format!("rest_apis.orders.stages.{stage}");
+        assert_eq!(project.run(&["state", "rm", &address]).code, 0);
+        let imported = project.run(&["import", &address]);
+        assert_eq!(imported.code, 0, "{}", imported.stderr);
+        assert!(imported.stdout.contains("Import successful!"));
+    }
+    let plan = project.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.stdout);
+    assert_no_secret(&plan, project.dir.path());
+    let again = project.run(&["import", "rest_apis.orders.stages.prod"]);
+    assert_eq!(again.code, 1);
+    assert!(
+        flat(&again.stderr).contains("is already in the state"),
+        "{}",
+        again.stderr
+    );
+}

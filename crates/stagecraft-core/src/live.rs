@@ -1,0 +1,517 @@
+//! Reading AWS back into the state: `import` records a live stage, canary or branch as the
+//! configuration names it, and `--refresh` compares each recorded resource with what AWS
+//! reports and lists the drift. Pure functions of the recorded and the live values; values the
+//! configuration marks sensitive are kept as digests and never shown.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::provider::{LiveBranch, LiveCanary, LiveStage};
+use crate::state::{
+    BasicAuthState, BranchState, CanaryState, ResourceState, StageState, State, StoredValue,
+    sensitive_digest,
+};
+
+/// Shown for a sensitive value in drift reports.
+const MASKED: &str = "(sensitive value)";
+
+/// One attribute that differs between the state and AWS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttributeDrift {
+    /// The attribute (`variables.backend`, `deployment_id`, ...).
+    pub attribute: String,
+    /// As recorded (`(sensitive value)` for secrets, `(none)` when absent).
+    pub recorded: String,
+    /// As AWS reports it.
+    pub live: String,
+}
+
+/// How a recorded resource differs from AWS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Drift {
+    /// The resource.
+    pub address: String,
+    /// Gone from AWS entirely.
+    pub deleted: bool,
+    /// The attributes that changed.
+    pub attributes: Vec<AttributeDrift>,
+}
+
+fn none_or(value: Option<&str>) -> String {
+    value.map_or_else(|| "(none)".to_string(), str::to_string)
+}
+
+/// Stores live map values: as digests where the key is sensitive.
+fn stored_map(
+    live: &BTreeMap<String, String>,
+    sensitive: &BTreeSet<String>,
+    lineage: &str,
+) -> BTreeMap<String, StoredValue> {
+    live.iter()
+        .map(|(key, value)| {
+            let stored = if sensitive.contains(key) {
+                StoredValue::Sensitive {
+                    sensitive: sensitive_digest(lineage, value),
+                }
+            } else {
+                StoredValue::Plain(value.clone())
+            };
+            (key.clone(), stored)
+        })
+        .collect()
+}
+
+/// Drift between two stored maps, keys prefixed with `name.`.
+fn map_drift(
+    name: &str,
+    recorded: &BTreeMap<String, StoredValue>,
+    live: &BTreeMap<String, StoredValue>,
+    out: &mut Vec<AttributeDrift>,
+) {
+    let shown = |value: Option<&StoredValue>| match value {
+        None => "(none)".to_string(),
+        Some(StoredValue::Plain(text)) => text.clone(),
+        Some(StoredValue::Sensitive { .. }) => MASKED.to_string(),
+    };
+    let keys: BTreeSet<&String> = recorded.keys().chain(live.keys()).collect();
+    for key in keys {
+        let (before, after) = (recorded.get(key), live.get(key));
+        if before != after {
+            out.push(AttributeDrift {
+                attribute: format!("{name}.{key}"),
+                recorded: shown(before),
+                live: shown(after),
+            });
+        }
+    }
+}
+
+fn check(out: &mut Vec<AttributeDrift>, attribute: &str, recorded: String, live: String) {
+    if recorded != live {
+        out.push(AttributeDrift {
+            attribute: attribute.to_string(),
+            recorded,
+            live,
+        });
+    }
+}
+
+/// The revision a deployment was recorded for, or a label that names the deployment.
+fn revision_of(state: &State, rest_api_id: &str, deployment_id: &str) -> String {
+    state
+        .deployments
+        .get(rest_api_id)
+        .and_then(|revisions| {
+            revisions
+                .iter()
+                .find(|(_, id)| id.as_str() == deployment_id)
+                .map(|(revision, _)| revision.clone())
+        })
+        .unwrap_or_else(|| format!("(unknown: deployment {deployment_id})"))
+}
+
+/// A stage record from AWS. `revision` is the one the configuration gives it.
+pub fn stage_record(
+    rest_api_id: &str,
+    revision: &str,
+    live: &LiveStage,
+    sensitive: &BTreeSet<String>,
+    lineage: &str,
+) -> StageState {
+    StageState {
+        rest_api_id: rest_api_id.to_string(),
+        stage_name: live.stage_name.clone(),
+        revision: revision.to_string(),
+        deployment_id: live.deployment_id.clone().unwrap_or_default(),
+        description: live.description.clone().filter(|d| !d.is_empty()),
+        tracing: live.tracing,
+        variables: stored_map(&live.variables, sensitive, lineage),
+        cache_size: live
+            .cache_enabled
+            .then(|| live.cache_size.clone())
+            .flatten(),
+    }
+}
+
+/// A canary record from AWS.
+pub fn canary_record(
+    rest_api_id: &str,
+    stage_name: &str,
+    revision: &str,
+    live: &LiveCanary,
+    sensitive: &BTreeSet<String>,
+    lineage: &str,
+) -> CanaryState {
+    CanaryState {
+        rest_api_id: rest_api_id.to_string(),
+        stage_name: stage_name.to_string(),
+        revision: revision.to_string(),
+        deployment_id: live.deployment_id.clone().unwrap_or_default(),
+        percent_traffic: live.percent_traffic,
+        variable_overrides: stored_map(&live.variable_overrides, sensitive, lineage),
+        use_stage_cache: live.use_stage_cache,
+    }
+}
+
+/// A branch record from AWS. Basic-auth credentials and the deployed content cannot be read
+/// back, so they are left unrecorded: the next plan sets them.
+pub fn branch_record(
+    app_id: &str,
+    live: &LiveBranch,
+    sensitive: &BTreeSet<String>,
+    lineage: &str,
+) -> BranchState {
+    BranchState {
+        app_id: app_id.to_string(),
+        branch_name: live.branch_name.clone(),
+        stage: live.stage.clone().filter(|stage| stage != "NONE"),
+        description: live.description.clone().filter(|d| !d.is_empty()),
+        framework: live.framework.clone().filter(|f| !f.is_empty()),
+        environment: stored_map(&live.environment, sensitive, lineage),
+        basic_auth: None,
+        artifact_digest: None,
+        job_id: None,
+    }
+}
+
+/// The keys of a recorded map that hold sensitive values.
+fn sensitive_keys(map: &BTreeMap<String, StoredValue>) -> BTreeSet<String> {
+    map.iter()
+        .filter(|(_, value)| matches!(value, StoredValue::Sensitive { .. }))
+        .map(|(key, _)| key.clone())
+        .collect()
+}
+
+/// A recorded stage refreshed from `GetStage`: the new record (`None` when gone) and its drift.
+pub fn refresh_stage(
+    state: &State,
+    address: &str,
+    recorded: &StageState,
+    live: Option<&LiveStage>,
+) -> (Option<StageState>, Option<Drift>) {
+    let Some(live) = live else {
+        return (None, Some(gone(address)));
+    };
+    let deployment = live.deployment_id.clone().unwrap_or_default();
+    let revision = if deployment == recorded.deployment_id {
+        recorded.revision.clone()
+    } else {
+        revision_of(state, &recorded.rest_api_id, &deployment)
+    };
+    let fresh = stage_record(
+        &recorded.rest_api_id,
+        &revision,
+        live,
+        &sensitive_keys(&recorded.variables),
+        &state.lineage,
+    );
+    let mut attributes = Vec::new();
+    check(
+        &mut attributes,
+        "deployment_id",
+        recorded.deployment_id.clone(),
+        fresh.deployment_id.clone(),
+    );
+    check(
+        &mut attributes,
+        "description",
+        none_or(recorded.description.as_deref()),
+        none_or(fresh.description.as_deref()),
+    );
+    check(
+        &mut attributes,
+        "tracing",
+        recorded.tracing.to_string(),
+        fresh.tracing.to_string(),
+    );
+    check(
+        &mut attributes,
+        "cache_size",
+        none_or(recorded.cache_size.as_deref()),
+        none_or(fresh.cache_size.as_deref()),
+    );
+    map_drift(
+        "variables",
+        &recorded.variables,
+        &fresh.variables,
+        &mut attributes,
+    );
+    (Some(fresh), drift(address, attributes))
+}
+
+/// A recorded canary refreshed from its stage's `GetStage`.
+pub fn refresh_canary(
+    state: &State,
+    address: &str,
+    recorded: &CanaryState,
+    live: Option<&LiveCanary>,
+) -> (Option<CanaryState>, Option<Drift>) {
+    let Some(live) = live else {
+        return (None, Some(gone(address)));
+    };
+    let deployment = live.deployment_id.clone().unwrap_or_default();
+    let revision = if deployment == recorded.deployment_id {
+        recorded.revision.clone()
+    } else {
+        revision_of(state, &recorded.rest_api_id, &deployment)
+    };
+    let fresh = canary_record(
+        &recorded.rest_api_id,
+        &recorded.stage_name,
+        &revision,
+        live,
+        &sensitive_keys(&recorded.variable_overrides),
+        &state.lineage,
+    );
+    let mut attributes = Vec::new();
+    check(
+        &mut attributes,
+        "deployment_id",
+        recorded.deployment_id.clone(),
+        fresh.deployment_id.clone(),
+    );
+    check(
+        &mut attributes,
+        "percent_traffic",
+        recorded.percent_traffic.to_string(),
+        fresh.percent_traffic.to_string(),
+    );
+    check(
+        &mut attributes,
+        "use_stage_cache",
+        recorded.use_stage_cache.to_string(),
+        fresh.use_stage_cache.to_string(),
+    );
+    map_drift(
+        "variable_overrides",
+        &recorded.variable_overrides,
+        &fresh.variable_overrides,
+        &mut attributes,
+    );
+    (Some(fresh), drift(address, attributes))
+}
+
+/// A recorded branch refreshed from `GetBranch`. What cannot be read back (the password, the
+/// deployed content) is kept as recorded unless AWS shows it changed (basic auth turned off).
+pub fn refresh_branch(
+    state: &State,
+    address: &str,
+    recorded: &BranchState,
+    live: Option<&LiveBranch>,
+) -> (Option<BranchState>, Option<Drift>) {
+    let Some(live) = live else {
+        return (None, Some(gone(address)));
+    };
+    let mut fresh = branch_record(
+        &recorded.app_id,
+        live,
+        &sensitive_keys(&recorded.environment),
+        &state.lineage,
+    );
+    fresh.artifact_digest = recorded.artifact_digest.clone();
+    fresh.job_id = recorded.job_id.clone();
+    fresh.basic_auth = match (&recorded.basic_auth, live.basic_auth_enabled) {
+        (Some(auth), true) => Some(auth.clone()),
+        _ => None,
+    };
+    let mut attributes = Vec::new();
+    check(
+        &mut attributes,
+        "stage",
+        none_or(recorded.stage.as_deref()),
+        none_or(fresh.stage.as_deref()),
+    );
+    check(
+        &mut attributes,
+        "description",
+        none_or(recorded.description.as_deref()),
+        none_or(fresh.description.as_deref()),
+    );
+    check(
+        &mut attributes,
+        "framework",
+        none_or(recorded.framework.as_deref()),
+        none_or(fresh.framework.as_deref()),
+    );
+    check(
+        &mut attributes,
+        "basic_auth",
+        auth_shown(recorded.basic_auth.as_ref()),
+        if live.basic_auth_enabled {
+            "enabled"
+        } else {
+            "(none)"
+        }
+        .to_string(),
+    );
+    map_drift(
+        "environment",
+        &recorded.environment,
+        &fresh.environment,
+        &mut attributes,
+    );
+    (Some(fresh), drift(address, attributes))
+}
+
+fn auth_shown(auth: Option<&BasicAuthState>) -> String {
+    match auth {
+        Some(_) => "enabled".to_string(),
+        None => "(none)".to_string(),
+    }
+}
+
+fn gone(address: &str) -> Drift {
+    Drift {
+        address: address.to_string(),
+        deleted: true,
+        attributes: Vec::new(),
+    }
+}
+
+fn drift(address: &str, attributes: Vec<AttributeDrift>) -> Option<Drift> {
+    (!attributes.is_empty()).then(|| Drift {
+        address: address.to_string(),
+        deleted: false,
+        attributes,
+    })
+}
+
+/// Replaces (or removes) a resource's record after a refresh.
+pub fn set_record(state: &mut State, address: &str, record: Option<ResourceState>) {
+    match record {
+        Some(record) => {
+            state.resources.insert(address.to_string(), record);
+        }
+        None => {
+            state.resources.remove(address);
+        }
+    }
+}
+
+/// The drift as text, in Terraform's "Objects have changed outside of Terraform" manner.
+pub fn render_drift(drifts: &[Drift]) -> String {
+    let mut out = String::from(
+        "Note: Objects have changed outside of stagecraft\n\nstagecraft read the live resources and found these differences from the state:\n",
+    );
+    for drift in drifts {
+        if drift.deleted {
+            out.push_str(&format!("\n  # {} has been deleted\n", drift.address));
+            continue;
+        }
+        out.push_str(&format!("\n  # {} has changed\n", drift.address));
+        for attribute in &drift.attributes {
+            out.push_str(&format!(
+                "      ~ {} = {} -> {}\n",
+                attribute.attribute, attribute.recorded, attribute.live
+            ));
+        }
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn recorded() -> (State, StageState) {
+        let mut state = State::new("p", "lin".to_string());
+        state.deployments.insert(
+            "api".into(),
+            BTreeMap::from([("r1".into(), "d1".into()), ("r2".into(), "d2".into())]),
+        );
+        let stage = StageState {
+            rest_api_id: "api".into(),
+            stage_name: "prod".into(),
+            revision: "r2".into(),
+            deployment_id: "d2".into(),
+            description: None,
+            tracing: false,
+            variables: BTreeMap::from([
+                ("backend".into(), StoredValue::Plain("b".into())),
+                (
+                    "key".into(),
+                    StoredValue::Sensitive {
+                        sensitive: sensitive_digest("lin", "old-secret"),
+                    },
+                ),
+            ]),
+            cache_size: None,
+        };
+        (state, stage)
+    }
+
+    #[test]
+    fn stage_drift_names_what_changed_and_masks_secrets() {
+        let (state, stage) = recorded();
+        let live = LiveStage {
+            stage_name: "prod".into(),
+            deployment_id: Some("d1".into()),
+            tracing: true,
+            variables: BTreeMap::from([
+                ("backend".into(), "b".into()),
+                ("key".into(), "new-secret".into()),
+                ("extra".into(), "x".into()),
+            ]),
+            ..LiveStage::default()
+        };
+        let (fresh, drift) = refresh_stage(&state, "rest_apis.a.stages.prod", &stage, Some(&live));
+        let fresh = fresh.unwrap();
+        // Moved to r1's deployment by hand: the revision follows it.
+        assert_eq!(fresh.revision, "r1");
+        assert_eq!(
+            fresh.variables["key"],
+            StoredValue::Sensitive {
+                sensitive: sensitive_digest("lin", "new-secret")
+            }
+        );
+        let drift = drift.unwrap();
+        let names: Vec<&str> = drift
+            .attributes
+            .iter()
+            .map(|a| a.attribute.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "deployment_id",
+                "tracing",
+                "variables.extra",
+                "variables.key"
+            ]
+        );
+        let text = render_drift(&[drift]);
+        assert!(!text.contains("secret"), "{text}");
+        assert!(text.contains("~ variables.key = (sensitive value) -> (sensitive value)"));
+        // The same stage, unchanged: no drift.
+        let same = LiveStage {
+            stage_name: "prod".into(),
+            deployment_id: Some("d2".into()),
+            variables: BTreeMap::from([
+                ("backend".into(), "b".into()),
+                ("key".into(), "old-secret".into()),
+            ]),
+            ..LiveStage::default()
+        };
+        let (fresh, drift) = refresh_stage(&state, "x", &stage, Some(&same));
+        assert_eq!(fresh.unwrap(), stage);
+        assert!(drift.is_none());
+        // Gone.
+        let (fresh, drift) = refresh_stage(&state, "x", &stage, None);
+        assert!(fresh.is_none() && drift.unwrap().deleted);
+    }
+
+    #[test]
+    fn an_unknown_deployment_gets_a_revision_no_configuration_has() {
+        let (state, stage) = recorded();
+        let live = LiveStage {
+            stage_name: "prod".into(),
+            deployment_id: Some("zzz".into()),
+            ..LiveStage::default()
+        };
+        let (fresh, _) = refresh_stage(&state, "x", &stage, Some(&live));
+        assert_eq!(fresh.unwrap().revision, "(unknown: deployment zzz)");
+    }
+}
