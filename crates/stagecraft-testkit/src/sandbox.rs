@@ -74,6 +74,13 @@ pub enum SandboxError {
     Config(Box<ConfigErrors>),
     /// `scripts/localstack.sh` was not found above the current folder or this crate.
     NoRepoRoot,
+    /// The sandbox's own port could not be bound (another process has it, usually).
+    Port {
+        /// The port asked for.
+        port: u16,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A listener could not be bound.
     Bind(std::io::Error),
     /// LocalStack did not start, or a call to it failed.
@@ -101,6 +108,11 @@ impl fmt::Display for SandboxError {
             SandboxError::NoRepoRoot => f.write_str(
                 "scripts/localstack.sh not found: run the sandbox from the stagecraft repository",
             ),
+            SandboxError::Port { port, source } => write!(
+                f,
+                "cannot listen on 127.0.0.1:{port}: {source}; choose another port with --port \
+                 (0: any free port)"
+            ),
             SandboxError::Bind(e) => write!(f, "cannot listen on 127.0.0.1: {e}"),
             SandboxError::LocalStack(e) => write!(f, "LocalStack: {e}"),
             SandboxError::Amplify { id, source } => {
@@ -118,6 +130,7 @@ impl std::error::Error for SandboxError {
         match self {
             SandboxError::ReadConfig { source, .. } => Some(source),
             SandboxError::Config(errors) => Some(errors.as_ref()),
+            SandboxError::Port { source, .. } => Some(source),
             SandboxError::Bind(e) => Some(e),
             SandboxError::LocalStack(e) => Some(e),
             SandboxError::Amplify { source, .. } => Some(source),
@@ -243,8 +256,12 @@ impl Sandbox {
         let config = read_config(&options.config_path)?;
         // Bind the router first: a busy port should fail before LocalStack's slow start.
         let bind = std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, options.port));
-        let listener_check = std::net::TcpListener::bind(bind).map_err(SandboxError::Bind)?;
-        let bind = listener_check.local_addr().map_err(SandboxError::Bind)?;
+        let port_error = |source| SandboxError::Port {
+            port: options.port,
+            source,
+        };
+        let listener_check = std::net::TcpListener::bind(bind).map_err(port_error)?;
+        let bind = listener_check.local_addr().map_err(port_error)?;
 
         let (localstack_endpoint, localstack) = match options.localstack {
             LocalStackSource::Existing { endpoint } => (endpoint, None),

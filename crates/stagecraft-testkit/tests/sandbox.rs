@@ -253,3 +253,23 @@ fn the_reference_configuration_reads_with_its_ids_and_variables() {
     assert_eq!(vars, ["ORDERS_API_KEY", "WEB_PASSWORD"]);
     assert_eq!(read.region(), "us-east-1");
 }
+
+#[tokio::test]
+async fn a_busy_port_is_reported_before_anything_starts() {
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let err = Sandbox::start(SandboxOptions {
+        port,
+        // Never reached: the port is checked first.
+        localstack: LocalStackSource::Existing {
+            endpoint: "http://127.0.0.1:9".to_owned(),
+        },
+        ..SandboxOptions::new(root.join("deploy.toml.example"))
+    })
+    .await
+    .unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
+    assert!(message.contains("--port"), "{message}");
+}
