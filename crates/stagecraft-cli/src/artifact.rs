@@ -11,7 +11,6 @@
 
 // The apply executor (being written) is the caller; until it lands only the tests use this.
 // Remove this line once `apply` calls `package`.
-#![cfg_attr(not(test), allow(dead_code))]
 
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
