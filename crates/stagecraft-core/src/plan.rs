@@ -878,15 +878,23 @@ fn stage_actions(old: &StageState, desired: &DesiredStage, state: Option<&State>
     actions
 }
 
-fn branch_actions(old: &BranchState, desired: &DesiredBranch) -> Vec<Action> {
-    let mut actions = Vec::new();
-    let auth_matches = match (&old.basic_auth, &desired.basic_auth) {
+/// Whether recorded basic-auth settings match the desired ones (passwords by digest).
+pub(crate) fn basic_auth_matches(
+    old: Option<&BasicAuthState>,
+    desired: Option<&(PlannedValue, PlannedValue)>,
+) -> bool {
+    match (old, desired) {
         (None, None) => true,
         (Some(BasicAuthState { username, password }), Some((user, pass))) => {
             user.matches(username) && pass.matches(password)
         }
         _ => false,
-    };
+    }
+}
+
+fn branch_actions(old: &BranchState, desired: &DesiredBranch) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let auth_matches = basic_auth_matches(old.basic_auth.as_ref(), desired.basic_auth.as_ref());
     if old.stage != desired.stage
         || old.description != desired.description
         || old.framework != desired.framework

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::plan::{DesiredBranch, DesiredCanary, DesiredStage, PlannedValue};
 use crate::provider::{BranchSettings, PatchOp};
-use crate::state::{BasicAuthState, BranchState, CanaryState, StageState, StoredValue};
+use crate::state::{BranchState, CanaryState, StageState, StoredValue};
 
 /// Escapes a map key for a JSON-patch path (`~` as `~0`, `/` as `~1`).
 pub(crate) fn escape_key(key: &str) -> String {
@@ -198,13 +198,8 @@ pub(crate) fn branch_changes(
     if !crate::plan::values_match(&desired.environment, &old.environment) {
         settings.environment = Some(clear.environment.clone());
     }
-    let auth_matches = match (&old.basic_auth, &desired.basic_auth) {
-        (None, None) => true,
-        (Some(BasicAuthState { username, password }), Some((user, pass))) => {
-            user.matches(username) && pass.matches(password)
-        }
-        _ => false,
-    };
+    let auth_matches =
+        crate::plan::basic_auth_matches(old.basic_auth.as_ref(), desired.basic_auth.as_ref());
     if !auth_matches {
         settings.basic_auth = Some(clear.basic_auth.clone());
     }
