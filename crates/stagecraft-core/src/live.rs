@@ -111,6 +111,22 @@ fn revision_of(state: &State, rest_api_id: &str, deployment_id: &str) -> String 
         .unwrap_or_else(|| format!("(unknown: deployment {deployment_id})"))
 }
 
+/// The revision a live deployment stands for: the recorded one while the deployment is the
+/// recorded one, else the revision the state maps to it, else a label naming it.
+fn followed_revision(
+    state: &State,
+    rest_api_id: &str,
+    (revision, deployment): (&str, &str),
+    live: Option<&str>,
+) -> String {
+    let live = live.unwrap_or_default();
+    if live == deployment {
+        revision.to_string()
+    } else {
+        revision_of(state, rest_api_id, live)
+    }
+}
+
 /// A stage record from AWS. `revision` is the one the configuration gives it.
 pub fn stage_record(
     rest_api_id: &str,
@@ -193,12 +209,12 @@ pub fn refresh_stage(
     let Some(live) = live else {
         return (None, Some(gone(address)));
     };
-    let deployment = live.deployment_id.clone().unwrap_or_default();
-    let revision = if deployment == recorded.deployment_id {
-        recorded.revision.clone()
-    } else {
-        revision_of(state, &recorded.rest_api_id, &deployment)
-    };
+    let revision = followed_revision(
+        state,
+        &recorded.rest_api_id,
+        (&recorded.revision, &recorded.deployment_id),
+        live.deployment_id.as_deref(),
+    );
     let fresh = stage_record(
         &recorded.rest_api_id,
         &revision,
@@ -250,12 +266,12 @@ pub fn refresh_canary(
     let Some(live) = live else {
         return (None, Some(gone(address)));
     };
-    let deployment = live.deployment_id.clone().unwrap_or_default();
-    let revision = if deployment == recorded.deployment_id {
-        recorded.revision.clone()
-    } else {
-        revision_of(state, &recorded.rest_api_id, &deployment)
-    };
+    let revision = followed_revision(
+        state,
+        &recorded.rest_api_id,
+        (&recorded.revision, &recorded.deployment_id),
+        live.deployment_id.as_deref(),
+    );
     let fresh = canary_record(
         &recorded.rest_api_id,
         &recorded.stage_name,

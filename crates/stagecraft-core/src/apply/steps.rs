@@ -321,12 +321,14 @@ impl Run<'_> {
                 "CreateDeployment",
                 CallKind::Deployment { rest_api_id: api },
                 || self.ctx.provider.create_stage(&new),
-                |id| match stage_record(desired, id) {
-                    Ok(record) => vec![
-                        deployment_effect(api, &desired.revision, id),
-                        resource_effect(address, record),
-                    ],
-                    Err(_) => vec![deployment_effect(api, &desired.revision, id)],
+                |id| {
+                    deployed(
+                        api,
+                        &desired.revision,
+                        address,
+                        id,
+                        stage_record(desired, id),
+                    )
                 },
             )
             .await?;
@@ -451,12 +453,14 @@ impl Run<'_> {
                 "CreateDeployment",
                 CallKind::Deployment { rest_api_id: api },
                 || self.ctx.provider.create_canary(&new),
-                |id| match canary_record(desired, id) {
-                    Ok(record) => vec![
-                        deployment_effect(api, &desired.revision, id),
-                        resource_effect(address, record),
-                    ],
-                    Err(_) => vec![deployment_effect(api, &desired.revision, id)],
+                |id| {
+                    deployed(
+                        api,
+                        &desired.revision,
+                        address,
+                        id,
+                        canary_record(desired, id),
+                    )
                 },
             )
             .await?;
@@ -839,6 +843,22 @@ fn deployment_effect(rest_api_id: &str, revision: &str, deployment_id: &str) -> 
         revision: revision.to_string(),
         deployment_id: deployment_id.to_string(),
     }
+}
+
+/// What a new deployment records: the revision's deployment, and the resource's record when
+/// it can be made.
+fn deployed(
+    rest_api_id: &str,
+    revision: &str,
+    address: &str,
+    deployment_id: &str,
+    record: Result<ResourceState, String>,
+) -> Vec<Effect> {
+    let mut effects = vec![deployment_effect(rest_api_id, revision, deployment_id)];
+    if let Ok(record) = record {
+        effects.push(resource_effect(address, record));
+    }
+    effects
 }
 
 fn resource_effect(address: &str, record: ResourceState) -> Effect {
