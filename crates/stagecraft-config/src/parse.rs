@@ -961,10 +961,15 @@ impl<'h> Walker<'h> {
 /// Checks what the model refers to: `depends_on` entries and `${...}` references name declared
 /// resources. Cycles are the graph's business (stagecraft-core), which reports whole cycles.
 pub(crate) fn check_references(config: &Config, errors: &mut Vec<ConfigError>) {
-    let known: Vec<String> = config.addresses().iter().map(ToString::to_string).collect();
+    // The list of declared resources only feeds the hint of an error, so it is made on the
+    // first error rather than for every valid configuration.
+    let mut known: Option<Vec<String>> = None;
     let mut check = |address: &Address, at: SourceSpan| {
         if !config.contains(address) {
-            errors.push(unknown_address(address, at, &known));
+            let known = known.get_or_insert_with(|| {
+                config.addresses().iter().map(ToString::to_string).collect()
+            });
+            errors.push(unknown_address(address, at, known));
         }
     };
     for (_, to, at) in config.depends_on_entries() {
