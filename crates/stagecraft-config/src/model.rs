@@ -483,27 +483,26 @@ impl Config {
 
     /// Every resource address the configuration declares, in a stable order.
     pub fn addresses(&self) -> Vec<Address> {
+        self.address_refs()
+            .into_iter()
+            .map(AddressRef::to_address)
+            .collect()
+    }
+
+    /// [`Config::addresses`], borrowed from the configuration.
+    pub fn address_refs(&self) -> Vec<AddressRef<'_>> {
         let mut out = Vec::new();
         for (api, rest_api) in &self.rest_apis {
             for (stage, settings) in &rest_api.stages {
-                out.push(Address::Stage {
-                    api: api.clone(),
-                    stage: stage.clone(),
-                });
+                out.push(AddressRef::new(ResourceKind::Stage, api, stage));
                 if settings.canary.is_some() {
-                    out.push(Address::Canary {
-                        api: api.clone(),
-                        stage: stage.clone(),
-                    });
+                    out.push(AddressRef::new(ResourceKind::Canary, api, stage));
                 }
             }
         }
         for (app, amplify_app) in &self.amplify_apps {
             for branch in amplify_app.branches.keys() {
-                out.push(Address::Branch {
-                    app: app.clone(),
-                    branch: branch.clone(),
-                });
+                out.push(AddressRef::new(ResourceKind::Branch, app, branch));
             }
         }
         out

@@ -1,12 +1,12 @@
 //! The dependency graph of the declared resources (petgraph): edges from `depends_on`, from
 //! `${...}` references, and from a canary to its stage. It orders apply and finds cycles.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use miette::{Diagnostic, LabeledSpan, SourceSpan};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
-use stagecraft_config::{Address, AddressRef, Config, Value};
+use stagecraft_config::{Address, AddressRef, Config, ResourceKind, Value};
 
 /// The resources of a configuration and what each depends on.
 ///
@@ -56,25 +56,28 @@ impl Diagnostic for CycleError {
 impl Graph {
     /// Builds the graph; every cycle is an error.
     pub fn build(config: &Config) -> Result<Graph, Vec<CycleError>> {
-        let mut addresses = config.addresses();
+        let mut addresses = config.address_refs();
         addresses.sort_unstable();
         let mut graph = DiGraph::with_capacity(addresses.len(), addresses.len());
-        for address in addresses {
-            graph.add_node(address);
+        // Names borrowed from the configuration, hashed: the edges below look up two nodes
+        // each, and a configuration has one edge or more per resource.
+        let mut index: HashMap<AddressRef<'_>, NodeIndex> = HashMap::with_capacity(addresses.len());
+        for &address in &addresses {
+            index.insert(address, graph.add_node(address.to_address()));
         }
-        let mut built = Graph { graph };
         // Every edge with the span that makes it, in the order they are found; sorted (stably,
         // so each edge keeps its spans in file order) and grouped below.
         let mut edges: Vec<(NodeIndex, NodeIndex, Option<SourceSpan>)> = Vec::new();
         let mut add = |from: AddressRef<'_>, to: AddressRef<'_>, span: Option<SourceSpan>| {
             // Unknown addresses are reported by validation; the graph ignores them.
-            if let (Some(a), Some(b)) = (built.node(from), built.node(to)) {
+            if let (Some(&a), Some(&b)) = (index.get(&from), index.get(&to)) {
                 edges.push((a, b, span));
             }
         };
-        for address in built.graph.node_weights() {
-            if let Some(stage) = address.canary_parent() {
-                add(address.borrowed(), stage.borrowed(), None);
+        for &address in &addresses {
+            if address.kind == ResourceKind::Canary {
+                let stage = AddressRef::new(ResourceKind::Stage, address.parent, address.name);
+                add(address, stage, None);
             }
         }
         for (from, to, span) in config.depends_on_entries() {
@@ -94,8 +97,9 @@ impl Graph {
             while let Some((_, _, span)) = edges.next_if(|(a, b, _)| (*a, *b) == (from, to)) {
                 spans.extend(span);
             }
-            built.graph.add_edge(from, to, spans);
+            graph.add_edge(from, to, spans);
         }
+        let built = Graph { graph };
         let cycles = built.cycles();
         if cycles.is_empty() {
             Ok(built)

@@ -210,7 +210,12 @@ fn push_padded(out: &mut String, text: &str, width: usize) {
 
 /// Appends `n` spaces.
 fn push_spaces(out: &mut String, n: usize) {
-    out.extend(std::iter::repeat_n(' ', n));
+    // Indents and padding are short: copy them from one string rather than a space at a time.
+    const SPACES: &str = "                                ";
+    match SPACES.get(..n) {
+        Some(spaces) => out.push_str(spaces),
+        None => out.extend(std::iter::repeat_n(' ', n)),
+    }
 }
 
 /// Writes the lines of changed attributes and returns how many unchanged ones were folded.
@@ -379,7 +384,8 @@ fn push_inline(out: &mut String, value: &Val<'_>) {
 
 /// Whether a string is shown as a line diff: multi-line or longer than [`LONG_STRING`].
 fn is_long(text: &str) -> bool {
-    text.contains('\n') || text.chars().count() > LONG_STRING
+    // A string has no more characters than bytes: only a long one needs counting.
+    text.contains('\n') || (text.len() > LONG_STRING && text.chars().count() > LONG_STRING)
 }
 
 /// A plain string value, or `Some("")` for null; `None` when the value is anything else.
