@@ -441,7 +441,8 @@ impl<'h> Walker<'h> {
             });
         let mut stages = BTreeMap::new();
         if let Some(stages_node) = table.get("stages")
-            && let Some(stage_tables) = self.table(stages_node, format_args!("rest_apis.{key}.stages"))
+            && let Some(stage_tables) =
+                self.table(stages_node, format_args!("rest_apis.{key}.stages"))
         {
             for (index, (name, node)) in stage_tables.iter().enumerate() {
                 if index == rules::MAX_STAGES_PER_API {

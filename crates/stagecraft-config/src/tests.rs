@@ -244,7 +244,9 @@ fn address_parse_errors_name_the_problem() {
     );
     assert_eq!(
         Address::parse("rest_apis.a.stages.b.canary.x.y").unwrap_err(),
-        Address::parse("rest_apis.a.stages.b.x").unwrap_err().replace(".x`", ".canary.x.y`")
+        Address::parse("rest_apis.a.stages.b.x")
+            .unwrap_err()
+            .replace(".x`", ".canary.x.y`")
     );
     assert_eq!(
         Address::parse("rest_apis.\"a.b\".stages.c").unwrap(),

@@ -206,10 +206,7 @@ fn recorded_side(resource: &ResourceState) -> Side<'_> {
             ("app_id", text_of(&branch.app_id)),
             (
                 "artifact_digest",
-                branch
-                    .artifact_digest
-                    .as_deref()
-                    .map(Val::Digest),
+                branch.artifact_digest.as_deref().map(Val::Digest),
             ),
             (
                 "basic_auth",
@@ -273,8 +270,8 @@ fn desired_side<'a>(plan: &'a Plan, change: &'a Change, desired: &'a Desired) ->
             let deployment_id =
                 if has(Action::Create) || has(Action::Redeploy) || has(Action::Rollback) {
                     Some(Val::Unknown)
-                } else if let Some(canary) = promoted_canary(plan, change)
-                    .filter(|canary| canary.revision == stage.revision)
+                } else if let Some(canary) =
+                    promoted_canary(plan, change).filter(|canary| canary.revision == stage.revision)
                 {
                     // A stage taking its promoted canary's revision takes the canary's deployment.
                     text_of(&canary.deployment_id)
@@ -514,7 +511,8 @@ fn push_clause(out: &mut String, plan: &Plan, change: &Change, action: Action) {
         },
         Action::Update => {
             let promoted = stage.is_some_and(|stage| {
-                promoted_canary(plan, change).is_some_and(|canary| canary.revision == stage.revision)
+                promoted_canary(plan, change)
+                    .is_some_and(|canary| canary.revision == stage.revision)
             });
             out.push_str(if promoted {
                 "be updated in place (after its canary's promotion)"

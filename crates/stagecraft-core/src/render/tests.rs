@@ -767,8 +767,19 @@ fn helpers() {
 
 #[test]
 fn quoted_len_counts_the_characters_quote_writes() {
-    for text in ["", "plain", "a\"b\\c\nd", "tab\there", "bell\u{7}", "ünïcode"] {
-        assert_eq!(super::quoted_len(text), super::quote(text).chars().count(), "{text:?}");
+    for text in [
+        "",
+        "plain",
+        "a\"b\\c\nd",
+        "tab\there",
+        "bell\u{7}",
+        "ünïcode",
+    ] {
+        assert_eq!(
+            super::quoted_len(text),
+            super::quote(text).chars().count(),
+            "{text:?}"
+        );
     }
 }
 

@@ -246,10 +246,21 @@ fn attribute_lines(out: &mut String, attrs: &[Attr<'_>], paint: Paint) -> usize 
         };
         match (before, after) {
             (Some(Val::Map(old)), Some(Val::Map(new))) => {
-                map_lines(out, 6, name, Some(old.as_slice()), Some(new.as_slice()), paint);
+                map_lines(
+                    out,
+                    6,
+                    name,
+                    Some(old.as_slice()),
+                    Some(new.as_slice()),
+                    paint,
+                );
             }
-            (None, Some(Val::Map(new))) => map_lines(out, 6, name, None, Some(new.as_slice()), paint),
-            (Some(Val::Map(old)), None) => map_lines(out, 6, name, Some(old.as_slice()), None, paint),
+            (None, Some(Val::Map(new))) => {
+                map_lines(out, 6, name, None, Some(new.as_slice()), paint)
+            }
+            (Some(Val::Map(old)), None) => {
+                map_lines(out, 6, name, Some(old.as_slice()), None, paint)
+            }
             _ => scalar_lines(out, 6, name, before, after, paint),
         }
     }
