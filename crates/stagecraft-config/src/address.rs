@@ -74,9 +74,29 @@ impl Address {
 
     /// Parses an address. The error says what was expected.
     pub fn parse(text: &str) -> Result<Address, String> {
-        let segments = split_segments(text)?;
-        let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
-        match parts.as_slice() {
+        if text.contains('"') {
+            let segments = split_segments(text)?;
+            let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+            return Address::from_segments(text, &parts);
+        }
+        // Without quotes a segment is whatever lies between dots: match the slices in place
+        // rather than copying each into a String (plans and state files parse thousands).
+        if text.split('.').any(str::is_empty) {
+            return Err(format!("empty segment in address `{text}`"));
+        }
+        let mut parts = [""; 5];
+        let mut count = 0;
+        for segment in text.split('.') {
+            // More segments than the longest address has: not an address.
+            let slot = parts.get_mut(count).ok_or_else(|| not_an_address(text))?;
+            *slot = segment;
+            count += 1;
+        }
+        Address::from_segments(text, &parts[..count])
+    }
+
+    fn from_segments(text: &str, parts: &[&str]) -> Result<Address, String> {
+        match parts {
             ["rest_apis", api, "stages", stage] => Ok(Address::Stage {
                 api: api.to_string(),
                 stage: stage.to_string(),
@@ -89,10 +109,64 @@ impl Address {
                 app: app.to_string(),
                 branch: branch.to_string(),
             }),
-            _ => Err(format!(
-                "`{text}` is not a resource address; expected `rest_apis.<api>.stages.<stage>`, \
-                 `rest_apis.<api>.stages.<stage>.canary` or `amplify_apps.<app>.branches.<branch>`"
-            )),
+            _ => Err(not_an_address(text)),
+        }
+    }
+
+    /// The address borrowed as its kind and two names, ordered exactly as addresses are.
+    pub fn borrowed(&self) -> AddressRef<'_> {
+        match self {
+            Address::Stage { api, stage } => AddressRef::new(ResourceKind::Stage, api, stage),
+            Address::Canary { api, stage } => AddressRef::new(ResourceKind::Canary, api, stage),
+            Address::Branch { app, branch } => AddressRef::new(ResourceKind::Branch, app, branch),
+        }
+    }
+}
+
+/// The error for text that does not follow the address grammar.
+fn not_an_address(text: &str) -> String {
+    format!(
+        "`{text}` is not a resource address; expected `rest_apis.<api>.stages.<stage>`, \
+         `rest_apis.<api>.stages.<stage>.canary` or `amplify_apps.<app>.branches.<branch>`"
+    )
+}
+
+/// An address borrowed from the configuration: which kind of resource, and the two names that
+/// place it (API and stage, or app and branch). It orders, compares and displays exactly as the
+/// [`Address`] it stands for, so walks over a large configuration can name resources without
+/// copying their names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AddressRef<'a> {
+    /// The kind of resource.
+    pub kind: ResourceKind,
+    /// The REST API key or the Amplify app key.
+    pub parent: &'a str,
+    /// The stage name or the branch name.
+    pub name: &'a str,
+}
+
+impl<'a> AddressRef<'a> {
+    /// The address of a resource of `kind` named `name` under `parent`.
+    pub fn new(kind: ResourceKind, parent: &'a str, name: &'a str) -> AddressRef<'a> {
+        AddressRef { kind, parent, name }
+    }
+
+    /// The owned address.
+    pub fn to_address(self) -> Address {
+        let (parent, name) = (self.parent.to_string(), self.name.to_string());
+        match self.kind {
+            ResourceKind::Stage => Address::Stage {
+                api: parent,
+                stage: name,
+            },
+            ResourceKind::Canary => Address::Canary {
+                api: parent,
+                stage: name,
+            },
+            ResourceKind::Branch => Address::Branch {
+                app: parent,
+                branch: name,
+            },
         }
     }
 }
@@ -147,22 +221,28 @@ fn write_segment(f: &mut fmt::Formatter<'_>, segment: &str) -> fmt::Result {
 
 impl fmt::Display for Address {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Address::Stage { api, stage } | Address::Canary { api, stage } => {
+        self.borrowed().fmt(f)
+    }
+}
+
+impl fmt::Display for AddressRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.kind {
+            ResourceKind::Stage | ResourceKind::Canary => {
                 f.write_str("rest_apis.")?;
-                write_segment(f, api)?;
+                write_segment(f, self.parent)?;
                 f.write_str(".stages.")?;
-                write_segment(f, stage)?;
-                if matches!(self, Address::Canary { .. }) {
+                write_segment(f, self.name)?;
+                if self.kind == ResourceKind::Canary {
                     f.write_str(".canary")?;
                 }
                 Ok(())
             }
-            Address::Branch { app, branch } => {
+            ResourceKind::Branch => {
                 f.write_str("amplify_apps.")?;
-                write_segment(f, app)?;
+                write_segment(f, self.parent)?;
                 f.write_str(".branches.")?;
-                write_segment(f, branch)
+                write_segment(f, self.name)
             }
         }
     }

@@ -13,7 +13,7 @@ pub mod rules;
 
 use std::collections::BTreeMap;
 
-pub use address::{Address, Attribute, Reference, ResourceKind};
+pub use address::{Address, AddressRef, Attribute, Reference, ResourceKind};
 pub use error::{ConfigError, ConfigErrors, did_you_mean};
 pub use miette::SourceSpan;
 pub use model::*;

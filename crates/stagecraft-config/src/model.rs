@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use miette::SourceSpan;
 
-use crate::address::{Address, Reference};
+use crate::address::{Address, AddressRef, Reference, ResourceKind};
 
 /// A validated `deploy.toml`.
 #[derive(Debug, Clone, PartialEq)]
@@ -404,37 +404,30 @@ pub struct ConfiguredValue<'a> {
 impl Config {
     /// Every configured string value (variables, overrides, environment, basic auth), each with
     /// the address of the resource it belongs to. The one traversal that reference checks,
-    /// secret resolution and the dependency graph share.
-    pub fn values(&self) -> Vec<(Address, ConfiguredValue<'_>)> {
+    /// secret resolution and the dependency graph share; the owners are borrowed, since most
+    /// callers never look at them.
+    pub fn values(&self) -> Vec<(AddressRef<'_>, ConfiguredValue<'_>)> {
         let mut out = Vec::new();
         fn push<'a>(
-            out: &mut Vec<(Address, ConfiguredValue<'a>)>,
-            owner: &Address,
+            out: &mut Vec<(AddressRef<'a>, ConfiguredValue<'a>)>,
+            owner: AddressRef<'a>,
             slot: ValueSlot,
             values: impl Iterator<Item = &'a Value>,
         ) {
-            out.extend(values.map(|value| (owner.clone(), ConfiguredValue { slot, value })));
+            out.extend(values.map(|value| (owner, ConfiguredValue { slot, value })));
         }
         for (api, rest_api) in &self.rest_apis {
             for (name, stage) in &rest_api.stages {
-                let owner = Address::Stage {
-                    api: api.clone(),
-                    stage: name.clone(),
-                };
                 push(
                     &mut out,
-                    &owner,
+                    AddressRef::new(ResourceKind::Stage, api, name),
                     ValueSlot::StageVariable,
                     stage.variables.values(),
                 );
                 if let Some(canary) = &stage.canary {
-                    let owner = Address::Canary {
-                        api: api.clone(),
-                        stage: name.clone(),
-                    };
                     push(
                         &mut out,
-                        &owner,
+                        AddressRef::new(ResourceKind::Canary, api, name),
                         ValueSlot::CanaryOverride,
                         canary.variable_overrides.values(),
                     );
@@ -443,26 +436,23 @@ impl Config {
         }
         for (app, amplify_app) in &self.amplify_apps {
             for (name, branch) in &amplify_app.branches {
-                let owner = Address::Branch {
-                    app: app.clone(),
-                    branch: name.clone(),
-                };
+                let owner = AddressRef::new(ResourceKind::Branch, app, name);
                 push(
                     &mut out,
-                    &owner,
+                    owner,
                     ValueSlot::Environment,
                     branch.environment.values(),
                 );
                 if let Some(auth) = &branch.basic_auth {
                     push(
                         &mut out,
-                        &owner,
+                        owner,
                         ValueSlot::BasicAuthUsername,
                         std::iter::once(&auth.username),
                     );
                     push(
                         &mut out,
-                        &owner,
+                        owner,
                         ValueSlot::BasicAuthPassword,
                         std::iter::once(&auth.password),
                     );
@@ -474,34 +464,18 @@ impl Config {
 
     /// Every `depends_on` entry: the resource that declares it, the address it names, and
     /// where it was written.
-    pub fn depends_on_entries(&self) -> Vec<(Address, &Address, SourceSpan)> {
+    pub fn depends_on_entries(&self) -> Vec<(AddressRef<'_>, &Address, SourceSpan)> {
         let mut out = Vec::new();
         for (api, rest_api) in &self.rest_apis {
             for (name, stage) in &rest_api.stages {
-                let owner = Address::Stage {
-                    api: api.clone(),
-                    stage: name.clone(),
-                };
-                out.extend(
-                    stage
-                        .depends_on
-                        .iter()
-                        .map(|(to, at)| (owner.clone(), to, *at)),
-                );
+                let owner = AddressRef::new(ResourceKind::Stage, api, name);
+                out.extend(stage.depends_on.iter().map(|(to, at)| (owner, to, *at)));
             }
         }
         for (app, amplify_app) in &self.amplify_apps {
             for (name, branch) in &amplify_app.branches {
-                let owner = Address::Branch {
-                    app: app.clone(),
-                    branch: name.clone(),
-                };
-                out.extend(
-                    branch
-                        .depends_on
-                        .iter()
-                        .map(|(to, at)| (owner.clone(), to, *at)),
-                );
+                let owner = AddressRef::new(ResourceKind::Branch, app, name);
+                out.extend(branch.depends_on.iter().map(|(to, at)| (owner, to, *at)));
             }
         }
         out
@@ -509,27 +483,26 @@ impl Config {
 
     /// Every resource address the configuration declares, in a stable order.
     pub fn addresses(&self) -> Vec<Address> {
+        self.address_refs()
+            .into_iter()
+            .map(AddressRef::to_address)
+            .collect()
+    }
+
+    /// [`Config::addresses`], borrowed from the configuration.
+    pub fn address_refs(&self) -> Vec<AddressRef<'_>> {
         let mut out = Vec::new();
         for (api, rest_api) in &self.rest_apis {
             for (stage, settings) in &rest_api.stages {
-                out.push(Address::Stage {
-                    api: api.clone(),
-                    stage: stage.clone(),
-                });
+                out.push(AddressRef::new(ResourceKind::Stage, api, stage));
                 if settings.canary.is_some() {
-                    out.push(Address::Canary {
-                        api: api.clone(),
-                        stage: stage.clone(),
-                    });
+                    out.push(AddressRef::new(ResourceKind::Canary, api, stage));
                 }
             }
         }
         for (app, amplify_app) in &self.amplify_apps {
             for branch in amplify_app.branches.keys() {
-                out.push(Address::Branch {
-                    app: app.clone(),
-                    branch: branch.clone(),
-                });
+                out.push(AddressRef::new(ResourceKind::Branch, app, branch));
             }
         }
         out

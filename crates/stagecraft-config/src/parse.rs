@@ -2,6 +2,7 @@
 //! the first: unknown keys (with "did you mean"), wrong types, missing keys, and the value rules.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::ops::Range;
 
 use miette::SourceSpan;
@@ -15,6 +16,34 @@ use crate::rules;
 use crate::{Host, PathInfo};
 
 type Node<'i> = Spanned<DeValue<'i>>;
+
+/// The resource a problem belongs to, as error messages name it. Built for every table walked
+/// but written out only when there is an error to report.
+#[derive(Debug, Clone, Copy)]
+enum Context<'a> {
+    /// `[rest_apis.<key>]`
+    RestApi(&'a str),
+    /// A stage of a REST API.
+    Stage { api: &'a str, name: &'a str },
+    /// The canary of a stage.
+    Canary { stage: &'a str },
+    /// `[amplify_apps.<key>]`
+    AmplifyApp(&'a str),
+    /// A branch of an Amplify app.
+    Branch { app: &'a str, name: &'a str },
+}
+
+impl fmt::Display for Context<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Context::RestApi(key) => write!(f, "[rest_apis.{key}]"),
+            Context::Stage { api, name } => write!(f, "stage `{name}` of `{api}`"),
+            Context::Canary { stage } => write!(f, "the canary of stage `{stage}`"),
+            Context::AmplifyApp(key) => write!(f, "[amplify_apps.{key}]"),
+            Context::Branch { app, name } => write!(f, "branch `{name}` of `{app}`"),
+        }
+    }
+}
 
 /// Collects errors while walking.
 pub(crate) struct Walker<'h> {
@@ -58,7 +87,7 @@ impl<'h> Walker<'h> {
         self.errors.push(error);
     }
 
-    fn wrong_type(&mut self, node: &Node<'_>, what: &str, expected: &str) {
+    fn wrong_type(&mut self, node: &Node<'_>, what: impl fmt::Display, expected: &str) {
         let found = type_name(node.get_ref());
         self.error(ConfigError::new(
             "config::wrong_type",
@@ -69,7 +98,7 @@ impl<'h> Walker<'h> {
     }
 
     /// Reports keys not in `allowed`, with the closest allowed one as a hint.
-    fn check_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], context: &str) {
+    fn check_keys(&mut self, table: &DeTable<'_>, allowed: &[&str], context: impl fmt::Display) {
         for key in table.keys() {
             if !allowed.contains(&key.get_ref().as_ref()) {
                 let name = key.get_ref();
@@ -89,7 +118,11 @@ impl<'h> Walker<'h> {
         }
     }
 
-    fn table<'a, 'i>(&mut self, node: &'a Node<'i>, what: &str) -> Option<&'a DeTable<'i>> {
+    fn table<'a, 'i>(
+        &mut self,
+        node: &'a Node<'i>,
+        what: impl fmt::Display,
+    ) -> Option<&'a DeTable<'i>> {
         match node.get_ref() {
             DeValue::Table(table) => Some(table),
             _ => {
@@ -100,8 +133,13 @@ impl<'h> Walker<'h> {
     }
 
     fn string(&mut self, node: &Node<'_>, what: &str) -> Option<String> {
+        self.str(node, what).map(str::to_string)
+    }
+
+    /// A string borrowed from the document, for values that are only looked at.
+    fn str<'a>(&mut self, node: &'a Node<'_>, what: &str) -> Option<&'a str> {
         match node.get_ref() {
-            DeValue::String(text) => Some(text.to_string()),
+            DeValue::String(text) => Some(text),
             _ => {
                 self.wrong_type(node, what, "a string");
                 None
@@ -132,7 +170,7 @@ impl<'h> Walker<'h> {
         table: &'a DeTable<'i>,
         table_span: Range<usize>,
         key: &str,
-        context: &str,
+        context: impl fmt::Display,
     ) -> Option<&'a Node<'i>> {
         let found = table.get(key);
         if found.is_none() {
@@ -319,7 +357,7 @@ impl<'h> Walker<'h> {
         table: &DeTable<'_>,
         table_span: Range<usize>,
         key: &str,
-        context: &str,
+        context: impl fmt::Display,
     ) -> Option<String> {
         match table.get(key) {
             Some(node) => {
@@ -391,11 +429,11 @@ impl<'h> Walker<'h> {
     }
 
     fn rest_api(&mut self, source: &str, key: &str, node: &Node<'_>) -> Option<RestApi> {
-        let context = format!("[rest_apis.{key}]");
-        let table = self.table(node, &format!("rest_apis.{key}"))?;
-        self.check_keys(table, &["id", "stages"], &context);
+        let context = Context::RestApi(key);
+        let table = self.table(node, format_args!("rest_apis.{key}"))?;
+        self.check_keys(table, &["id", "stages"], context);
         let id = self
-            .required(source, table, node.span(), "id", &context)
+            .required(source, table, node.span(), "id", context)
             .and_then(|node| {
                 let id = self.string(node, "id")?;
                 self.rule(node.span(), "REST API id", &id, &rules::REST_API_ID)
@@ -403,7 +441,8 @@ impl<'h> Walker<'h> {
             });
         let mut stages = BTreeMap::new();
         if let Some(stages_node) = table.get("stages")
-            && let Some(stage_tables) = self.table(stages_node, &format!("rest_apis.{key}.stages"))
+            && let Some(stage_tables) =
+                self.table(stages_node, format_args!("rest_apis.{key}.stages"))
         {
             for (index, (name, node)) in stage_tables.iter().enumerate() {
                 if index == rules::MAX_STAGES_PER_API {
@@ -438,8 +477,8 @@ impl<'h> Walker<'h> {
     }
 
     fn stage(&mut self, source: &str, api: &str, name: &str, node: &Node<'_>) -> Option<Stage> {
-        let context = format!("stage `{name}` of `{api}`");
-        let table = self.table(node, &format!("rest_apis.{api}.stages.{name}"))?;
+        let context = Context::Stage { api, name };
+        let table = self.table(node, format_args!("rest_apis.{api}.stages.{name}"))?;
         self.check_keys(
             table,
             &[
@@ -452,12 +491,12 @@ impl<'h> Walker<'h> {
                 "depends_on",
                 "prevent_destroy",
             ],
-            &context,
+            context,
         );
-        let revision = self.revision(source, table, node.span(), &context);
+        let revision = self.revision(source, table, node.span(), context);
         let description = self.optional_string(table, "description", "description");
         let tracing = self.boolean(table, "tracing", "tracing");
-        let variables = self.variables(table.get("variables"), "variables", &context);
+        let variables = self.variables(table.get("variables"), "variables", context);
         let cache_size = table
             .get("cache_size")
             .and_then(|node| self.cache_size(node));
@@ -484,7 +523,7 @@ impl<'h> Walker<'h> {
         source: &str,
         table: &DeTable<'_>,
         table_span: Range<usize>,
-        context: &str,
+        context: Context<'_>,
     ) -> Option<String> {
         let node = self.required(source, table, table_span, "revision", context)?;
         let revision = self.string(node, "revision")?;
@@ -519,7 +558,7 @@ impl<'h> Walker<'h> {
     }
 
     fn canary(&mut self, source: &str, stage: &str, node: &Node<'_>) -> Option<Canary> {
-        let context = format!("the canary of stage `{stage}`");
+        let context = Context::Canary { stage };
         let table = self.table(node, "canary")?;
         self.check_keys(
             table,
@@ -530,9 +569,9 @@ impl<'h> Walker<'h> {
                 "use_stage_cache",
                 "prevent_destroy",
             ],
-            &context,
+            context,
         );
-        let revision = self.revision(source, table, node.span(), &context);
+        let revision = self.revision(source, table, node.span(), context);
         let percent_traffic = match table.get("percent_traffic") {
             None => Some(0.0),
             Some(node) => {
@@ -563,7 +602,7 @@ impl<'h> Walker<'h> {
         let variable_overrides = self.variables(
             table.get("variable_overrides"),
             "variable_overrides",
-            &context,
+            context,
         );
         let use_stage_cache = self.boolean(table, "use_stage_cache", "use_stage_cache");
         let prevent_destroy = self.boolean(table, "prevent_destroy", "prevent_destroy");
@@ -581,7 +620,7 @@ impl<'h> Walker<'h> {
         &mut self,
         node: Option<&Node<'_>>,
         what: &str,
-        context: &str,
+        context: Context<'_>,
     ) -> BTreeMap<String, Value> {
         let mut out = BTreeMap::new();
         let Some(node) = node else { return out };
@@ -622,8 +661,8 @@ impl<'h> Walker<'h> {
         match node.get_ref() {
             DeValue::String(text) => {
                 let template = self.template(node.span(), text)?;
-                if let (Some(rule), Some(literal)) = (rule, template.as_literal()) {
-                    if let Err(problem) = rule.check(&literal) {
+                if let (Some(rule), Some(literal)) = (rule, single_literal(&template)) {
+                    if let Err(problem) = rule.check(literal) {
                         self.error(
                             ConfigError::new(
                                 rule.code,
@@ -770,10 +809,10 @@ impl<'h> Walker<'h> {
             return out;
         };
         for item in items.iter() {
-            let Some(text) = self.string(item, "depends_on entry") else {
+            let Some(text) = self.str(item, "depends_on entry") else {
                 continue;
             };
-            match Address::parse(&text) {
+            match Address::parse(text) {
                 Ok(address) => out.push((address, span(item.span()))),
                 Err(message) => self.error(ConfigError::new(
                     "config::invalid_address",
@@ -787,11 +826,11 @@ impl<'h> Walker<'h> {
     }
 
     fn amplify_app(&mut self, source: &str, key: &str, node: &Node<'_>) -> Option<AmplifyApp> {
-        let context = format!("[amplify_apps.{key}]");
-        let table = self.table(node, &format!("amplify_apps.{key}"))?;
-        self.check_keys(table, &["id", "branches"], &context);
+        let context = Context::AmplifyApp(key);
+        let table = self.table(node, format_args!("amplify_apps.{key}"))?;
+        self.check_keys(table, &["id", "branches"], context);
         let id = self
-            .required(source, table, node.span(), "id", &context)
+            .required(source, table, node.span(), "id", context)
             .and_then(|node| {
                 let id = self.string(node, "id")?;
                 self.rule(node.span(), "Amplify app id", &id, &rules::AMPLIFY_APP_ID)
@@ -800,7 +839,7 @@ impl<'h> Walker<'h> {
         let mut branches = BTreeMap::new();
         if let Some(branches_node) = table.get("branches")
             && let Some(branch_tables) =
-                self.table(branches_node, &format!("amplify_apps.{key}.branches"))
+                self.table(branches_node, format_args!("amplify_apps.{key}.branches"))
         {
             for (name, node) in branch_tables {
                 let name_ok = self.rule(
@@ -820,8 +859,8 @@ impl<'h> Walker<'h> {
     }
 
     fn branch(&mut self, source: &str, app: &str, name: &str, node: &Node<'_>) -> Option<Branch> {
-        let context = format!("branch `{name}` of `{app}`");
-        let table = self.table(node, &format!("amplify_apps.{app}.branches.{name}"))?;
+        let context = Context::Branch { app, name };
+        let table = self.table(node, format_args!("amplify_apps.{app}.branches.{name}"))?;
         self.check_keys(
             table,
             &[
@@ -834,7 +873,7 @@ impl<'h> Walker<'h> {
                 "depends_on",
                 "prevent_destroy",
             ],
-            &context,
+            context,
         );
         let stage = table.get("stage").and_then(|node| {
             let text = self.string(node, "stage")?;
@@ -958,13 +997,28 @@ impl<'h> Walker<'h> {
     }
 }
 
+/// The text of a template without references, borrowed. [`Walker::template`] gathers such a
+/// string into a single literal part, so this agrees with [`Template::as_literal`] without
+/// copying the text.
+fn single_literal(template: &Template) -> Option<&str> {
+    match template.parts.as_slice() {
+        [Part::Literal(text)] => Some(text),
+        _ => None,
+    }
+}
+
 /// Checks what the model refers to: `depends_on` entries and `${...}` references name declared
 /// resources. Cycles are the graph's business (stagecraft-core), which reports whole cycles.
 pub(crate) fn check_references(config: &Config, errors: &mut Vec<ConfigError>) {
-    let known: Vec<String> = config.addresses().iter().map(ToString::to_string).collect();
+    // The list of declared resources only feeds the hint of an error, so it is made on the
+    // first error rather than for every valid configuration.
+    let mut known: Option<Vec<String>> = None;
     let mut check = |address: &Address, at: SourceSpan| {
         if !config.contains(address) {
-            errors.push(unknown_address(address, at, &known));
+            let known = known.get_or_insert_with(|| {
+                config.addresses().iter().map(ToString::to_string).collect()
+            });
+            errors.push(unknown_address(address, at, known));
         }
     };
     for (_, to, at) in config.depends_on_entries() {

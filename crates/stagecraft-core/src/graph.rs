@@ -1,18 +1,20 @@
 //! The dependency graph of the declared resources (petgraph): edges from `depends_on`, from
 //! `${...}` references, and from a canary to its stage. It orders apply and finds cycles.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use miette::{Diagnostic, LabeledSpan, SourceSpan};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
-use stagecraft_config::{Address, Config, Value};
+use stagecraft_config::{Address, AddressRef, Config, ResourceKind, Value};
 
 /// The resources of a configuration and what each depends on.
+///
+/// Nodes are added in address order, so a node's index orders as its address does: lookups
+/// are a binary search over the nodes, and "ties in address order" is the order of indices.
 #[derive(Debug, Clone)]
 pub struct Graph {
     graph: DiGraph<Address, Vec<SourceSpan>>,
-    index: BTreeMap<Address, NodeIndex>,
 }
 
 /// A dependency cycle, naming every member in order.
@@ -54,45 +56,65 @@ impl Diagnostic for CycleError {
 impl Graph {
     /// Builds the graph; every cycle is an error.
     pub fn build(config: &Config) -> Result<Graph, Vec<CycleError>> {
-        let mut graph = DiGraph::new();
-        let mut index = BTreeMap::new();
-        for address in config.addresses() {
-            let node = graph.add_node(address.clone());
-            index.insert(address, node);
+        let mut addresses = config.address_refs();
+        addresses.sort_unstable();
+        let mut graph = DiGraph::with_capacity(addresses.len(), addresses.len());
+        // Names borrowed from the configuration, hashed: the edges below look up two nodes
+        // each, and a configuration has one edge or more per resource.
+        let mut index: HashMap<AddressRef<'_>, NodeIndex> = HashMap::with_capacity(addresses.len());
+        for &address in &addresses {
+            index.insert(address, graph.add_node(address.to_address()));
         }
-        let mut edges: BTreeMap<(Address, Address), Vec<SourceSpan>> = BTreeMap::new();
-        let mut add = |from: &Address, to: &Address, span: Option<SourceSpan>| {
-            let spans = edges.entry((from.clone(), to.clone())).or_default();
-            spans.extend(span);
+        // Every edge with the span that makes it, in the order they are found; sorted (stably,
+        // so each edge keeps its spans in file order) and grouped below.
+        let mut edges: Vec<(NodeIndex, NodeIndex, Option<SourceSpan>)> = Vec::new();
+        let mut add = |from: AddressRef<'_>, to: AddressRef<'_>, span: Option<SourceSpan>| {
+            // Unknown addresses are reported by validation; the graph ignores them.
+            if let (Some(&a), Some(&b)) = (index.get(&from), index.get(&to)) {
+                edges.push((a, b, span));
+            }
         };
-        for address in index.keys() {
-            if let Some(stage) = address.canary_parent() {
-                add(address, &stage, None);
+        for &address in &addresses {
+            if address.kind == ResourceKind::Canary {
+                let stage = AddressRef::new(ResourceKind::Stage, address.parent, address.name);
+                add(address, stage, None);
             }
         }
         for (from, to, span) in config.depends_on_entries() {
-            add(&from, to, Some(span));
+            add(from, to.borrowed(), Some(span));
         }
         for (from, configured) in config.values() {
             if let Value::Text(template) = configured.value {
                 for reference in configured.value.references() {
-                    add(&from, &reference.address, Some(template.span));
+                    add(from, reference.address.borrowed(), Some(template.span));
                 }
             }
         }
-        for ((from, to), spans) in edges {
-            // Unknown addresses are reported by validation; the graph ignores them.
-            if let (Some(&a), Some(&b)) = (index.get(&from), index.get(&to)) {
-                graph.add_edge(a, b, spans);
+        edges.sort_by_key(|(from, to, _)| (*from, *to));
+        let mut edges = edges.into_iter().peekable();
+        while let Some((from, to, span)) = edges.next() {
+            let mut spans: Vec<SourceSpan> = span.into_iter().collect();
+            while let Some((_, _, span)) = edges.next_if(|(a, b, _)| (*a, *b) == (from, to)) {
+                spans.extend(span);
             }
+            graph.add_edge(from, to, spans);
         }
-        let built = Graph { graph, index };
+        let built = Graph { graph };
         let cycles = built.cycles();
         if cycles.is_empty() {
             Ok(built)
         } else {
             Err(cycles)
         }
+    }
+
+    /// The node of an address, if declared.
+    fn node(&self, address: AddressRef<'_>) -> Option<NodeIndex> {
+        self.graph
+            .raw_nodes()
+            .binary_search_by(|node| node.weight.borrowed().cmp(&address))
+            .ok()
+            .map(NodeIndex::new)
     }
 
     fn cycles(&self) -> Vec<CycleError> {
@@ -149,16 +171,13 @@ impl Graph {
 
     /// What `address` depends on directly.
     pub fn dependencies(&self, address: &Address) -> Vec<Address> {
-        let Some(&node) = self.index.get(address) else {
+        let Some(node) = self.node(address.borrowed()) else {
             return Vec::new();
         };
-        let mut out: Vec<Address> = self
-            .graph
-            .neighbors(node)
-            .map(|n| self.graph[n].clone())
-            .collect();
-        out.sort();
-        out
+        let mut out: Vec<NodeIndex> = self.graph.neighbors(node).collect();
+        // Indices order as addresses do.
+        out.sort_unstable();
+        out.into_iter().map(|n| self.graph[n].clone()).collect()
     }
 
     /// `targets` and everything they depend on, transitively.
@@ -175,34 +194,31 @@ impl Graph {
 
     /// Every address, dependencies before dependents (ties in address order).
     pub fn topological_order(&self) -> Vec<Address> {
-        let mut remaining: BTreeMap<Address, usize> = self
-            .index
-            .iter()
-            .map(|(address, node)| (address.clone(), self.graph.neighbors(*node).count()))
+        // Kahn's algorithm over node indices, which order as addresses do.
+        let mut remaining: Vec<usize> = self
+            .graph
+            .node_indices()
+            .map(|node| self.graph.neighbors(node).count())
             .collect();
-        let mut ready: BTreeSet<Address> = remaining
-            .iter()
-            .filter(|(_, count)| **count == 0)
-            .map(|(address, _)| address.clone())
+        let mut ready: BTreeSet<NodeIndex> = self
+            .graph
+            .node_indices()
+            .filter(|node| remaining[node.index()] == 0)
             .collect();
         let mut out = Vec::with_capacity(remaining.len());
-        while let Some(address) = ready.pop_first() {
-            remaining.remove(&address);
-            if let Some(&node) = self.index.get(&address) {
-                for dependent in self
-                    .graph
-                    .neighbors_directed(node, petgraph::Direction::Incoming)
-                {
-                    let name = &self.graph[dependent];
-                    if let Some(count) = remaining.get_mut(name) {
-                        *count -= 1;
-                        if *count == 0 {
-                            ready.insert(name.clone());
-                        }
-                    }
+        while let Some(node) = ready.pop_first() {
+            for dependent in self
+                .graph
+                .neighbors_directed(node, petgraph::Direction::Incoming)
+            {
+                let count = &mut remaining[dependent.index()];
+                // A dependent is counted once per edge, and each edge is seen once here.
+                *count -= 1;
+                if *count == 0 {
+                    ready.insert(dependent);
                 }
             }
-            out.push(address);
+            out.push(self.graph[node].clone());
         }
         out
     }

@@ -44,6 +44,13 @@ impl State {
 
     /// Parses a state file, refusing versions this build does not know.
     pub fn from_json(text: &str) -> Result<State, StateError> {
+        // A readable state of this version parses once; only a failure needs the version read
+        // first, so that a newer format is reported as such rather than as corrupt.
+        if let Ok(state) = serde_json::from_str::<State>(text)
+            && state.format_version == STATE_FORMAT_VERSION
+        {
+            return Ok(state);
+        }
         #[derive(Deserialize)]
         struct Version {
             format_version: Option<u32>,

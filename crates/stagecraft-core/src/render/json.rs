@@ -98,7 +98,10 @@ pub fn json(plan: &Plan) -> String {
 }
 
 /// One side of a change as a JSON object (every attribute of the resource, `null` when unset).
-fn side(attrs: &[Attr], pick: impl Fn(&Attr) -> &Option<Val>) -> BTreeMap<&'static str, Value> {
+fn side<'a>(
+    attrs: &'a [Attr<'a>],
+    pick: impl Fn(&'a Attr<'a>) -> &'a Option<Val<'a>>,
+) -> BTreeMap<&'static str, Value> {
     attrs
         .iter()
         .map(|attr| (attr.name, pick(attr).as_ref().map_or(Value::Null, to_json)))
@@ -107,7 +110,7 @@ fn side(attrs: &[Attr], pick: impl Fn(&Attr) -> &Option<Val>) -> BTreeMap<&'stat
 
 fn to_json(value: &Val) -> Value {
     match value {
-        Val::Str(text) | Val::Digest(text) => Value::String(text.clone()),
+        Val::Str(text) | Val::Digest(text) => Value::String((*text).to_string()),
         Val::Bool(flag) => Value::Bool(*flag),
         Val::Num(number) => {
             serde_json::Number::from_f64(*number).map_or(Value::Null, Value::Number)
@@ -116,7 +119,7 @@ fn to_json(value: &Val) -> Value {
         Val::Unknown => Value::Null,
         Val::Map(map) => Value::Object(
             map.iter()
-                .map(|(key, value)| (key.clone(), to_json(value)))
+                .map(|(key, value)| ((*key).to_string(), to_json(value)))
                 .collect(),
         ),
     }

@@ -13,7 +13,7 @@ mod text;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 pub use json::{JSON_FORMAT_VERSION, json};
 pub use markdown::{MARKDOWN_LIMIT, markdown};
@@ -22,27 +22,29 @@ pub use text::{TextStyle, text};
 use crate::plan::{Action, Change, Desired, Plan, PlannedValue};
 use crate::state::{CanaryState, ResourceState, StoredValue};
 
-/// One attribute value as the renderers see it.
+/// One attribute value as the renderers see it. Values borrow from the plan: rendering a plan
+/// of 100,000 resources would otherwise copy every string it shows.
 #[derive(Debug, Clone, PartialEq)]
-enum Val {
+enum Val<'a> {
     /// A plain string.
-    Str(String),
+    Str(&'a str),
     /// A content digest (of an artifact, never of a secret): shown shortened in text.
-    Digest(String),
+    Digest(&'a str),
     /// A flag.
     Bool(bool),
     /// A number (a canary's share of traffic).
     Num(f64),
     /// A sensitive value. The digest is kept only so that two values can be compared; it is
     /// never rendered.
-    Sensitive(String),
+    Sensitive(&'a str),
     /// Only known after apply.
     Unknown,
-    /// A map of scalar values (variables, overrides, environment, basic auth).
-    Map(BTreeMap<String, Val>),
+    /// A map of scalar values (variables, overrides, environment, basic auth), sorted by key
+    /// with no key twice, so that two maps are equal exactly when their entries are.
+    Map(Vec<(&'a str, Val<'a>)>),
 }
 
-impl Val {
+impl Val<'_> {
     /// Whether the value is absent for display purposes (an empty map counts as absent).
     fn is_empty_map(&self) -> bool {
         matches!(self, Val::Map(map) if map.is_empty())
@@ -51,20 +53,54 @@ impl Val {
 
 /// One attribute of a resource, before and after the change. `None` is null.
 #[derive(Debug, Clone, PartialEq)]
-struct Attr {
+struct Attr<'a> {
     /// The attribute's name (the state file's field name).
     name: &'static str,
     /// The recorded value.
-    before: Option<Val>,
+    before: Option<Val<'a>>,
     /// The planned value.
-    after: Option<Val>,
+    after: Option<Val<'a>>,
 }
 
-/// One side of a change: attribute name to value (`None` is null).
-type Side = BTreeMap<&'static str, Option<Val>>;
+/// One side of a change: attribute name to value (`None` is null), sorted by name.
+type Side<'a> = Vec<(&'static str, Option<Val<'a>>)>;
+
+/// The entries of two lists sorted by key, joined on the key: each key once, in order, with its
+/// value on either side. Both sides of a change and both maps of an attribute are sorted
+/// already, so a merge replaces building and probing a map per resource.
+fn merge_sorted<K: Ord, V>(
+    left: impl IntoIterator<Item = (K, V)>,
+    right: impl IntoIterator<Item = (K, V)>,
+) -> impl Iterator<Item = (K, Option<V>, Option<V>)> {
+    let mut left = left.into_iter().peekable();
+    let mut right = right.into_iter().peekable();
+    std::iter::from_fn(move || {
+        let order = match (left.peek(), right.peek()) {
+            (None, None) => return None,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some((a, _)), Some((b, _))) => a.cmp(b),
+        };
+        Some(match order {
+            std::cmp::Ordering::Less => {
+                let (key, value) = left.next()?;
+                (key, Some(value), None)
+            }
+            std::cmp::Ordering::Greater => {
+                let (key, value) = right.next()?;
+                (key, None, Some(value))
+            }
+            std::cmp::Ordering::Equal => {
+                let (key, before) = left.next()?;
+                let (_, after) = right.next()?;
+                (key, Some(before), Some(after))
+            }
+        })
+    })
+}
 
 /// The attributes of a change, sorted by name, built from both sides.
-fn attributes(plan: &Plan, change: &Change) -> Vec<Attr> {
+fn attributes<'a>(plan: &'a Plan, change: &'a Change) -> Vec<Attr<'a>> {
     let before = change
         .before
         .as_ref()
@@ -75,15 +111,13 @@ fn attributes(plan: &Plan, change: &Change) -> Vec<Attr> {
         .as_ref()
         .map(|desired| desired_side(plan, change, desired))
         .unwrap_or_default();
-    let mut names: Vec<&'static str> = before.keys().chain(after.keys()).copied().collect();
-    names.sort_unstable();
-    names.dedup();
-    names
-        .into_iter()
-        .map(|name| Attr {
+    debug_assert!(before.is_sorted_by_key(|(name, _)| *name));
+    debug_assert!(after.is_sorted_by_key(|(name, _)| *name));
+    merge_sorted(before, after)
+        .map(|(name, before, after)| Attr {
             name,
-            before: before.get(name).cloned().flatten(),
-            after: after.get(name).cloned().flatten(),
+            before: before.flatten(),
+            after: after.flatten(),
         })
         .collect()
 }
@@ -102,51 +136,51 @@ fn kind(change: &Change) -> &'static str {
     }
 }
 
-fn stored(value: &StoredValue) -> Val {
+fn stored(value: &StoredValue) -> Val<'_> {
     match value {
-        StoredValue::Plain(text) => Val::Str(text.clone()),
-        StoredValue::Sensitive { sensitive } => Val::Sensitive(sensitive.clone()),
+        StoredValue::Plain(text) => Val::Str(text),
+        StoredValue::Sensitive { sensitive } => Val::Sensitive(sensitive),
     }
 }
 
-fn planned(value: &PlannedValue) -> Val {
+fn planned(value: &PlannedValue) -> Val<'_> {
     match value {
-        PlannedValue::Known { value } => Val::Str(value.clone()),
-        PlannedValue::Sensitive { digest, .. } => Val::Sensitive(digest.clone()),
+        PlannedValue::Known { value } => Val::Str(value),
+        PlannedValue::Sensitive { digest, .. } => Val::Sensitive(digest),
         PlannedValue::Deferred { .. } => Val::Unknown,
     }
 }
 
-fn stored_map(values: &BTreeMap<String, StoredValue>) -> Val {
+fn stored_map<'a>(values: impl IntoIterator<Item = (&'a String, &'a StoredValue)>) -> Val<'a> {
     Val::Map(
         values
-            .iter()
-            .map(|(key, value)| (key.clone(), stored(value)))
+            .into_iter()
+            .map(|(key, value)| (key.as_str(), stored(value)))
             .collect(),
     )
 }
 
-fn planned_map(values: &BTreeMap<String, PlannedValue>) -> Val {
+fn planned_map<'a>(values: impl IntoIterator<Item = (&'a String, &'a PlannedValue)>) -> Val<'a> {
     Val::Map(
         values
-            .iter()
-            .map(|(key, value)| (key.clone(), planned(value)))
+            .into_iter()
+            .map(|(key, value)| (key.as_str(), planned(value)))
             .collect(),
     )
 }
 
-fn text_of(value: &str) -> Option<Val> {
-    Some(Val::Str(value.to_string()))
+fn text_of(value: &str) -> Option<Val<'_>> {
+    Some(Val::Str(value))
 }
 
-fn optional_text(value: Option<&String>) -> Option<Val> {
-    value.map(|value| Val::Str(value.clone()))
+fn optional_text(value: Option<&String>) -> Option<Val<'_>> {
+    value.map(|value| Val::Str(value))
 }
 
-/// The recorded attributes of a resource.
-fn recorded_side(resource: &ResourceState) -> Side {
+/// The recorded attributes of a resource, in name order.
+fn recorded_side(resource: &ResourceState) -> Side<'_> {
     match resource {
-        ResourceState::Stage(stage) => Side::from([
+        ResourceState::Stage(stage) => vec![
             ("cache_size", optional_text(stage.cache_size.as_ref())),
             ("deployment_id", text_of(&stage.deployment_id)),
             ("description", optional_text(stage.description.as_ref())),
@@ -155,8 +189,8 @@ fn recorded_side(resource: &ResourceState) -> Side {
             ("stage_name", text_of(&stage.stage_name)),
             ("tracing", Some(Val::Bool(stage.tracing))),
             ("variables", Some(stored_map(&stage.variables))),
-        ]),
-        ResourceState::Canary(canary) => Side::from([
+        ],
+        ResourceState::Canary(canary) => vec![
             ("deployment_id", text_of(&canary.deployment_id)),
             ("percent_traffic", Some(Val::Num(canary.percent_traffic))),
             ("rest_api_id", text_of(&canary.rest_api_id)),
@@ -167,23 +201,20 @@ fn recorded_side(resource: &ResourceState) -> Side {
                 "variable_overrides",
                 Some(stored_map(&canary.variable_overrides)),
             ),
-        ]),
-        ResourceState::Branch(branch) => Side::from([
+        ],
+        ResourceState::Branch(branch) => vec![
             ("app_id", text_of(&branch.app_id)),
             (
                 "artifact_digest",
-                branch
-                    .artifact_digest
-                    .as_ref()
-                    .map(|digest| Val::Digest(digest.clone())),
+                branch.artifact_digest.as_deref().map(Val::Digest),
             ),
             (
                 "basic_auth",
                 branch.basic_auth.as_ref().map(|auth| {
-                    Val::Map(BTreeMap::from([
-                        ("password".to_string(), stored(&auth.password)),
-                        ("username".to_string(), stored(&auth.username)),
-                    ]))
+                    Val::Map(vec![
+                        ("password", stored(&auth.password)),
+                        ("username", stored(&auth.username)),
+                    ])
                 }),
             ),
             ("branch_name", text_of(&branch.branch_name)),
@@ -192,21 +223,32 @@ fn recorded_side(resource: &ResourceState) -> Side {
             ("framework", optional_text(branch.framework.as_ref())),
             ("job_id", optional_text(branch.job_id.as_ref())),
             ("stage", optional_text(branch.stage.as_ref())),
-        ]),
+        ],
     }
+}
+
+/// Whether `address` is `<stage>.canary`, without building the canary's address.
+fn is_canary_of(address: &str, stage: &str) -> bool {
+    address
+        .strip_prefix(stage)
+        .is_some_and(|rest| rest == ".canary")
 }
 
 /// The canary a plan promotes into the stage changed by `stage_change`, if any. A stage waits
 /// for its canary's promotion, so only a stage that depends on its canary needs the search:
 /// that keeps rendering linear in the size of the plan.
 fn promoted_canary<'a>(plan: &'a Plan, stage_change: &Change) -> Option<&'a CanaryState> {
-    let canary_address = format!("{}.canary", stage_change.address);
-    if !stage_change.depends_on.contains(&canary_address) {
+    let stage = stage_change.address.as_str();
+    if !stage_change
+        .depends_on
+        .iter()
+        .any(|address| is_canary_of(address, stage))
+    {
         return None;
     }
     plan.changes.iter().find_map(|change| {
         match (&change.before, change.actions.contains(&Action::Promote)) {
-            (Some(ResourceState::Canary(canary)), true) if change.address == canary_address => {
+            (Some(ResourceState::Canary(canary)), true) if is_canary_of(&change.address, stage) => {
                 Some(canary)
             }
             _ => None,
@@ -214,9 +256,10 @@ fn promoted_canary<'a>(plan: &'a Plan, stage_change: &Change) -> Option<&'a Cana
     })
 }
 
-/// The planned attributes of a resource. Ids AWS assigns during apply (a new deployment, an
-/// Amplify job) are [`Val::Unknown`]; ids the change leaves alone keep their recorded value.
-fn desired_side(plan: &Plan, change: &Change, desired: &Desired) -> Side {
+/// The planned attributes of a resource, in name order. Ids AWS assigns during apply (a new
+/// deployment, an Amplify job) are [`Val::Unknown`]; ids the change leaves alone keep their
+/// recorded value.
+fn desired_side<'a>(plan: &'a Plan, change: &'a Change, desired: &'a Desired) -> Side<'a> {
     let has = |action: Action| change.actions.contains(&action);
     match desired {
         Desired::Stage(stage) => {
@@ -224,18 +267,18 @@ fn desired_side(plan: &Plan, change: &Change, desired: &Desired) -> Side {
                 Some(ResourceState::Stage(old)) => Some(old),
                 _ => None,
             };
-            // A stage taking its promoted canary's revision takes the canary's deployment.
-            let promoted =
-                promoted_canary(plan, change).filter(|canary| canary.revision == stage.revision);
             let deployment_id =
                 if has(Action::Create) || has(Action::Redeploy) || has(Action::Rollback) {
                     Some(Val::Unknown)
-                } else if let Some(canary) = promoted {
+                } else if let Some(canary) =
+                    promoted_canary(plan, change).filter(|canary| canary.revision == stage.revision)
+                {
+                    // A stage taking its promoted canary's revision takes the canary's deployment.
                     text_of(&canary.deployment_id)
                 } else {
                     recorded.map_or(Some(Val::Unknown), |old| text_of(&old.deployment_id))
                 };
-            Side::from([
+            vec![
                 ("cache_size", optional_text(stage.cache_size.as_ref())),
                 ("deployment_id", deployment_id),
                 ("description", optional_text(stage.description.as_ref())),
@@ -244,7 +287,7 @@ fn desired_side(plan: &Plan, change: &Change, desired: &Desired) -> Side {
                 ("stage_name", text_of(&stage.stage_name)),
                 ("tracing", Some(Val::Bool(stage.tracing))),
                 ("variables", Some(planned_map(&stage.variables))),
-            ])
+            ]
         }
         Desired::Canary(canary) => {
             let deployment_id = match &change.before {
@@ -255,7 +298,7 @@ fn desired_side(plan: &Plan, change: &Change, desired: &Desired) -> Side {
                 }
                 _ => Some(Val::Unknown),
             };
-            Side::from([
+            vec![
                 ("deployment_id", deployment_id),
                 ("percent_traffic", Some(Val::Num(canary.percent_traffic))),
                 ("rest_api_id", text_of(&canary.rest_api_id)),
@@ -266,7 +309,7 @@ fn desired_side(plan: &Plan, change: &Change, desired: &Desired) -> Side {
                     "variable_overrides",
                     Some(planned_map(&canary.variable_overrides)),
                 ),
-            ])
+            ]
         }
         Desired::Branch(branch) => {
             let job_id = if has(Action::ArtifactDeploy) {
@@ -277,22 +320,22 @@ fn desired_side(plan: &Plan, change: &Change, desired: &Desired) -> Side {
                     _ => None,
                 }
             };
-            let mut side = Side::from([
+            let mut side = vec![
                 ("app_id", text_of(&branch.app_id)),
                 (
                     "artifact_digest",
                     branch
                         .artifact
                         .as_ref()
-                        .map(|artifact| Val::Digest(artifact.digest.clone())),
+                        .map(|artifact| Val::Digest(&artifact.digest)),
                 ),
                 (
                     "basic_auth",
                     branch.basic_auth.as_ref().map(|(username, password)| {
-                        Val::Map(BTreeMap::from([
-                            ("password".to_string(), planned(password)),
-                            ("username".to_string(), planned(username)),
-                        ]))
+                        Val::Map(vec![
+                            ("password", planned(password)),
+                            ("username", planned(username)),
+                        ])
                     }),
                 ),
                 ("branch_name", text_of(&branch.branch_name)),
@@ -301,16 +344,20 @@ fn desired_side(plan: &Plan, change: &Change, desired: &Desired) -> Side {
                 ("framework", optional_text(branch.framework.as_ref())),
                 ("job_id", job_id),
                 ("stage", optional_text(branch.stage.as_ref())),
-            ]);
+            ];
             // The state records only the artifact's digest, so its path is shown for new
-            // branches alone (an update would otherwise always show it as added).
+            // branches alone (an update would otherwise always show it as added). It sorts
+            // right after `artifact_digest`.
             if change.before.is_none() {
                 side.insert(
-                    "artifact_path",
-                    branch
-                        .artifact
-                        .as_ref()
-                        .map(|artifact| Val::Str(artifact.path.clone())),
+                    2,
+                    (
+                        "artifact_path",
+                        branch
+                            .artifact
+                            .as_ref()
+                            .map(|artifact| Val::Str(&artifact.path)),
+                    ),
                 );
             }
             side
@@ -354,10 +401,24 @@ fn thousands(n: usize) -> String {
     out
 }
 
-/// A string quoted and escaped like an HCL (and JSON) string literal.
+/// A string quoted and escaped like an HCL (and JSON) string literal. The renderers append in
+/// place with [`push_quoted`]; tests check the escapes through this.
+#[cfg(test)]
 fn quote(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
+    push_quoted(&mut out, text);
+    out
+}
+
+/// Appends `text` quoted and escaped like an HCL (and JSON) string literal.
+fn push_quoted(out: &mut String, text: &str) {
     out.push('"');
+    // Most values need no escape at all: copy them whole.
+    if !text.chars().any(needs_escape) {
+        out.push_str(text);
+        out.push('"');
+        return;
+    }
     for character in text.chars() {
         match character {
             '"' => out.push_str("\\\""),
@@ -366,18 +427,58 @@ fn quote(text: &str) -> String {
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
             control if control.is_control() => {
-                out.push_str(&format!("\\u{:04x}", u32::from(control)));
+                // Writing to a String cannot fail.
+                let _ = write!(out, "\\u{:04x}", u32::from(control));
             }
             other => out.push(other),
         }
     }
     out.push('"');
-    out
+}
+
+/// Whether [`push_quoted`] writes `character` as an escape.
+fn needs_escape(character: char) -> bool {
+    matches!(character, '"' | '\\') || character.is_control()
+}
+
+/// The length in characters of `quote(text)`, without building it.
+fn quoted_len(text: &str) -> usize {
+    2 + text
+        .chars()
+        .map(|character| match character {
+            '"' | '\\' | '\n' | '\r' | '\t' => 2,
+            control if control.is_control() => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
 }
 
 /// The words after "will" describing what a change does, e.g. `be redeployed (new deployment
 /// of revision "2026-11-21.1")`. Shared by the text header and the Markdown table.
 fn describe(plan: &Plan, change: &Change) -> String {
+    let mut out = String::new();
+    push_description(&mut out, plan, change);
+    out
+}
+
+/// Appends [`describe`]'s words: one clause per action, as `a`, `a and b`, `a, b and c`, later
+/// clauses without their leading "be ".
+fn push_description(out: &mut String, plan: &Plan, change: &Change) {
+    let last = change.actions.len().saturating_sub(1);
+    for (index, action) in change.actions.iter().enumerate() {
+        if index > 0 {
+            out.push_str(if index == last { " and " } else { ", " });
+        }
+        let start = out.len();
+        push_clause(out, plan, change, *action);
+        if index > 0 && out[start..].starts_with("be ") {
+            out.replace_range(start..start + 3, "");
+        }
+    }
+}
+
+/// Appends the clause describing one action of a change, starting with "be ".
+fn push_clause(out: &mut String, plan: &Plan, change: &Change, action: Action) {
     let stage = match &change.after {
         Some(Desired::Stage(stage)) => Some(stage),
         _ => None,
@@ -390,98 +491,89 @@ fn describe(plan: &Plan, change: &Change) -> String {
         Some(Desired::Branch(branch)) => Some(branch),
         _ => None,
     };
-    let traffic = canary
-        .map(|canary| format!(", taking {}% of traffic", canary.percent_traffic))
-        .unwrap_or_default();
-    let revision = |revision: Option<&String>| {
-        revision.map_or_else(|| "(unknown)".to_string(), |revision| quote(revision))
+    let revision = |out: &mut String, revision: Option<&String>| match revision {
+        Some(revision) => push_quoted(out, revision),
+        None => out.push_str("(unknown)"),
     };
-    let mut clauses: Vec<String> = Vec::new();
-    for action in &change.actions {
-        let clause = match action {
-            Action::Create => match stage {
-                Some(stage) => format!(
-                    "be created (first deployment of revision {})",
-                    quote(&stage.revision)
-                ),
-                None => "be created".to_string(),
-            },
-            Action::Update => {
-                let promoted = stage.is_some_and(|stage| {
-                    promoted_canary(plan, change)
-                        .is_some_and(|canary| canary.revision == stage.revision)
-                });
-                if promoted {
-                    "be updated in place (after its canary's promotion)".to_string()
-                } else {
-                    "be updated in place".to_string()
-                }
-            }
-            Action::Redeploy => format!(
-                "be redeployed (new deployment of revision {})",
-                revision(stage.map(|stage| &stage.revision))
-            ),
-            Action::Rollback => format!(
-                "be rolled back to revision {} (its recorded deployment, no new deployment)",
-                revision(stage.map(|stage| &stage.revision))
-            ),
-            Action::CanaryDeploy => format!(
-                "be canary-deployed (new deployment of revision {}{traffic})",
-                revision(canary.map(|canary| &canary.revision))
-            ),
-            Action::CanaryRepoint => format!(
-                "be re-pointed to revision {} (its recorded deployment, no new deployment{traffic})",
-                revision(canary.map(|canary| &canary.revision))
-            ),
-            Action::Promote => match &change.before {
-                Some(ResourceState::Canary(old)) => {
-                    let overrides = if old.variable_overrides.is_empty() {
-                        ""
-                    } else {
-                        ", its overrides merge into the stage's variables"
-                    };
-                    format!(
-                        "be promoted: the stage takes revision {} (deployment {}){overrides}, \
-                         the canary is removed",
-                        quote(&old.revision),
-                        old.deployment_id
-                    )
-                }
-                _ => "be promoted into its stage, and removed".to_string(),
-            },
-            Action::ArtifactDeploy => match branch.and_then(|branch| branch.artifact.as_ref()) {
-                Some(artifact) => format!(
-                    "be deployed: artifact {} ({})",
-                    quote(&artifact.path),
-                    short_digest(&artifact.digest)
-                ),
-                None => "be deployed: a new artifact".to_string(),
-            },
-            Action::Delete => match &change.before {
-                Some(ResourceState::Canary(_)) => {
-                    "be destroyed (the canary is removed; all traffic goes to the stage's \
-                     deployment)"
-                        .to_string()
-                }
-                _ => "be destroyed".to_string(),
-            },
-        };
-        clauses.push(clause);
-    }
-    join_clauses(clauses)
-}
-
-/// `a`, `a and b`, `a, b and c`; later clauses drop a repeated leading "be ".
-fn join_clauses(clauses: Vec<String>) -> String {
-    let mut out = String::new();
-    let last = clauses.len().saturating_sub(1);
-    for (index, clause) in clauses.into_iter().enumerate() {
-        if index == 0 {
-            out.push_str(&clause);
-            continue;
+    let traffic = |out: &mut String| {
+        if let Some(canary) = canary {
+            let _ = write!(out, ", taking {}% of traffic", canary.percent_traffic);
         }
-        out.push_str(if index == last { " and " } else { ", " });
-        out.push_str(clause.strip_prefix("be ").unwrap_or(&clause));
+    };
+    match action {
+        Action::Create => match stage {
+            Some(stage) => {
+                out.push_str("be created (first deployment of revision ");
+                push_quoted(out, &stage.revision);
+                out.push(')');
+            }
+            None => out.push_str("be created"),
+        },
+        Action::Update => {
+            let promoted = stage.is_some_and(|stage| {
+                promoted_canary(plan, change)
+                    .is_some_and(|canary| canary.revision == stage.revision)
+            });
+            out.push_str(if promoted {
+                "be updated in place (after its canary's promotion)"
+            } else {
+                "be updated in place"
+            });
+        }
+        Action::Redeploy => {
+            out.push_str("be redeployed (new deployment of revision ");
+            revision(out, stage.map(|stage| &stage.revision));
+            out.push(')');
+        }
+        Action::Rollback => {
+            out.push_str("be rolled back to revision ");
+            revision(out, stage.map(|stage| &stage.revision));
+            out.push_str(" (its recorded deployment, no new deployment)");
+        }
+        Action::CanaryDeploy => {
+            out.push_str("be canary-deployed (new deployment of revision ");
+            revision(out, canary.map(|canary| &canary.revision));
+            traffic(out);
+            out.push(')');
+        }
+        Action::CanaryRepoint => {
+            out.push_str("be re-pointed to revision ");
+            revision(out, canary.map(|canary| &canary.revision));
+            out.push_str(" (its recorded deployment, no new deployment");
+            traffic(out);
+            out.push(')');
+        }
+        Action::Promote => match &change.before {
+            Some(ResourceState::Canary(old)) => {
+                let overrides = if old.variable_overrides.is_empty() {
+                    ""
+                } else {
+                    ", its overrides merge into the stage's variables"
+                };
+                out.push_str("be promoted: the stage takes revision ");
+                push_quoted(out, &old.revision);
+                let _ = write!(
+                    out,
+                    " (deployment {}){overrides}, the canary is removed",
+                    old.deployment_id
+                );
+            }
+            _ => out.push_str("be promoted into its stage, and removed"),
+        },
+        Action::ArtifactDeploy => match branch.and_then(|branch| branch.artifact.as_ref()) {
+            Some(artifact) => {
+                out.push_str("be deployed: artifact ");
+                push_quoted(out, &artifact.path);
+                let _ = write!(out, " ({})", short_digest(&artifact.digest));
+            }
+            None => out.push_str("be deployed: a new artifact"),
+        },
+        Action::Delete => match &change.before {
+            Some(ResourceState::Canary(_)) => out.push_str(
+                "be destroyed (the canary is removed; all traffic goes to the stage's \
+                 deployment)",
+            ),
+            _ => out.push_str("be destroyed"),
+        },
     }
-    out
 }

@@ -766,6 +766,24 @@ fn helpers() {
 }
 
 #[test]
+fn quoted_len_counts_the_characters_quote_writes() {
+    for text in [
+        "",
+        "plain",
+        "a\"b\\c\nd",
+        "tab\there",
+        "bell\u{7}",
+        "ünïcode",
+    ] {
+        assert_eq!(
+            super::quoted_len(text),
+            super::quote(text).chars().count(),
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
 fn values_cannot_fake_diff_lines_or_drive_the_terminal() {
     let mut before = prod_state();
     before.description = Some("Notes:\n- keep me\n+ keep me too\nold".to_string());

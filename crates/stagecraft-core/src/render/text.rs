@@ -2,12 +2,15 @@
 //! resource, attribute lines `~ name = old -> new`, maps key by key, long strings as line diffs,
 //! unchanged attributes folded), optionally coloured.
 
-use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use owo_colors::OwoColorize;
 use similar::{ChangeTag, TextDiff};
 
-use super::{Attr, Val, attributes, count, describe, quote, short_digest};
+use super::{
+    Attr, Val, attributes, count, merge_sorted, push_description, push_quoted, quoted_len,
+    short_digest,
+};
 use crate::plan::{Change, Plan};
 
 /// How the text rendering is styled. The CLI decides: colour only on a terminal, and never
@@ -37,7 +40,9 @@ enum Ink {
     Marked,
 }
 
-/// Applies colour when asked to, and only then.
+/// Applies colour when asked to, and only then. Everything is appended to the output in place:
+/// a plan of 100,000 resources has millions of lines, and a `String` per piece of a line was
+/// most of the cost of rendering it.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Paint {
     ink: Ink,
@@ -47,27 +52,38 @@ impl Paint {
     /// Change symbols marked with [`MARK`], no colour (for Markdown `diff` blocks).
     pub(super) const MARKED: Paint = Paint { ink: Ink::Marked };
 
-    /// A change symbol in its colour: `+` green, `~` yellow, `-` red, `>` cyan.
-    fn symbol(self, symbol: char) -> String {
-        match self.ink {
-            Ink::Plain => symbol.to_string(),
-            Ink::Marked => format!("{MARK}{symbol}"),
+    /// Appends a change symbol in its colour: `+` green, `~` yellow, `-` red, `>` cyan.
+    fn symbol(self, out: &mut String, symbol: char) {
+        // Writing to a String cannot fail.
+        let _ = match self.ink {
+            Ink::Plain => {
+                out.push(symbol);
+                Ok(())
+            }
+            Ink::Marked => {
+                out.push(MARK);
+                out.push(symbol);
+                Ok(())
+            }
             Ink::Color => match symbol {
-                '+' => symbol.green().to_string(),
-                '~' => symbol.yellow().to_string(),
-                '-' => symbol.red().to_string(),
-                '>' => symbol.cyan().to_string(),
-                other => other.to_string(),
+                '+' => write!(out, "{}", symbol.green()),
+                '~' => write!(out, "{}", symbol.yellow()),
+                '-' => write!(out, "{}", symbol.red()),
+                '>' => write!(out, "{}", symbol.cyan()),
+                other => {
+                    out.push(other);
+                    Ok(())
+                }
             },
-        }
+        };
     }
 
-    /// Bold text.
-    fn bold(self, text: &str) -> String {
+    /// Appends bold text.
+    fn bold(self, out: &mut String, text: &str) {
         if self.ink == Ink::Color {
-            text.bold().to_string()
+            let _ = write!(out, "{}", text.bold());
         } else {
-            text.to_string()
+            out.push_str(text);
         }
     }
 }
@@ -85,13 +101,16 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
     };
     let mut out = String::new();
     if !plan.has_changes() {
-        out.push_str(&paint.bold("No changes."));
-        out.push_str(&paint.bold(" Your infrastructure matches the configuration."));
+        paint.bold(&mut out, "No changes.");
+        paint.bold(&mut out, " Your infrastructure matches the configuration.");
         out.push_str("\n\n");
         out.push_str(&no_changes_detail(plan.unchanged));
         out.push('\n');
         return out;
     }
+    // A resource's block is some 400 bytes; reserving up front avoids copying the output over
+    // and over as it grows.
+    out.reserve(plan.changes.len() * 512);
     out.push_str("Resource actions are indicated with the following symbols:\n");
     for (symbol, meaning) in [
         ('+', "create"),
@@ -100,20 +119,25 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
         ('>', "promote (a canary's deployment becomes its stage's)"),
     ] {
         if plan.changes.iter().any(|change| change.symbol() == symbol) {
-            out.push_str(&format!("  {} {meaning}\n", paint.symbol(symbol)));
+            out.push_str("  ");
+            paint.symbol(&mut out, symbol);
+            out.push(' ');
+            out.push_str(meaning);
+            out.push('\n');
         }
     }
     out.push_str("\nstagecraft will perform the following actions:\n\n");
     for change in &plan.changes {
-        out.push_str(&resource(plan, change, paint));
+        push_resource(&mut out, plan, change, paint);
         out.push('\n');
     }
     let summary = plan.summary();
-    out.push_str(&paint.bold("Plan:"));
-    out.push_str(&format!(
-        " {} to add, {} to change, {} to destroy.\n",
+    paint.bold(&mut out, "Plan:");
+    let _ = writeln!(
+        out,
+        " {} to add, {} to change, {} to destroy.",
         summary.add, summary.change, summary.destroy
-    ));
+    );
     out
 }
 
@@ -133,34 +157,69 @@ pub(super) fn no_changes_detail(unchanged: usize) -> String {
 /// One resource's change: its comment header and its block of attribute lines.
 pub(super) fn resource(plan: &Plan, change: &Change, paint: Paint) -> String {
     let mut out = String::new();
-    let header = format!("  # {} will {}", change.address, describe(plan, change));
-    out.push_str(&paint.bold(&header));
-    out.push('\n');
-    let symbol = change.symbol();
-    out.push_str(&format!(
-        "  {} {} {{\n",
-        paint.symbol(symbol),
-        change.address
-    ));
-    let hidden = attribute_lines(&mut out, &attributes(plan, change), paint);
-    if hidden > 0 {
-        out.push_str(&format!(
-            "{}# ({} hidden)\n",
-            spaces(8),
-            count(hidden, "unchanged attribute", "unchanged attributes")
-        ));
-    }
-    out.push_str("    }\n");
+    push_resource(&mut out, plan, change, paint);
     out
 }
 
+/// Appends [`resource`]'s text.
+fn push_resource(out: &mut String, plan: &Plan, change: &Change, paint: Paint) {
+    if paint.ink == Ink::Color {
+        // Bold wraps the whole header, so it is built first.
+        let mut header = String::new();
+        push_header(&mut header, plan, change);
+        paint.bold(out, &header);
+    } else {
+        push_header(out, plan, change);
+    }
+    out.push('\n');
+    out.push_str("  ");
+    paint.symbol(out, change.symbol());
+    out.push(' ');
+    out.push_str(&change.address);
+    out.push_str(" {\n");
+    let hidden = attribute_lines(out, &attributes(plan, change), paint);
+    if hidden > 0 {
+        push_spaces(out, 8);
+        let _ = writeln!(
+            out,
+            "# ({} hidden)",
+            count(hidden, "unchanged attribute", "unchanged attributes")
+        );
+    }
+    out.push_str("    }\n");
+}
+
+/// `  # <address> will <description>`
+fn push_header(out: &mut String, plan: &Plan, change: &Change) {
+    out.push_str("  # ");
+    out.push_str(&change.address);
+    out.push_str(" will ");
+    push_description(out, plan, change);
+}
+
 /// A value for display purposes: `None` for null and for an empty map.
-fn shown(value: Option<&Val>) -> Option<&Val> {
+fn shown<'v, 'a>(value: Option<&'v Val<'a>>) -> Option<&'v Val<'a>> {
     value.filter(|value| !value.is_empty_map())
 }
 
+/// Appends `text` padded with spaces to `width` characters.
+fn push_padded(out: &mut String, text: &str, width: usize) {
+    out.push_str(text);
+    push_spaces(out, width.saturating_sub(text.chars().count()));
+}
+
+/// Appends `n` spaces.
+fn push_spaces(out: &mut String, n: usize) {
+    // Indents and padding are short: copy them from one string rather than a space at a time.
+    const SPACES: &str = "                                ";
+    match SPACES.get(..n) {
+        Some(spaces) => out.push_str(spaces),
+        None => out.extend(std::iter::repeat_n(' ', n)),
+    }
+}
+
 /// Writes the lines of changed attributes and returns how many unchanged ones were folded.
-fn attribute_lines(out: &mut String, attrs: &[Attr], paint: Paint) -> usize {
+fn attribute_lines(out: &mut String, attrs: &[Attr<'_>], paint: Paint) -> usize {
     let width = attrs
         .iter()
         .filter(|attr| {
@@ -181,25 +240,66 @@ fn attribute_lines(out: &mut String, attrs: &[Attr], paint: Paint) -> usize {
             }
             _ => {}
         }
-        let name = format!("{:<width$}", attr.name);
+        let name = Name::Plain {
+            text: attr.name,
+            width,
+        };
         match (before, after) {
             (Some(Val::Map(old)), Some(Val::Map(new))) => {
-                map_lines(out, 6, &name, Some(old), Some(new), paint);
+                map_lines(
+                    out,
+                    6,
+                    name,
+                    Some(old.as_slice()),
+                    Some(new.as_slice()),
+                    paint,
+                );
             }
-            (None, Some(Val::Map(new))) => map_lines(out, 6, &name, None, Some(new), paint),
-            (Some(Val::Map(old)), None) => map_lines(out, 6, &name, Some(old), None, paint),
-            _ => scalar_lines(out, 6, &name, before, after, paint),
+            (None, Some(Val::Map(new))) => {
+                map_lines(out, 6, name, None, Some(new.as_slice()), paint)
+            }
+            (Some(Val::Map(old)), None) => {
+                map_lines(out, 6, name, Some(old.as_slice()), None, paint)
+            }
+            _ => scalar_lines(out, 6, name, before, after, paint),
         }
     }
     hidden
 }
 
-fn spaces(n: usize) -> String {
-    " ".repeat(n)
+/// The name on an attribute line or map element line, padded so that the `=` signs line up.
+#[derive(Debug, Clone, Copy)]
+enum Name<'n> {
+    /// An attribute name, as it is.
+    Plain {
+        /// The name.
+        text: &'n str,
+        /// The width to pad to, in characters.
+        width: usize,
+    },
+    /// A map key, quoted.
+    Quoted {
+        /// The key.
+        text: &'n str,
+        /// The width of the quoted key to pad to, in characters.
+        width: usize,
+    },
+}
+
+impl Name<'_> {
+    fn push(self, out: &mut String) {
+        match self {
+            Name::Plain { text, width } => push_padded(out, text, width),
+            Name::Quoted { text, width } => {
+                push_quoted(out, text);
+                push_spaces(out, width.saturating_sub(quoted_len(text)));
+            }
+        }
+    }
 }
 
 /// The symbol of a value's change: `+` added, `-` removed, `~` changed.
-fn change_symbol(before: Option<&Val>, after: Option<&Val>) -> char {
+fn change_symbol(before: Option<&Val<'_>>, after: Option<&Val<'_>>) -> char {
     match (before, after) {
         (None, _) => '+',
         (_, None) => '-',
@@ -209,12 +309,12 @@ fn change_symbol(before: Option<&Val>, after: Option<&Val>) -> char {
 
 /// A map attribute, key by key, with unchanged elements folded. `indent` is the column of the
 /// attribute's symbol.
-fn map_lines(
+fn map_lines<'m, 'a>(
     out: &mut String,
     indent: usize,
-    name: &str,
-    before: Option<&BTreeMap<String, Val>>,
-    after: Option<&BTreeMap<String, Val>>,
+    name: Name<'_>,
+    before: Option<&'m [(&'a str, Val<'a>)]>,
+    after: Option<&'m [(&'a str, Val<'a>)]>,
     paint: Paint,
 ) {
     let symbol = match (before, after) {
@@ -222,72 +322,85 @@ fn map_lines(
         (_, None) => '-',
         _ => '~',
     };
-    out.push_str(&format!(
-        "{}{} {name} = {{\n",
-        spaces(indent),
-        paint.symbol(symbol)
-    ));
-    let mut keys: Vec<&String> = before
-        .into_iter()
-        .chain(after)
-        .flat_map(BTreeMap::keys)
-        .collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let width = keys
-        .iter()
-        .map(|key| quote(key).chars().count())
+    push_spaces(out, indent);
+    paint.symbol(out, symbol);
+    out.push(' ');
+    name.push(out);
+    out.push_str(" = {\n");
+    let width = entries(before)
+        .chain(entries(after))
+        .map(|(key, _)| quoted_len(key))
         .max()
         .unwrap_or(0);
     let mut hidden = 0;
-    for key in keys {
-        let old = before.and_then(|map| map.get(key));
-        let new = after.and_then(|map| map.get(key));
+    for (key, old, new) in merge_sorted(entries(before), entries(after)) {
         if old.is_some() && old == new {
             hidden += 1;
             continue;
         }
-        let key = format!("{:<width$}", quote(key));
-        scalar_lines(out, indent + 4, &key, old, new, paint);
+        let key = Name::Quoted { text: key, width };
+        scalar_lines(out, indent + 4, key, old, new, paint);
     }
     if hidden > 0 {
-        out.push_str(&format!(
-            "{}# ({} hidden)\n",
-            spaces(indent + 6),
+        push_spaces(out, indent + 6);
+        let _ = writeln!(
+            out,
+            "# ({} hidden)",
             count(hidden, "unchanged element", "unchanged elements")
-        ));
+        );
     }
-    let null = if after.is_none() { " -> null" } else { "" };
-    out.push_str(&format!("{}}}{null}\n", spaces(indent + 2)));
+    push_spaces(out, indent + 2);
+    out.push('}');
+    if after.is_none() {
+        out.push_str(" -> null");
+    }
+    out.push('\n');
 }
 
-/// A value on one line: quoted strings, masked secrets, `(known after apply)`.
-fn inline(value: &Val) -> String {
+/// The entries of an optional map, as key and value.
+fn entries<'m, 'a>(
+    map: Option<&'m [(&'a str, Val<'a>)]>,
+) -> impl Iterator<Item = (&'a str, &'m Val<'a>)> {
+    map.unwrap_or_default()
+        .iter()
+        .map(|(key, value)| (*key, value))
+}
+
+/// Appends a value on one line: quoted strings, masked secrets, `(known after apply)`.
+fn push_inline(out: &mut String, value: &Val<'_>) {
     match value {
-        Val::Str(text) => quote(text),
-        Val::Digest(digest) => quote(&short_digest(digest)),
-        Val::Bool(flag) => flag.to_string(),
-        Val::Num(number) => number.to_string(),
-        Val::Sensitive(_) => "(sensitive value)".to_string(),
-        Val::Unknown => "(known after apply)".to_string(),
-        Val::Map(map) if map.is_empty() => "{}".to_string(),
+        Val::Str(text) => push_quoted(out, text),
+        Val::Digest(digest) => push_quoted(out, &short_digest(digest)),
+        Val::Bool(flag) => out.push_str(if *flag { "true" } else { "false" }),
+        Val::Num(number) => {
+            let _ = write!(out, "{number}");
+        }
+        Val::Sensitive(_) => out.push_str("(sensitive value)"),
+        Val::Unknown => out.push_str("(known after apply)"),
+        Val::Map(map) if map.is_empty() => out.push_str("{}"),
         Val::Map(map) => {
-            let elements: Vec<String> = map
-                .iter()
-                .map(|(key, value)| format!("{} = {}", quote(key), inline(value)))
-                .collect();
-            format!("{{ {} }}", elements.join(", "))
+            out.push_str("{ ");
+            for (index, (key, value)) in map.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                push_quoted(out, key);
+                out.push_str(" = ");
+                push_inline(out, value);
+            }
+            out.push_str(" }");
         }
     }
 }
 
 /// Whether a string is shown as a line diff: multi-line or longer than [`LONG_STRING`].
 fn is_long(text: &str) -> bool {
-    text.contains('\n') || text.chars().count() > LONG_STRING
+    // A string has no more characters than bytes: only a long one needs counting.
+    text.contains('\n') || (text.len() > LONG_STRING && text.chars().count() > LONG_STRING)
 }
 
 /// A plain string value, or `Some("")` for null; `None` when the value is anything else.
-fn text_or_null(value: Option<&Val>) -> Option<&str> {
+fn text_or_null<'a>(value: Option<&Val<'a>>) -> Option<&'a str> {
     match value {
         None => Some(""),
         Some(Val::Str(text)) => Some(text),
@@ -295,38 +408,51 @@ fn text_or_null(value: Option<&Val>) -> Option<&str> {
     }
 }
 
-/// One scalar attribute or map element. `indent` is the column of its symbol; `name` is
-/// already padded for alignment.
+/// One scalar attribute or map element. `indent` is the column of its symbol.
 fn scalar_lines(
     out: &mut String,
     indent: usize,
-    name: &str,
-    before: Option<&Val>,
-    after: Option<&Val>,
+    name: Name<'_>,
+    before: Option<&Val<'_>>,
+    after: Option<&Val<'_>>,
     paint: Paint,
 ) {
-    let symbol = change_symbol(before, after);
-    let lead = format!("{}{} {name} = ", spaces(indent), paint.symbol(symbol));
+    if before.is_none() && after.is_none() {
+        return;
+    }
+    push_spaces(out, indent);
+    paint.symbol(out, change_symbol(before, after));
+    out.push(' ');
+    name.push(out);
+    out.push_str(" = ");
     let long = [before, after]
         .into_iter()
         .any(|value| matches!(value, Some(Val::Str(text)) if is_long(text)));
     if long && let (Some(old), Some(new)) = (text_or_null(before), text_or_null(after)) {
-        out.push_str(&lead);
         out.push_str("<<-EOT\n");
         line_diff(out, indent + 4, old, new, paint);
-        let null = if after.is_none() { " -> null" } else { "" };
-        out.push_str(&format!("{}EOT{null}\n", spaces(indent + 2)));
+        push_spaces(out, indent + 2);
+        out.push_str("EOT");
+        if after.is_none() {
+            out.push_str(" -> null");
+        }
+        out.push('\n');
         return;
     }
-    let value = match (before, after) {
-        (None, None) => return,
-        (None, Some(new)) => inline(new),
-        (Some(old), None) => format!("{} -> null", inline(old)),
-        (Some(Val::Sensitive(_)), Some(Val::Sensitive(_))) => "(sensitive value)".to_string(),
-        (Some(old), Some(new)) => format!("{} -> {}", inline(old), inline(new)),
-    };
-    out.push_str(&lead);
-    out.push_str(&value);
+    match (before, after) {
+        (None, None) => {}
+        (None, Some(new)) => push_inline(out, new),
+        (Some(old), None) => {
+            push_inline(out, old);
+            out.push_str(" -> null");
+        }
+        (Some(Val::Sensitive(_)), Some(Val::Sensitive(_))) => out.push_str("(sensitive value)"),
+        (Some(old), Some(new)) => {
+            push_inline(out, old);
+            out.push_str(" -> ");
+            push_inline(out, new);
+        }
+    }
     out.push('\n');
 }
 
@@ -334,28 +460,29 @@ fn scalar_lines(
 fn line_diff(out: &mut String, indent: usize, old: &str, new: &str, paint: Paint) {
     let diff = TextDiff::from_lines(old, new);
     for change in diff.iter_all_changes() {
-        let sign = match change.tag() {
-            ChangeTag::Delete => paint.symbol('-'),
-            ChangeTag::Insert => paint.symbol('+'),
-            ChangeTag::Equal => " ".to_string(),
-        };
+        push_spaces(out, indent);
+        match change.tag() {
+            ChangeTag::Delete => paint.symbol(out, '-'),
+            ChangeTag::Insert => paint.symbol(out, '+'),
+            ChangeTag::Equal => out.push(' '),
+        }
+        out.push(' ');
         let line = change.value();
         let line = line.strip_suffix('\n').unwrap_or(line);
         let line = line.strip_suffix('\r').unwrap_or(line);
-        out.push_str(&format!("{}{sign} {}\n", spaces(indent), visible(line)));
+        push_visible(out, line);
+        out.push('\n');
     }
 }
 
-/// A line of a multi-line value with its control characters (tabs aside) escaped, so that a
-/// value can neither drive the terminal nor fake a line of the plan.
-fn visible(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
+/// Appends a line of a multi-line value with its control characters (tabs aside) escaped, so
+/// that a value can neither drive the terminal nor fake a line of the plan.
+fn push_visible(out: &mut String, line: &str) {
     for character in line.chars() {
         if character.is_control() && character != '\t' {
-            out.push_str(&format!("\\u{:04x}", u32::from(character)));
+            let _ = write!(out, "\\u{:04x}", u32::from(character));
         } else {
             out.push(character);
         }
     }
-    out
 }
