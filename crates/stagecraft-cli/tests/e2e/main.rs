@@ -2,6 +2,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod aws;
+mod crash;
+mod faults;
+mod fleet;
 mod plan;
+mod schedule;
 mod support;
 mod validate;
