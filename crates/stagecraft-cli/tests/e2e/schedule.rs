@@ -136,6 +136,7 @@ fn two_applies_at_once_one_waits_or_names_the_holder() {
     assert!(stderr.contains("force-unlock"), "{stderr}");
     fleet::assert_state_matches_aws(dir.path(), &apis);
     assert_eq!(aws::deployments(&api), 3);
+    assert!(aws::stage(&api, "s2").is_some());
     let serial = fleet::state(dir.path())["serial"].as_u64().unwrap();
 
     // With --lock-timeout: the second waits, then finds nothing left to do.
