@@ -15,6 +15,8 @@ const STAGES: usize = 10;
 /// Pairs of runs; each pair kills a creation and then a redeploy: 2 x PAIRS killed applies.
 const PAIRS: usize = 10;
 const SEED: u64 = 0x5eed_2026_1122;
+/// Small, so that a good share of each apply has a CreateDeployment in flight.
+const INTERVAL: &str = "20ms";
 const CUT_OFF: &str = "Warning: the last apply was cut off during ";
 
 /// What one killed apply and its recovery did.
@@ -32,7 +34,7 @@ fn kill_then_recover(
     delay: Duration,
 ) -> Outcome {
     let endpoint = aws::endpoint();
-    fleet::write_config(dir, "50ms", apis);
+    fleet::write_config(dir, INTERVAL, apis);
     let before: Vec<usize> = apis.iter().map(|api| aws::deployments(&api.id)).collect();
 
     let mut child = fleet::command(dir, &endpoint, &["apply", "--auto-approve"])
@@ -67,8 +69,10 @@ fn kill_then_recover(
     );
     // Interrupted CreateDeployment calls, by API key.
     let mut interrupted: BTreeMap<String, usize> = BTreeMap::new();
+    let mut cut_off = 0;
     for line in run.stderr.lines() {
         if let Some(rest) = line.strip_prefix(CUT_OFF) {
+            cut_off += 1;
             let Some(address) = rest
                 .strip_prefix("CreateDeployment for ")
                 .and_then(|rest| rest.split(';').next())
@@ -103,7 +107,8 @@ fn kill_then_recover(
         );
     }
     eprintln!(
-        "kill after {ran:?} (killed: {killed}): interrupted CreateDeployment {interrupted:?}"
+        "kill after {ran:?} (killed: {killed}): {cut_off} operation(s) cut off, \
+         CreateDeployment by API {interrupted:?}"
     );
     Outcome {
         killed,
@@ -129,8 +134,8 @@ fn kill_9_at_random_instants_then_apply_converges() {
                     .collect(),
             })
             .collect();
-        // Creation: one CreateDeployment per stage, spread over about 2.5 s.
-        let delay = Duration::from_millis(rng.below(2500));
+        // Creation: one CreateDeployment per stage, spread over about 1.5 s.
+        let delay = Duration::from_millis(50 + rng.below(1500));
         outcomes.push(kill_then_recover(dir.path(), &apis, STAGES, delay));
 
         // Redeploy: two new revisions per API (even and odd stages), so two snapshots per API,
@@ -141,7 +146,7 @@ fn kill_9_at_random_instants_then_apply_converges() {
                 stage.variables = vec![("n".into(), format!("{s}x"))];
             }
         }
-        let delay = Duration::from_millis(rng.below(1200));
+        let delay = Duration::from_millis(50 + rng.below(650));
         outcomes.push(kill_then_recover(dir.path(), &apis, 2, delay));
     }
     let killed = outcomes.iter().filter(|o| o.killed).count();
