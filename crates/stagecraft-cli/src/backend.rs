@@ -113,6 +113,25 @@ fn now_seconds() -> u64 {
         .map_or(0, |elapsed| elapsed.as_secs())
 }
 
+/// How long a process that finds the state locked waits for the holder's lock-info file: the
+/// holder writes it just after taking the lock, so a process started at the same instant may
+/// look before it exists.
+const LOCK_INFO_GRACE: Duration = Duration::from_secs(2);
+
+/// The lock-info file, waiting up to [`LOCK_INFO_GRACE`] for it to appear.
+fn read_lock_info(info_path: &Path) -> Option<LockInfo> {
+    let started = Instant::now();
+    loop {
+        let info = fs::read_to_string(info_path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok());
+        if info.is_some() || started.elapsed() >= LOCK_INFO_GRACE {
+            return info;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A state file on the local disk.
 #[derive(Debug, Clone)]
 pub struct LocalBackend {
@@ -168,9 +187,7 @@ impl LocalBackend {
                 Ok(()) => break,
                 Err(std::fs::TryLockError::WouldBlock) => {
                     if started.elapsed() >= timeout {
-                        let info: Option<LockInfo> = fs::read_to_string(&info_path)
-                            .ok()
-                            .and_then(|text| serde_json::from_str(&text).ok());
+                        let info = read_lock_info(&info_path);
                         return Err(BackendError::Locked {
                             holder: info
                                 .as_ref()
@@ -388,6 +405,33 @@ mod tests {
         backend.force_unlock(&id).unwrap();
         drop(held);
         assert!(backend.lock("plan", Duration::ZERO).is_ok());
+    }
+
+    #[test]
+    fn a_lock_taken_an_instant_earlier_is_named_once_its_info_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path().join("s.json"));
+        let (lock_path, info_path) = backend.lock_paths();
+        // The holder has the OS lock but has not written its info file yet.
+        let held = File::create(&lock_path).unwrap();
+        held.try_lock().unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let info = LockInfo {
+                id: "the-id".to_string(),
+                operation: "apply".to_string(),
+                who: "someone@host (pid 1)".to_string(),
+                created: now_seconds(),
+            };
+            write_atomically(&info_path, serde_json::to_string(&info).unwrap().as_bytes()).unwrap();
+        });
+        let error = backend.lock("apply", Duration::ZERO).unwrap_err();
+        writer.join().unwrap();
+        let BackendError::Locked { holder, id } = error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(id, "the-id");
+        assert!(holder.contains("someone@host (pid 1)"), "{holder}");
     }
 
     #[test]

@@ -4,6 +4,10 @@
 mod amplify;
 mod apply;
 mod aws;
+mod crash;
+mod faults;
+mod fleet;
 mod plan;
+mod schedule;
 mod support;
 mod validate;

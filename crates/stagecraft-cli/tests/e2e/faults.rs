@@ -1,0 +1,129 @@
+//! Apply through the fault proxy: about one API Gateway request in five is answered with a
+//! throttle (429 with `x-amzn-errortype`), a try-again-later conflict (409), a 503 or a dropped
+//! connection. Every apply must still succeed without showing an error, leave nothing to plan,
+//! and agree with LocalStack; no retry may make a second deployment.
+
+use stagecraft_testkit::proxy::{FaultRates, Proxy, ProxyConfig};
+
+use crate::aws;
+use crate::fleet::{self, ApiSpec, StageSpec};
+
+const APIS: usize = 3;
+const STAGES: usize = 4;
+
+fn assert_clean(what: &str, run: &crate::support::Run) {
+    assert_eq!(run.code, 0, "{what}: {}\n{}", run.stdout, run.stderr);
+    for text in [&run.stdout, &run.stderr] {
+        let lower = text.to_lowercase();
+        for word in ["error", "failed", "warning", "retrying"] {
+            assert!(
+                !lower.contains(word),
+                "{what} shows {word:?}:\n{}\n{}",
+                run.stdout,
+                run.stderr
+            );
+        }
+    }
+}
+
+#[test]
+fn applies_through_throttling_conflicts_503s_and_dropped_connections() {
+    let endpoint = aws::endpoint();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let proxy = runtime
+        .block_on(Proxy::start(ProxyConfig {
+            upstream: endpoint.clone(),
+            faults: FaultRates {
+                throttle: 0.05,
+                conflict: 0.05,
+                unavailable: 0.05,
+                drop_connection: 0.05,
+            },
+            create_deployment_interval: None,
+            seed: 2026_1122,
+        }))
+        .unwrap();
+    let via = proxy.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let mut apis: Vec<ApiSpec> = (0..APIS)
+        .map(|_| ApiSpec {
+            id: aws::new_api(),
+            stages: (0..STAGES)
+                .map(|s| {
+                    let mut stage = StageSpec::new(format!("s{s}"), "r1");
+                    stage.variables = vec![("backend".into(), format!("b{s}"))];
+                    stage
+                })
+                .collect(),
+        })
+        .collect();
+    let apply = |apis: &[ApiSpec], what: &str| {
+        fleet::write_config(dir.path(), "50ms", apis);
+        let run = aws::stagecraft_at(dir.path(), &via, &["apply", "--auto-approve"], &[]);
+        assert_clean(what, &run);
+        assert!(
+            run.stdout.contains("Apply complete!"),
+            "{what}: {}",
+            run.stdout
+        );
+        let plan = aws::stagecraft_at(dir.path(), &via, &["plan", "--detailed-exitcode"], &[]);
+        assert_eq!(plan.code, 0, "{what}: plan after apply:\n{}", plan.stdout);
+        fleet::assert_state_matches_aws(dir.path(), apis);
+    };
+
+    // 1. Create every stage: one CreateDeployment each.
+    apply(&apis, "create");
+    // 2. A new revision for all: one shared snapshot per API, then UpdateStage per stage.
+    for api in &mut apis {
+        for stage in &mut api.stages {
+            stage.revision = "r2".into();
+        }
+    }
+    apply(&apis, "new revision");
+    // 3. Settings only: description, tracing, one variable changed and one added.
+    for api in &mut apis {
+        for (s, stage) in api.stages.iter_mut().enumerate() {
+            stage.description = Some(format!("stage-{s}"));
+            stage.tracing = s % 2 == 0;
+            stage.variables = vec![
+                ("backend".into(), format!("next{s}")),
+                ("level".into(), "debug".into()),
+            ];
+        }
+    }
+    apply(&apis, "settings");
+
+    let injected: u64 = proxy.injected().values().sum();
+    let kinds = proxy.injected_by_kind();
+    eprintln!(
+        "faults injected: {kinds:?} by operation {:?}",
+        proxy.injected()
+    );
+    assert!(injected >= 5, "the proxy injected only {injected} faults");
+    assert!(
+        kinds.len() >= 3,
+        "too few kinds of fault were injected: {kinds:?}"
+    );
+    // Faults are injected before forwarding, so a retry never doubles a deployment: one per
+    // created stage and one snapshot per API, and LocalStack has exactly those.
+    let created = proxy.counts().get("CreateDeployment").copied().unwrap_or(0);
+    assert_eq!(
+        created,
+        (APIS * STAGES + APIS) as u64,
+        "{:?}",
+        proxy.counts()
+    );
+    for api in &apis {
+        assert_eq!(
+            aws::deployments(&api.id),
+            STAGES + 1,
+            "deployments of {}",
+            api.id
+        );
+    }
+    drop(proxy);
+}
