@@ -11,8 +11,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use miette::{IntoDiagnostic, Report, WrapErr};
 use stagecraft_core::apply::{
-    self, ApplyOptions, ApplyReport, Artifacts, Context, Event, Interrupt, Outcome, Package,
-    SensitiveValues,
+    self, ApplyOptions, ApplyReport, Artifacts, Context, Event, Interrupt, Interrupted, Outcome,
+    Package, SensitiveValues,
 };
 use stagecraft_core::plan::{Action, Plan, PlannedArtifact};
 use stagecraft_core::render;
@@ -49,14 +49,14 @@ pub fn recovered_state(
 }
 
 /// Folds a journal left by an interrupted apply into the state and removes it. Returns the
-/// state and the addresses whose last operation may or may not have reached AWS.
+/// state and the operations that may or may not have reached AWS.
 fn recover(
     backend: &LocalBackend,
     lock: &StateLock,
     state: Option<State>,
-) -> Result<(Option<State>, BTreeSet<String>), Report> {
+) -> Result<(Option<State>, Vec<Interrupted>), Report> {
     let Some(entries) = backend.read_journal()? else {
-        return Ok((state, BTreeSet::new()));
+        return Ok((state, Vec::new()));
     };
     let prior_serial = state.as_ref().map(|state| state.serial);
     let (mut recovered, replay) = apply::replay(state, &entries)?;
@@ -67,24 +67,29 @@ fn recover(
             operation.call, operation.address
         );
     }
-    let state = if replay.changed {
+    // The state is written when anything was recovered, so that the operations still in doubt
+    // are carried over in a journal bound to it.
+    let in_doubt = !replay.interrupted.is_empty();
+    let state = if replay.changed || in_doubt {
         recovered.serial = prior_serial.map_or(1, |serial| serial + 1);
         backend.write(&recovered, lock)?;
-        eprintln!(
-            "Recovered {} completed operation(s) of an interrupted apply into the state.",
-            replay.completed
-        );
+        if replay.completed > 0 {
+            eprintln!(
+                "Recovered {} completed operation(s) of an interrupted apply into the state.",
+                replay.completed
+            );
+        }
         Some(recovered)
     } else {
         prior_serial.map(|_| recovered)
     };
-    backend.remove_journal(lock)?;
-    let uncertain = replay
-        .interrupted
-        .into_iter()
-        .map(|operation| operation.address)
-        .collect();
-    Ok((state, uncertain))
+    match &state {
+        Some(state) if in_doubt => {
+            backend.carry_journal(&apply::carried(state, &replay.interrupted), lock)?;
+        }
+        _ => backend.remove_journal(lock)?,
+    }
+    Ok((state, replay.interrupted))
 }
 
 /// A saved plan, refused when the state or the configuration moved on since it was made.
@@ -280,7 +285,8 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
     let artifacts = loaded.artifact_digests()?;
     let backend = backend_for(&loaded)?;
     let lock = Arc::new(backend.lock("apply", cli.lock_timeout)?);
-    let (mut state, uncertain) = recover(&backend, &lock, backend.read()?)?;
+    let (mut state, in_doubt) = recover(&backend, &lock, backend.read()?)?;
+    let uncertain: BTreeSet<String> = in_doubt.iter().map(|op| op.address.clone()).collect();
 
     let runtime = refresh::runtime()?;
     let configured_region = region(cli, loaded.config.project.region.as_ref());
@@ -331,6 +337,8 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
         }
     };
     if !plan.has_changes() {
+        // Nothing in doubt can matter when nothing is to be done.
+        backend.remove_journal(&lock)?;
         println!("No changes. AWS matches the configuration.");
         return Ok(0);
     }
@@ -362,7 +370,14 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
     };
     let report = runtime.block_on(apply::apply(&plan, state, &ctx));
     progress.finish();
-    save(&backend, &lock, report, prior_serial, interrupt.is_set())
+    save(
+        &backend,
+        &lock,
+        report,
+        prior_serial,
+        &in_doubt,
+        interrupt.is_set(),
+    )
 }
 
 /// Records the state and prints the summary.
@@ -371,6 +386,7 @@ fn save(
     lock: &StateLock,
     report: ApplyReport,
     prior_serial: Option<u64>,
+    in_doubt: &[Interrupted],
     interrupted: bool,
 ) -> Result<u8, Report> {
     let (added, changed, destroyed) = report.counts();
@@ -378,10 +394,25 @@ fn save(
     let mut state = report.state;
     if report.changed {
         state.serial = prior_serial.map_or(1, |serial| serial + 1);
-        // On failure the journal stays: the next run folds it in.
         backend.write(&state, lock)?;
     }
-    backend.remove_journal(lock)?;
+    // Operations still in doubt (their resource's change did not get applied) stay in the
+    // journal for the next run; everything else is in the state now.
+    let still: Vec<Interrupted> = in_doubt
+        .iter()
+        .filter(|op| {
+            report
+                .results
+                .iter()
+                .any(|result| result.address == op.address && result.outcome != Outcome::Applied)
+        })
+        .cloned()
+        .collect();
+    if still.is_empty() {
+        backend.remove_journal(lock)?;
+    } else {
+        backend.carry_journal(&apply::carried(&state, &still), lock)?;
+    }
     let counts = format!("{added} added, {changed} changed, {destroyed} destroyed");
     if succeeded {
         println!("\nApply complete! Resources: {counts}.");

@@ -271,11 +271,11 @@ impl LocalBackend {
         }
     }
 
-    /// Starts a new journal (replacing a folded one).
+    /// Opens the journal for a run: appended to, after the operations a recovery carried over.
     pub fn create_journal(&self, _lock: &StateLock) -> Result<FileJournal, BackendError> {
         let path = self.journal_path();
         let mut options = OpenOptions::new();
-        options.create(true).write(true).truncate(true);
+        options.create(true).append(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(&path).map_err(io("cannot create", &path))?;
@@ -283,6 +283,20 @@ impl LocalBackend {
         Ok(FileJournal {
             file: Mutex::new(file),
         })
+    }
+
+    /// Replaces the journal with `entries` (the operations a recovery leaves in doubt).
+    pub fn carry_journal(
+        &self,
+        entries: &[JournalEntry],
+        _lock: &StateLock,
+    ) -> Result<(), BackendError> {
+        let mut text = String::new();
+        for entry in entries {
+            text.push_str(&serde_json::to_string(entry).unwrap_or_default());
+            text.push('\n');
+        }
+        write_atomically(&self.journal_path(), text.as_bytes())
     }
 
     /// Removes the journal once its effects are in the state.

@@ -42,6 +42,12 @@ pub enum JournalEntry {
         /// The operation of the matching `Started` entry.
         operation: u64,
     },
+    /// A resource whose earlier operation was interrupted has since been read back from AWS
+    /// and applied: that operation is no longer in doubt.
+    Settled {
+        /// The resource.
+        address: String,
+    },
     /// State learned from a read (`GetStage` after a change), with no call in flight.
     Recorded {
         /// The effects, applied in order.
@@ -148,6 +154,25 @@ pub enum JournalError {
     },
 }
 
+/// The journal a recovered run starts with: the operations still in doubt, carried over so that
+/// a run killed again before settling them reports them again rather than forgetting them.
+/// Their numbers count down from `u64::MAX`, clear of the numbers a run gives its own.
+pub fn carried(state: &State, interrupted: &[Interrupted]) -> Vec<JournalEntry> {
+    let mut entries = vec![JournalEntry::Header {
+        lineage: state.lineage.clone(),
+        serial: Some(state.serial),
+        project: state.project.clone(),
+    }];
+    for (index, operation) in interrupted.iter().enumerate() {
+        entries.push(JournalEntry::Started {
+            operation: u64::MAX - index as u64,
+            address: operation.address.clone(),
+            call: operation.call.clone(),
+        });
+    }
+    entries
+}
+
 /// Parses journal text. A last line cut short by a crash is ignored: its operation is then
 /// reported as interrupted, which is the truth.
 pub fn parse(text: &str) -> Result<Vec<JournalEntry>, JournalError> {
@@ -233,9 +258,64 @@ pub fn replay(
                 report.completed += 1;
             }
             JournalEntry::Failed { operation } => started.retain(|(id, _)| id != operation),
+            JournalEntry::Settled { address } => {
+                started.retain(|(_, operation)| operation.address != *address);
+            }
             JournalEntry::Recorded { effects } => apply(effects, &mut state, &mut report),
         }
     }
     report.interrupted = started.into_iter().map(|(_, op)| op).collect();
     Ok((state, report))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn op(address: &str) -> Interrupted {
+        Interrupted {
+            address: address.to_string(),
+            call: "CreateDeployment".to_string(),
+        }
+    }
+
+    #[test]
+    fn operations_in_doubt_are_carried_until_settled() {
+        let mut state = State::new("p", "lin".to_string());
+        state.serial = 4;
+        let mut entries = carried(&state, &[op("a"), op("b")]);
+        // The next run appends its own header and operations.
+        entries.push(JournalEntry::Header {
+            lineage: "lin".into(),
+            serial: Some(4),
+            project: "p".into(),
+        });
+        entries.push(JournalEntry::Started {
+            operation: 1,
+            address: "a".into(),
+            call: "UpdateStage".into(),
+        });
+        entries.push(JournalEntry::Completed {
+            operation: 1,
+            effects: Vec::new(),
+        });
+        // Cut here: both carried operations are still in doubt.
+        let (_, replayed) = replay(Some(state.clone()), &entries).unwrap();
+        assert_eq!(replayed.interrupted, vec![op("a"), op("b")]);
+        entries.push(JournalEntry::Settled {
+            address: "a".into(),
+        });
+        let (_, replayed) = replay(Some(state.clone()), &entries).unwrap();
+        assert_eq!(replayed.interrupted, vec![op("b")]);
+        // A torn last line is ignored; a torn line in the middle is corruption.
+        let mut text: String = entries
+            .iter()
+            .map(|entry| serde_json::to_string(entry).unwrap() + "\n")
+            .collect();
+        text.push_str("{\"entry\":\"sta");
+        assert_eq!(parse(&text).unwrap(), entries);
+        text.push_str("\n{}\n");
+        assert!(matches!(parse(&text), Err(JournalError::Corrupt { .. })));
+    }
 }

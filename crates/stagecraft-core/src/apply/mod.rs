@@ -23,7 +23,9 @@ use stagecraft_config::{AwsSettings, Config, Secret, Secrets, Value};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-pub use journal::{Effect, Interrupted, JournalEntry, JournalError, Replay, parse, replay};
+pub use journal::{
+    Effect, Interrupted, JournalEntry, JournalError, Replay, carried, parse, replay,
+};
 
 use crate::plan::{Action, Plan, PlannedArtifact};
 use crate::provider::Provider;
@@ -424,6 +426,12 @@ impl Run<'_> {
             });
             let applied = outcome == Outcome::Applied;
             outcomes[i] = Some(outcome);
+            if applied && self.ctx.uncertain.contains(&changes[i].address) {
+                // Best effort: if this cannot be written the run stops anyway.
+                let _ = self.journal(&JournalEntry::Settled {
+                    address: changes[i].address.clone(),
+                });
+            }
             if applied {
                 for &d in &dependents[i] {
                     waiting_on[d] -= 1;

@@ -82,13 +82,15 @@ impl Schedule {
         locks.entry(rest_api_id.to_string()).or_default().clone()
     }
 
-    /// Waits for the quota's next slot and takes it.
-    async fn deployment_slot(&self) {
-        let mut last = self.last_deployment.lock().await;
+    /// Waits for the quota's next slot. The slot is taken (its time recorded) by the caller
+    /// just before sending, through the returned guard, so that nothing done in between (the
+    /// journal's fsync) eats into the interval.
+    async fn deployment_slot(&self) -> tokio::sync::MutexGuard<'_, Option<Instant>> {
+        let last = self.last_deployment.lock().await;
         if let Some(previous) = *last {
             tokio::time::sleep_until(previous + self.interval + QUOTA_MARGIN).await;
         }
-        *last = Some(Instant::now());
+        last
     }
 
     /// The delay before attempt `attempt + 1`: exponential, capped, with half of it jittered.
@@ -128,10 +130,15 @@ impl Schedule {
                     Some(lock) => Some(lock.lock().await),
                     None => None,
                 };
-                if matches!(kind, CallKind::Deployment { .. }) {
-                    self.deployment_slot().await;
-                }
+                let mut slot = match kind {
+                    CallKind::Deployment { .. } => Some(self.deployment_slot().await),
+                    _ => None,
+                };
                 before_send(attempt)?;
+                if let Some(slot) = &mut slot {
+                    **slot = Some(Instant::now());
+                }
+                drop(slot);
                 call().await
             };
             let error = match result {
