@@ -247,6 +247,9 @@ impl Progress {
                     Outcome::Failed { error } => {
                         self.line(format!("{address}: failed after {elapsed}: {error}"));
                     }
+                    Outcome::NotStarted => {
+                        self.line(format!("{address}: not started (interrupted)"));
+                    }
                     _ => self.line(format!("{address}: {} after {elapsed}", verbs(&actions).1)),
                 }
             }

@@ -7,6 +7,7 @@ mod aws;
 mod crash;
 mod faults;
 mod fleet;
+mod interrupt;
 mod plan;
 mod schedule;
 mod support;

@@ -309,6 +309,8 @@ struct Run<'a> {
     state: Mutex<State>,
     operations: AtomicU64,
     journal_error: Mutex<Option<String>>,
+    /// Changes that have sent a mutating call (after Ctrl-C, only these go on).
+    begun: Mutex<BTreeSet<String>>,
     /// Per REST API: held while finding or making a revision's snapshot.
     revision_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -336,6 +338,7 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
         operations: AtomicU64::new(0),
         journal_error: Mutex::new(None),
         revision_locks: Mutex::new(BTreeMap::new()),
+        begun: Mutex::new(BTreeSet::new()),
     };
     let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.changes.len()];
     if let Err(error) = ctx.journal.append(&header) {
@@ -416,6 +419,7 @@ impl Run<'_> {
             };
             let outcome = match result {
                 Ok(()) => Outcome::Applied,
+                Err(error) if error == steps::NOT_STARTED => Outcome::NotStarted,
                 Err(error) => Outcome::Failed { error },
             };
             (self.ctx.events)(Event::Finished {
@@ -484,6 +488,20 @@ impl Run<'_> {
             effect.apply_to(&mut state);
         }
         Ok(())
+    }
+
+    fn has_begun(&self, address: &str) -> bool {
+        self.begun
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(address)
+    }
+
+    fn begin(&self, address: &str) {
+        self.begun
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(address.to_string());
     }
 
     fn revision_lock(&self, rest_api_id: &str) -> Arc<tokio::sync::Mutex<()>> {

@@ -24,6 +24,9 @@ use crate::state::{BranchState, ResourceState, StageState};
 /// `DELETE_IN_PROGRESS` indefinitely (an AWS fault), so that one counts too.
 const CACHE_SETTLED: &[&str] = &["AVAILABLE", "NOT_AVAILABLE", "DELETE_IN_PROGRESS"];
 
+/// The error of a change that did not start because apply was interrupted first.
+pub(super) const NOT_STARTED: &str = "not started: apply was interrupted";
+
 /// A provider error with the call it came from, as shown to the user.
 fn failed(call: &str, error: &ProviderError) -> String {
     format!("{call} failed: {error}")
@@ -148,6 +151,12 @@ impl Run<'_> {
             if attempt > 1 {
                 return Ok(());
             }
+            // After Ctrl-C a change that has sent nothing yet does not start; one midway
+            // finishes.
+            if self.ctx.interrupt.is_set() && !self.has_begun(address) {
+                return Err(ProviderError::new(ErrorKind::Permanent, None, NOT_STARTED));
+            }
+            self.begin(address);
             self.journal(&JournalEntry::Started {
                 operation,
                 address: address.to_string(),
@@ -167,6 +176,9 @@ impl Run<'_> {
                     effect.apply_to(&mut state);
                 }
                 Ok(value)
+            }
+            Err(error) if error.message == NOT_STARTED && !self.has_begun(address) => {
+                Err(NOT_STARTED.to_string())
             }
             Err(error) => {
                 if !self.journal_failed() {

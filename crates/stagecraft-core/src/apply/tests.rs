@@ -647,10 +647,11 @@ async fn an_interrupt_starts_nothing_more() {
     let sensitive = SensitiveValues::new(&cfg, &secrets, &plan.lineage);
     let interrupt = Interrupt::default();
     let journal = MemoryJournal::default();
-    let mut opts = options();
-    opts.parallelism = 1;
+    // All three start at once; the first CreateDeployment goes out at once, the other two wait
+    // for the quota and are not sent once the interrupt comes (as the first one finishes).
+    let opts = options();
     let sink = |event: Event| {
-        if matches!(event, Event::Started { .. }) {
+        if matches!(event, Event::Finished { .. }) {
             interrupt.trigger();
         }
     };

@@ -1,0 +1,158 @@
+//! Ctrl-C during `apply` (SIGINT to the binary): once, nothing new starts, the calls in flight
+//! finish, the state is saved and the summary says what was not started; the next apply
+//! finishes the job. Twice: the state is saved at once and the process exits 130.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+use stagecraft_testkit::amplify::{Emulator, EmulatorConfig};
+
+use crate::aws;
+use crate::fleet::{self, ApiSpec, StageSpec};
+
+fn fleet_of(count: usize, revision: &str) -> Vec<ApiSpec> {
+    vec![ApiSpec {
+        id: aws::new_api(),
+        stages: (0..count)
+            .map(|i| StageSpec::new(format!("s{i}"), revision))
+            .collect(),
+    }]
+}
+
+fn interrupt(child: &Child) {
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Starts `apply` and waits for its first "Creating..." line.
+fn start_apply(
+    dir: &std::path::Path,
+    endpoint: &str,
+) -> (Child, BufReader<std::process::ChildStdout>) {
+    let mut child = fleet::command(dir, endpoint, &["apply", "--auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "apply ended early"
+        );
+        if line.contains("Creating...") {
+            break;
+        }
+    }
+    (child, stdout)
+}
+
+#[test]
+fn ctrl_c_once_finishes_what_is_in_flight_and_starts_nothing_more() {
+    let endpoint = aws::endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let apis = fleet_of(6, "r1");
+    // One CreateDeployment a second: an interrupt after the first start leaves most unstarted.
+    fleet::write_config(dir.path(), "1s", &apis);
+    let (mut child, mut stdout) = start_apply(dir.path(), &endpoint);
+    interrupt(&child);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "{rest}\n{stderr}");
+    assert!(stderr.contains("Interrupt received"), "{stderr}");
+    assert!(
+        stderr.contains("not started after the interrupt"),
+        "{stderr}"
+    );
+    assert!(rest.contains("Apply incomplete."), "{rest}");
+    // What was applied is recorded and matches AWS; nothing was half done.
+    let state = fleet::state(dir.path());
+    let recorded = state["resources"].as_object().unwrap().len();
+    assert!((1..6).contains(&recorded), "{recorded} recorded");
+    assert_eq!(aws::stages(&apis[0].id).len(), recorded);
+    assert!(!dir.path().join("stagecraft.state.json.journal").exists());
+    // The next apply finishes the job.
+    let output = fleet::command(dir.path(), &endpoint, &["apply", "--auto-approve"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    fleet::assert_state_matches_aws(dir.path(), &apis);
+}
+
+#[test]
+fn ctrl_c_twice_saves_the_state_and_exits_at_once() {
+    // An Amplify job that takes seconds keeps a change in flight after the first Ctrl-C.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let emulator = runtime
+        .block_on(Emulator::start(EmulatorConfig {
+            job_timing: Duration::from_secs(2),
+            bind: None,
+        }))
+        .unwrap();
+    let app = emulator.create_app("web");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("dist")).unwrap();
+    std::fs::write(dir.path().join("dist/index.html"), "<h1>hi</h1>").unwrap();
+    std::fs::write(
+        dir.path().join("deploy.toml"),
+        format!(
+            "[project]\nname = \"web\"\nregion = \"us-east-1\"\n[amplify_apps.web]\nid = \"{app}\"\n[amplify_apps.web.branches.main]\nartifact = \"dist\"\n"
+        ),
+    )
+    .unwrap();
+    let amplify = emulator.endpoint();
+    let spawn = |args: &[&str]| {
+        let mut command = fleet::command(dir.path(), &aws::endpoint(), args);
+        command.env("AWS_ENDPOINT_URL_AMPLIFY", &amplify);
+        command
+    };
+    let mut child = spawn(&["apply", "--auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    while !line.contains("uploading") {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "apply ended early"
+        );
+    }
+    interrupt(&child);
+    std::thread::sleep(Duration::from_millis(300));
+    interrupt(&child);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    // The journal was folded in: the branch is recorded, its deployment is not (the job had
+    // not succeeded when the process left).
+    let state = fleet::state(dir.path());
+    let branch = &state["resources"]["amplify_apps.web.branches.main"];
+    assert_eq!(branch["branch_name"], "main");
+    assert!(branch["artifact_digest"].is_null());
+    assert!(!dir.path().join("stagecraft.state.json.journal").exists());
+    // The next apply waits for the unfinished job, deploys, and converges.
+    let output = spawn(&["apply", "--auto-approve"]).output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let plan = spawn(&["plan", "--detailed-exitcode"]).output().unwrap();
+    assert_eq!(plan.status.code(), Some(0));
+}
