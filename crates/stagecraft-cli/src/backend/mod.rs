@@ -90,25 +90,26 @@ pub enum BackendError {
         #[source]
         source: StoreError,
     },
-    /// The state object changed since it was read: the conditional write was refused.
+    /// The state object changed since it was read: the conditional write was refused, and the
+    /// state this run would have written was saved locally instead.
     #[error(
         "another writer changed the state {location} since this run read it; this run's \
-         state was not written"
+         state was not written there"
     )]
     #[diagnostic(
         code(state::conflict),
         help(
-            "nothing was lost: {location} keeps the other writer's version, and the operations \
-             this run completed are in its apply journal {journal}, which the next `stagecraft \
-             apply` folds into the state. Find out who wrote it (a run without the lock, or a \
-             lock released with force-unlock while still in use), then run apply again."
+            "nothing was lost: {location} keeps the other writer's version, and the state this \
+             run would have written is in {saved}. Find out who wrote without the lock (or \
+             force-unlocked a live one), compare the two, and while no run is in progress upload \
+             the right one (`aws s3 cp {saved} {location}`); then run `stagecraft plan`."
         )
     )]
     Conflict {
         /// `s3://bucket/key`
         location: String,
-        /// The local apply journal.
-        journal: String,
+        /// The local file holding this run's state.
+        saved: String,
     },
     /// The S3 backend could not start its runtime.
     #[error("cannot start the S3 backend's runtime: {0}")]

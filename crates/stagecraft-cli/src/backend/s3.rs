@@ -2,7 +2,8 @@
 //! the ETag read, or `If-None-Match: *` when there was none) so that no concurrent update is
 //! lost; the previous version is kept as `<key>.backup`; the lock is a `<key>.lock` object
 //! created with `If-None-Match: *` and holding the same lock info as the local backend. The
-//! apply journal stays on the local disk (see [`journal_path`]).
+//! apply journal stays on the local disk (see [`journal_path`]), and so does a state that S3
+//! refused because another writer changed the object ([`S3Backend::refused_path`]).
 //!
 //! The commands are synchronous; S3 calls run on a small runtime of this module's own, from a
 //! scoped thread when the caller is itself inside a runtime (apply's Ctrl-C handler).
@@ -236,6 +237,12 @@ impl S3Backend {
         Ok(Some(state))
     }
 
+    /// Where a state refused by S3 (another writer changed the object) is saved: beside the
+    /// journal, `<key>.refused.json` for `<key>.journal`.
+    pub fn refused_path(&self) -> PathBuf {
+        self.journal_path.with_extension("refused.json")
+    }
+
     /// The apply journal, on the local disk.
     pub(super) fn journal(&self) -> JournalFile {
         JournalFile {
@@ -279,9 +286,14 @@ impl S3Backend {
                     *self.seen() = Seen::Present(current);
                     return Ok(());
                 }
+                // Like Terraform's errored.tfstate: this run's state is kept on the local disk.
+                let saved = self.refused_path();
+                let folder = super::folder_of(&saved);
+                std::fs::create_dir_all(&folder).map_err(super::io("cannot create", &folder))?;
+                super::write_atomically(&saved, &bytes)?;
                 Err(BackendError::Conflict {
                     location: self.location(),
-                    journal: self.journal_path.display().to_string(),
+                    saved: saved.display().to_string(),
                 })
             }
             Err(error) => Err(s3(error)),

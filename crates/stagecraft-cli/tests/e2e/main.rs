@@ -5,5 +5,6 @@ mod amplify;
 mod apply;
 mod aws;
 mod plan;
+mod s3_state;
 mod support;
 mod validate;
