@@ -6,11 +6,15 @@
 //! [`ProviderError`](stagecraft_core::provider::ProviderError) whose `kind` drives the engine's
 //! own retry loop: the SDK's retries are disabled.
 //!
+//! [`S3Store`] is the small object store the S3 state backend is built on: reads with the ETag,
+//! `If-Match` and `If-None-Match: *` writes, deletes.
+//!
 //! Nothing here logs or puts into an error message a variable value or a basic-auth credential.
 
 mod amplify;
 mod apigateway;
 mod errors;
+mod s3;
 
 #[cfg(test)]
 mod tests;
@@ -22,6 +26,7 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+pub use s3::{S3Object, S3Store, StoreError};
 use stagecraft_core::provider::{
     AmplifyUpload, BranchSettings, JobStatus, LiveBranch, LiveStage, NewCanary, NewStage, PatchOp,
     Provider, ProviderResult,

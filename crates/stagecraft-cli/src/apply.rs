@@ -19,7 +19,7 @@ use stagecraft_core::render;
 use stagecraft_core::state::State;
 
 use crate::args::{ApplyArgs, Cli};
-use crate::backend::{LocalBackend, StateLock};
+use crate::backend::{Backend, StateLock};
 use crate::load::{SecretMode, load};
 use crate::refresh;
 use crate::{Loaded, PlanRequest, backend_for, build_plan, parse_targets, region};
@@ -29,10 +29,7 @@ const EXIT_INTERRUPTED: i32 = 130;
 
 /// The state as the last apply left it, journal included, without writing anything (for
 /// `plan`, which must not change the state).
-pub fn recovered_state(
-    backend: &LocalBackend,
-    state: Option<State>,
-) -> Result<Option<State>, Report> {
+pub fn recovered_state(backend: &Backend, state: Option<State>) -> Result<Option<State>, Report> {
     let Some(entries) = backend.read_journal()? else {
         return Ok(state);
     };
@@ -51,7 +48,7 @@ pub fn recovered_state(
 /// Folds a journal left by an interrupted apply into the state and removes it. Returns the
 /// state and the operations that may or may not have reached AWS.
 fn recover(
-    backend: &LocalBackend,
+    backend: &Backend,
     lock: &StateLock,
     state: Option<State>,
 ) -> Result<(Option<State>, Vec<Interrupted>), Report> {
@@ -286,7 +283,7 @@ fn seconds(duration: Duration) -> String {
 pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Report> {
     let (loaded, secrets) = load(&cli.config, SecretMode::Read)?;
     let artifacts = loaded.artifact_digests()?;
-    let backend = backend_for(&loaded)?;
+    let backend = backend_for(cli, &loaded)?;
     let lock = Arc::new(backend.lock("apply", cli.lock_timeout)?);
     let (mut state, in_doubt) = recover(&backend, &lock, backend.read()?)?;
     let uncertain: BTreeSet<String> = in_doubt.iter().map(|op| op.address.clone()).collect();
@@ -385,7 +382,7 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
 
 /// Records the state and prints the summary.
 fn save(
-    backend: &LocalBackend,
+    backend: &Backend,
     lock: &StateLock,
     report: ApplyReport,
     prior_serial: Option<u64>,
@@ -451,7 +448,7 @@ fn save(
 }
 
 /// First Ctrl-C: start nothing new. Second: fold the journal into the state and exit.
-async fn watch_interrupts(interrupt: Arc<Interrupt>, backend: LocalBackend, lock: Arc<StateLock>) {
+async fn watch_interrupts(interrupt: Arc<Interrupt>, backend: Backend, lock: Arc<StateLock>) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
@@ -471,5 +468,6 @@ async fn watch_interrupts(interrupt: Arc<Interrupt>, backend: LocalBackend, lock
         Ok(_) => eprintln!("State saved; operations in flight are reported on the next run."),
         Err(report) => eprintln!("{report:?}"),
     }
+    lock.release();
     std::process::exit(EXIT_INTERRUPTED);
 }

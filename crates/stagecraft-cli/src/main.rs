@@ -21,7 +21,7 @@ use stagecraft_core::render;
 use stagecraft_core::state::State;
 
 use crate::args::{Cli, Command, Format, PlanArgs, StateCommand};
-use crate::backend::LocalBackend;
+use crate::backend::{Backend, LocalBackend, S3Backend};
 pub(crate) use crate::load::Loaded;
 use crate::load::{SecretMode, load};
 
@@ -105,7 +105,7 @@ fn run(cli: &Cli, color: bool) -> Result<u8, Report> {
         }
         Command::State(command) => state_command(cli, command),
         Command::ForceUnlock { id } => {
-            let backend = local_backend(cli)?;
+            let backend = state_backend(cli)?;
             backend.force_unlock(id)?;
             println!("The state lock {id} has been released.");
             Ok(0)
@@ -126,19 +126,38 @@ fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
 }
 
 /// The state backend the configuration names (the configuration must be valid).
-fn local_backend(cli: &Cli) -> Result<LocalBackend, Report> {
+fn state_backend(cli: &Cli) -> Result<Backend, Report> {
     let (loaded, _) = load(&cli.config, SecretMode::Skip)?;
-    backend_for(&loaded)
+    backend_for(cli, &loaded)
 }
 
-fn backend_for(loaded: &load::Loaded) -> Result<LocalBackend, Report> {
+/// The backend of a loaded configuration. An S3 bucket's region is `[state] region`, else the
+/// project's, else `--region`, else the AWS configuration chain's.
+fn backend_for(cli: &Cli, loaded: &load::Loaded) -> Result<Backend, Report> {
     match &loaded.config.state {
-        StateSettings::Local { path } => Ok(LocalBackend::new(loaded.base.join(path))),
-        StateSettings::S3 { .. } => Err(miette::miette!(
-            code = "state::s3",
-            help = "use the local backend until the S3 backend lands",
-            "the S3 state backend is not available in this build"
-        )),
+        StateSettings::Local { path } => {
+            Ok(Backend::Local(LocalBackend::new(loaded.base.join(path))))
+        }
+        StateSettings::S3 {
+            bucket,
+            key,
+            region,
+        } => {
+            let options = stagecraft_aws::AwsOptions {
+                region: region
+                    .clone()
+                    .or_else(|| loaded.config.project.region.clone())
+                    .or_else(|| cli.region.clone()),
+                profile: cli.profile.clone(),
+                endpoint_url: cli.endpoint_url.clone(),
+            };
+            Ok(Backend::S3(S3Backend::new(
+                &options,
+                bucket,
+                key,
+                &loaded.base,
+            )?))
+        }
     }
 }
 
@@ -198,7 +217,7 @@ fn plan_command(cli: &Cli, args: &PlanArgs, color: bool) -> Result<u8, Report> {
     let (loaded, secrets) = load(&cli.config, SecretMode::Read)?;
     let targets = parse_targets(&args.targets)?;
     let artifacts = loaded.artifact_digests()?;
-    let backend = backend_for(&loaded)?;
+    let backend = backend_for(cli, &loaded)?;
     let _lock = backend.lock("plan", cli.lock_timeout)?;
     let mut state = apply::recovered_state(&backend, backend.read()?)?;
     if (args.refresh || args.refresh_only)
@@ -279,7 +298,7 @@ fn display_relative(path: &Path) -> String {
 }
 
 fn state_command(cli: &Cli, command: &StateCommand) -> Result<u8, Report> {
-    let backend = local_backend(cli)?;
+    let backend = state_backend(cli)?;
     match command {
         StateCommand::List => {
             if let Some(state) = backend.read()? {

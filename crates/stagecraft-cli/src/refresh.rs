@@ -207,7 +207,7 @@ pub fn import_command(cli: &Cli, address: &str) -> Result<u8, Report> {
     if !loaded.config.contains(&parsed) {
         return Err(not_declared(address));
     }
-    let backend = backend_for(&loaded)?;
+    let backend = backend_for(cli, &loaded)?;
     let lock = backend.lock("import", cli.lock_timeout)?;
     if backend.read_journal()?.is_some() {
         return Err(miette::miette!(

@@ -7,6 +7,7 @@ mod amplify;
 mod apigateway;
 mod config;
 mod errors;
+mod s3;
 mod upload;
 
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,257 @@
+//! The local state backend: reading, an advisory lock with a lock-info file, and atomic writes
+//! (temporary file in the same folder, fsync, rename, fsync of the folder) keeping a backup.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use stagecraft_core::state::State;
+
+use super::{BackendError, JournalFile, LockInfo, StateLock, io, write_atomically};
+
+/// How long a process that finds the state locked waits for the holder's lock-info file: the
+/// holder writes it just after taking the lock, so a process started at the same instant may
+/// look before it exists.
+const LOCK_INFO_GRACE: Duration = Duration::from_secs(2);
+
+/// The lock-info file, waiting up to [`LOCK_INFO_GRACE`] for it to appear.
+fn read_lock_info(info_path: &Path) -> Option<LockInfo> {
+    let started = Instant::now();
+    loop {
+        let info = fs::read_to_string(info_path)
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok());
+        if info.is_some() || started.elapsed() >= LOCK_INFO_GRACE {
+            return info;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A state file on the local disk.
+#[derive(Debug, Clone)]
+pub struct LocalBackend {
+    path: PathBuf,
+}
+
+/// The held lock: released (and its info file removed) on drop.
+#[derive(Debug)]
+pub struct LocalLock {
+    file: File,
+    info_path: PathBuf,
+}
+
+impl LocalLock {
+    /// Removes the info file and releases the OS lock (which also dies with the process).
+    pub(super) fn release(&self) {
+        let _ = fs::remove_file(&self.info_path);
+        let _ = self.file.unlock();
+    }
+}
+
+impl Drop for LocalLock {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
+impl LocalBackend {
+    /// The backend for a state path.
+    pub fn new(path: PathBuf) -> LocalBackend {
+        LocalBackend { path }
+    }
+
+    fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut name = self.path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    }
+
+    /// The lock file (held with an OS advisory lock) and the info file beside it.
+    fn lock_paths(&self) -> (PathBuf, PathBuf) {
+        (self.sibling(".lock"), self.sibling(".lock.info"))
+    }
+
+    /// Takes the lock for `operation`, waiting up to `timeout`.
+    pub fn lock(&self, operation: &str, timeout: Duration) -> Result<LocalLock, BackendError> {
+        let (lock_path, info_path) = self.lock_paths();
+        if let Some(parent) = lock_path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io("cannot open", &lock_path))?;
+        let started = Instant::now();
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    if started.elapsed() >= timeout {
+                        let info = read_lock_info(&info_path);
+                        return Err(BackendError::Locked {
+                            holder: info
+                                .as_ref()
+                                .map_or_else(|| "another process".to_string(), LockInfo::describe),
+                            id: info.map_or_else(String::new, |info| info.id),
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(std::fs::TryLockError::Error(error)) => {
+                    return Err(io("cannot lock", &lock_path)(error));
+                }
+            }
+        }
+        let info = LockInfo::new(operation);
+        write_atomically(&info_path, info.to_json().as_bytes())?;
+        Ok(LocalLock { file, info_path })
+    }
+
+    /// Removes a lock-info file whose id matches (the OS lock dies with its process).
+    pub fn force_unlock(&self, id: &str) -> Result<(), BackendError> {
+        let (_, info_path) = self.lock_paths();
+        let Ok(text) = fs::read_to_string(&info_path) else {
+            return Err(BackendError::NotLocked);
+        };
+        let info: LockInfo = serde_json::from_str(&text).map_err(|error| BackendError::Io {
+            what: "cannot parse",
+            path: info_path.display().to_string(),
+            source: std::io::Error::other(error),
+        })?;
+        if info.id != id {
+            return Err(BackendError::WrongLockId { actual: info.id });
+        }
+        fs::remove_file(&info_path).map_err(io("cannot remove", &info_path))
+    }
+
+    /// Reads the state; `None` when there is none yet.
+    pub fn read(&self) -> Result<Option<State>, BackendError> {
+        match fs::read_to_string(&self.path) {
+            Ok(text) => State::from_json(&text)
+                .map(Some)
+                .map_err(|source| BackendError::State {
+                    path: self.path.display().to_string(),
+                    source,
+                }),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(io("cannot read", &self.path)(error)),
+        }
+    }
+
+    /// The apply journal beside the state.
+    pub(super) fn journal(&self) -> JournalFile {
+        JournalFile {
+            path: self.sibling(".journal"),
+        }
+    }
+
+    /// Replaces the state atomically, keeping the previous version as `<path>.backup`.
+    pub fn write(&self, state: &State, _lock: &StateLock) -> Result<(), BackendError> {
+        if self.path.exists() {
+            let backup = self.sibling(".backup");
+            let previous = fs::read(&self.path).map_err(io("cannot read", &self.path))?;
+            write_atomically(&backup, &previous)?;
+        }
+        write_atomically(&self.path, state.to_json().as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_lock_taken_an_instant_earlier_is_named_once_its_info_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path().join("s.json"));
+        let (lock_path, info_path) = backend.lock_paths();
+        // The holder has the OS lock but has not written its info file yet.
+        let held = File::create(&lock_path).unwrap();
+        held.try_lock().unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            let mut info = LockInfo::new("apply");
+            info.id = "the-id".to_string();
+            info.who = "someone@host (pid 1)".to_string();
+            write_atomically(&info_path, serde_json::to_string(&info).unwrap().as_bytes()).unwrap();
+        });
+        let error = backend.lock("apply", Duration::ZERO).unwrap_err();
+        writer.join().unwrap();
+        let BackendError::Locked { holder, id } = error else {
+            panic!("{error:?}")
+        };
+        assert_eq!(id, "the-id");
+        assert!(holder.contains("someone@host (pid 1)"), "{holder}");
+    }
+
+    #[test]
+    fn writes_atomically_with_backup_and_owner_only_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path().join("s.json"));
+        assert!(backend.read().unwrap().is_none());
+        let lock = StateLock::Local(backend.lock("test", Duration::ZERO).unwrap());
+        let mut state = State::new("p", "l".into());
+        backend.write(&state, &lock).unwrap();
+        state.serial = 1;
+        backend.write(&state, &lock).unwrap();
+        assert_eq!(backend.read().unwrap().unwrap().serial, 1);
+        let backup =
+            State::from_json(&fs::read_to_string(dir.path().join("s.json.backup")).unwrap());
+        assert_eq!(backup.unwrap().serial, 0);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(dir.path().join("s.json"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".stagecraft-")
+            })
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn a_second_lock_names_the_holder_and_force_unlock_checks_the_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::new(dir.path().join("s.json"));
+        let held = backend.lock("apply", Duration::ZERO).unwrap();
+        let error = backend
+            .lock("plan", Duration::from_millis(250))
+            .unwrap_err();
+        let BackendError::Locked { holder, id } = error else {
+            panic!("{error:?}")
+        };
+        assert!(holder.contains("running `apply`"), "{holder}");
+        assert!(matches!(
+            backend.force_unlock("wrong"),
+            Err(BackendError::WrongLockId { .. })
+        ));
+        backend.force_unlock(&id).unwrap();
+        drop(held);
+        assert!(backend.lock("plan", Duration::ZERO).is_ok());
+    }
+
+    #[test]
+    fn corrupt_state_is_an_error_that_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        fs::write(&path, "{ broken").unwrap();
+        let backend = LocalBackend::new(path.clone());
+        assert!(matches!(backend.read(), Err(BackendError::State { .. })));
+        assert_eq!(fs::read_to_string(path).unwrap(), "{ broken");
+    }
+}
