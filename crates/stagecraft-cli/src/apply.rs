@@ -19,7 +19,7 @@ use stagecraft_core::render;
 use stagecraft_core::state::State;
 
 use crate::args::{ApplyArgs, Cli};
-use crate::backend::{Backend, StateLock};
+use crate::backend::{Backend, FileJournal, StateLock};
 use crate::load::{SecretMode, load};
 use crate::refresh;
 use crate::{Loaded, PlanRequest, backend_for, build_plan, parse_targets, region};
@@ -60,7 +60,7 @@ fn recover(
     for operation in &replay.interrupted {
         eprintln!(
             "Warning: the last apply was cut off during {} for {}; stagecraft reads it back \
-             from AWS before acting on it again.",
+             from AWS before acting on it again (`apply --refresh` reads everything back now).",
             operation.call, operation.address
         );
     }
@@ -285,8 +285,7 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
     let artifacts = loaded.artifact_digests()?;
     let backend = backend_for(cli, &loaded)?;
     let lock = Arc::new(backend.lock("apply", cli.lock_timeout)?);
-    let (mut state, in_doubt) = recover(&backend, &lock, backend.read()?)?;
-    let uncertain: BTreeSet<String> = in_doubt.iter().map(|op| op.address.clone()).collect();
+    let (mut state, mut in_doubt) = recover(&backend, &lock, backend.read()?)?;
 
     let runtime = refresh::runtime()?;
     let configured_region = region(cli, loaded.config.project.region.as_ref());
@@ -295,13 +294,17 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
         && let Some(recorded) = &state
     {
         // What AWS reports is the truth: recorded before planning, drift shown.
-        let (mut fresh, drifts) = runtime.block_on(refresh::refresh(&provider, recorded))?;
+        let (mut fresh, drifts) =
+            runtime.block_on(refresh::refresh(&provider, &loaded.config, recorded))?;
         if !drifts.is_empty() {
             print!("{}", stagecraft_core::live::render_drift(&drifts));
             fresh.serial = recorded.serial + 1;
             backend.write(&fresh, &lock)?;
             state = Some(fresh);
         }
+        // Everything was read back: nothing is in doubt any more.
+        in_doubt.clear();
+        backend.remove_journal(&lock)?;
     }
     let plan = match &args.plan_file {
         Some(file) => saved_plan(
@@ -337,18 +340,20 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
         }
     };
     if !plan.has_changes() {
-        // Nothing in doubt can matter when nothing is to be done.
-        backend.remove_journal(&lock)?;
+        // Operations in doubt stay carried (in the journal) until their resource is applied or
+        // refreshed.
         println!("No changes. AWS matches the configuration.");
         return Ok(0);
     }
 
-    let journal = backend.create_journal(&lock)?;
+    let uncertain: BTreeSet<String> = in_doubt.iter().map(|op| op.address.clone()).collect();
+    let journal = Arc::new(backend.create_journal(&lock)?);
     let interrupt = Arc::new(Interrupt::default());
     runtime.spawn(watch_interrupts(
         interrupt.clone(),
         backend.clone(),
         lock.clone(),
+        journal.clone(),
     ));
     let progress = Progress::new(plan.changes.len());
     let sink = |event: Event| progress.event(event);
@@ -358,7 +363,7 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
     let prior_serial = state.as_ref().map(|state| state.serial);
     let ctx = Context {
         provider: &provider,
-        journal: &journal,
+        journal: journal.as_ref(),
         artifacts: &DiskArtifacts {
             base: loaded.base.clone(),
         },
@@ -396,15 +401,15 @@ fn save(
         state.serial = prior_serial.map_or(1, |serial| serial + 1);
         backend.write(&state, lock)?;
     }
-    // Operations still in doubt (their resource's change did not get applied) stay in the
-    // journal for the next run; everything else is in the state now.
+    // Operations still in doubt (no change of their resource was applied, so it was not read
+    // back) stay in the journal for the next run; everything else is in the state now.
     let still: Vec<Interrupted> = in_doubt
         .iter()
         .filter(|op| {
-            report
+            !report
                 .results
                 .iter()
-                .any(|result| result.address == op.address && result.outcome != Outcome::Applied)
+                .any(|result| result.address == op.address && result.outcome == Outcome::Applied)
         })
         .cloned()
         .collect();
@@ -448,7 +453,12 @@ fn save(
 }
 
 /// First Ctrl-C: start nothing new. Second: fold the journal into the state and exit.
-async fn watch_interrupts(interrupt: Arc<Interrupt>, backend: Backend, lock: Arc<StateLock>) {
+async fn watch_interrupts(
+    interrupt: Arc<Interrupt>,
+    backend: Backend,
+    lock: Arc<StateLock>,
+    journal: Arc<FileJournal>,
+) {
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
@@ -460,6 +470,8 @@ async fn watch_interrupts(interrupt: Arc<Interrupt>, backend: Backend, lock: Arc
     if tokio::signal::ctrl_c().await.is_err() {
         return;
     }
+    // From here nothing more is journaled, so nothing more is sent.
+    journal.close();
     let saved = backend
         .read()
         .map_err(Report::new)

@@ -225,7 +225,8 @@ fn plan_command(cli: &Cli, args: &PlanArgs, color: bool) -> Result<u8, Report> {
     {
         let runtime = refresh::runtime()?;
         let provider = refresh::provider(cli, &loaded, &runtime);
-        let (fresh, drifts) = runtime.block_on(refresh::refresh(&provider, recorded))?;
+        let (fresh, drifts) =
+            runtime.block_on(refresh::refresh(&provider, &loaded.config, recorded))?;
         if !drifts.is_empty() {
             let text = stagecraft_core::live::render_drift(&drifts);
             if args.format == Format::Text {
@@ -327,6 +328,13 @@ fn state_command(cli: &Cli, command: &StateCommand) -> Result<u8, Report> {
         }
         StateCommand::Rm { address } => {
             let lock = backend.lock("state rm", cli.lock_timeout)?;
+            if backend.read_journal()?.is_some() {
+                return Err(miette::miette!(
+                    code = "state::journal",
+                    help = "run `stagecraft apply --refresh` first: it folds the journal into the state and reads back what is in doubt",
+                    "an interrupted apply left its journal beside the state"
+                ));
+            }
             let mut state = backend
                 .read()?
                 .ok_or_else(|| miette::miette!("there is no state yet"))?;

@@ -36,9 +36,30 @@ fn failed(what: &str, error: impl std::fmt::Display) -> Report {
     miette::miette!(code = "refresh::aws", "{what}: {error}")
 }
 
+/// The keys the configuration reads from the environment at `address` (all masked in drift).
+fn configured_sensitive(config: &Config, address: &str) -> BTreeSet<String> {
+    match Address::parse(address) {
+        Ok(Address::Stage { api, stage }) => config
+            .stage(&api, &stage)
+            .map(|stage| sensitive_keys(&stage.variables))
+            .unwrap_or_default(),
+        Ok(Address::Canary { api, stage }) => config
+            .stage(&api, &stage)
+            .and_then(|stage| stage.canary.as_ref())
+            .map(|canary| sensitive_keys(&canary.variable_overrides))
+            .unwrap_or_default(),
+        Ok(Address::Branch { app, branch }) => config
+            .branch(&app, &branch)
+            .map(|branch| sensitive_keys(&branch.environment))
+            .unwrap_or_default(),
+        Err(_) => BTreeSet::new(),
+    }
+}
+
 /// The state with every recorded resource read back from AWS, and the drift found.
 pub async fn refresh(
     provider: &dyn Provider,
+    config: &Config,
     state: &State,
 ) -> Result<(State, Vec<Drift>), Report> {
     let mut fresh = state.clone();
@@ -64,17 +85,19 @@ pub async fn refresh(
         }
     }
     for (address, record) in &state.resources {
+        let configured = configured_sensitive(config, address);
         let (record, drift) = match record {
             ResourceState::Stage(stage) => {
                 let live = stages[&stage.rest_api_id].get(&stage.stage_name);
-                let (fresh, drift) = live::refresh_stage(state, address, stage, live);
+                let (fresh, drift) = live::refresh_stage(state, address, stage, live, &configured);
                 (fresh.map(ResourceState::Stage), drift)
             }
             ResourceState::Canary(canary) => {
                 let live = stages[&canary.rest_api_id]
                     .get(&canary.stage_name)
                     .and_then(|stage| stage.canary.as_ref());
-                let (fresh, drift) = live::refresh_canary(state, address, canary, live);
+                let (fresh, drift) =
+                    live::refresh_canary(state, address, canary, live, &configured);
                 (fresh.map(ResourceState::Canary), drift)
             }
             ResourceState::Branch(branch) => {
@@ -82,7 +105,8 @@ pub async fn refresh(
                     .get_branch(&branch.app_id, &branch.branch_name)
                     .await
                     .map_err(|error| failed(&format!("GetBranch for {address}"), error))?;
-                let (fresh, drift) = live::refresh_branch(state, address, branch, live.as_ref());
+                let (fresh, drift) =
+                    live::refresh_branch(state, address, branch, live.as_ref(), &configured);
                 (fresh.map(ResourceState::Branch), drift)
             }
         };
@@ -212,7 +236,7 @@ pub fn import_command(cli: &Cli, address: &str) -> Result<u8, Report> {
     if backend.read_journal()?.is_some() {
         return Err(miette::miette!(
             code = "import::journal",
-            help = "run `stagecraft apply` first: it folds the journal into the state",
+            help = "run `stagecraft apply --refresh` first: it folds the journal into the state and reads back what is in doubt",
             "an interrupted apply left its journal beside the state"
         ));
     }

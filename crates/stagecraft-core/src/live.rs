@@ -191,11 +191,16 @@ pub fn branch_record(
     }
 }
 
-/// The keys of a recorded map that hold sensitive values.
-fn sensitive_keys(map: &BTreeMap<String, StoredValue>) -> BTreeSet<String> {
+/// The keys that hold sensitive values: those recorded as digests and those the configuration
+/// reads from the environment (a value set by hand, or by a call in doubt, is not recorded yet).
+fn sensitive_keys(
+    map: &BTreeMap<String, StoredValue>,
+    configured: &BTreeSet<String>,
+) -> BTreeSet<String> {
     map.iter()
         .filter(|(_, value)| matches!(value, StoredValue::Sensitive { .. }))
         .map(|(key, _)| key.clone())
+        .chain(configured.iter().cloned())
         .collect()
 }
 
@@ -205,6 +210,7 @@ pub fn refresh_stage(
     address: &str,
     recorded: &StageState,
     live: Option<&LiveStage>,
+    configured_sensitive: &BTreeSet<String>,
 ) -> (Option<StageState>, Option<Drift>) {
     let Some(live) = live else {
         return (None, Some(gone(address)));
@@ -219,7 +225,7 @@ pub fn refresh_stage(
         &recorded.rest_api_id,
         &revision,
         live,
-        &sensitive_keys(&recorded.variables),
+        &sensitive_keys(&recorded.variables, configured_sensitive),
         &state.lineage,
     );
     let mut attributes = Vec::new();
@@ -262,6 +268,7 @@ pub fn refresh_canary(
     address: &str,
     recorded: &CanaryState,
     live: Option<&LiveCanary>,
+    configured_sensitive: &BTreeSet<String>,
 ) -> (Option<CanaryState>, Option<Drift>) {
     let Some(live) = live else {
         return (None, Some(gone(address)));
@@ -277,7 +284,7 @@ pub fn refresh_canary(
         &recorded.stage_name,
         &revision,
         live,
-        &sensitive_keys(&recorded.variable_overrides),
+        &sensitive_keys(&recorded.variable_overrides, configured_sensitive),
         &state.lineage,
     );
     let mut attributes = Vec::new();
@@ -315,6 +322,7 @@ pub fn refresh_branch(
     address: &str,
     recorded: &BranchState,
     live: Option<&LiveBranch>,
+    configured_sensitive: &BTreeSet<String>,
 ) -> (Option<BranchState>, Option<Drift>) {
     let Some(live) = live else {
         return (None, Some(gone(address)));
@@ -322,7 +330,7 @@ pub fn refresh_branch(
     let mut fresh = branch_record(
         &recorded.app_id,
         live,
-        &sensitive_keys(&recorded.environment),
+        &sensitive_keys(&recorded.environment, configured_sensitive),
         &state.lineage,
     );
     fresh.artifact_digest = recorded.artifact_digest.clone();
@@ -469,11 +477,17 @@ mod tests {
             variables: BTreeMap::from([
                 ("backend".into(), "b".into()),
                 ("key".into(), "new-secret".into()),
-                ("extra".into(), "x".into()),
+                ("extra".into(), "hand-set-secret".into()),
             ]),
             ..LiveStage::default()
         };
-        let (fresh, drift) = refresh_stage(&state, "rest_apis.a.stages.prod", &stage, Some(&live));
+        let (fresh, drift) = refresh_stage(
+            &state,
+            "rest_apis.a.stages.prod",
+            &stage,
+            Some(&live),
+            &BTreeSet::from(["extra".to_string()]),
+        );
         let fresh = fresh.unwrap();
         // Moved to r1's deployment by hand: the revision follows it.
         assert_eq!(fresh.revision, "r1");
@@ -501,6 +515,8 @@ mod tests {
         let text = render_drift(&[drift]);
         assert!(!text.contains("secret"), "{text}");
         assert!(text.contains("~ variables.key = (sensitive value) -> (sensitive value)"));
+        // A key the configuration reads from the environment is masked even when unrecorded.
+        assert!(text.contains("~ variables.extra = (none) -> (sensitive value)"));
         // The same stage, unchanged: no drift.
         let same = LiveStage {
             stage_name: "prod".into(),
@@ -511,11 +527,11 @@ mod tests {
             ]),
             ..LiveStage::default()
         };
-        let (fresh, drift) = refresh_stage(&state, "x", &stage, Some(&same));
+        let (fresh, drift) = refresh_stage(&state, "x", &stage, Some(&same), &BTreeSet::new());
         assert_eq!(fresh.unwrap(), stage);
         assert!(drift.is_none());
         // Gone.
-        let (fresh, drift) = refresh_stage(&state, "x", &stage, None);
+        let (fresh, drift) = refresh_stage(&state, "x", &stage, None, &BTreeSet::new());
         assert!(fresh.is_none() && drift.unwrap().deleted);
     }
 
@@ -527,7 +543,7 @@ mod tests {
             deployment_id: Some("zzz".into()),
             ..LiveStage::default()
         };
-        let (fresh, _) = refresh_stage(&state, "x", &stage, Some(&live));
+        let (fresh, _) = refresh_stage(&state, "x", &stage, Some(&live), &BTreeSet::new());
         assert_eq!(fresh.unwrap().revision, "(unknown: deployment zzz)");
     }
 }

@@ -310,7 +310,7 @@ impl JournalFile {
         let file = options.open(path).map_err(io("cannot create", path))?;
         sync_folder(path)?;
         Ok(FileJournal {
-            file: Mutex::new(file),
+            file: Mutex::new(Some(file)),
         })
     }
 
@@ -324,20 +324,37 @@ impl JournalFile {
     }
 }
 
-/// The apply journal on disk: JSON lines, each fsynced before `append` returns.
+/// The apply journal on disk: JSON lines, each fsynced before `append` returns. After a failed
+/// write or [`FileJournal::close`] every append fails, so that nothing more is sent unrecorded
+/// and no line lands after a torn one.
 #[derive(Debug)]
 pub struct FileJournal {
-    file: Mutex<File>,
+    file: Mutex<Option<File>>,
+}
+
+impl FileJournal {
+    /// Refuses every later append (waiting for one in progress to finish).
+    pub fn close(&self) {
+        *self.file.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
 }
 
 impl Journal for FileJournal {
     fn append(&self, entry: &JournalEntry) -> Result<(), String> {
         let mut line = serde_json::to_string(entry).map_err(|error| error.to_string())?;
         line.push('\n');
-        let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
-        file.write_all(line.as_bytes())
+        let mut guard = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(file) = guard.as_mut() else {
+            return Err("the journal is closed".to_string());
+        };
+        let written = file
+            .write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
-            .map_err(|error| error.to_string())
+            .map_err(|error| error.to_string());
+        if written.is_err() {
+            *guard = None;
+        }
+        written
     }
 }
 

@@ -197,8 +197,6 @@ pub fn parse(text: &str) -> Result<Vec<JournalEntry>, JournalError> {
 }
 
 /// Folds a journal's completed effects into `state` (or into a new state when there is none).
-/// A journal whose header serial is older than the state's was already folded: nothing is
-/// applied and nothing is reported.
 pub fn replay(
     state: Option<State>,
     entries: &[JournalEntry],
@@ -224,9 +222,10 @@ pub fn replay(
                     state: state.lineage,
                 });
             }
-            if Some(state.serial) != *serial {
-                return Ok((state, report));
-            }
+            // Effects are idempotent, so a journal already folded (a crash between the state's
+            // write and the journal's removal) is replayed harmlessly; the serial is not used
+            // to skip it, as later runs append their own headers to a carried journal.
+            let _ = serial;
             state
         }
         None => State::new(project, lineage.clone()),

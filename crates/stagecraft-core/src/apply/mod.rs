@@ -32,6 +32,9 @@ use crate::provider::Provider;
 use crate::state::{State, sensitive_digest};
 use schedule::Schedule;
 
+/// Amplify runs at most this many jobs at once per account (AWS's quota).
+const AMPLIFY_CONCURRENT_JOBS: usize = 5;
+
 /// How apply paces and bounds its work.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
@@ -309,6 +312,8 @@ struct Run<'a> {
     state: Mutex<State>,
     operations: AtomicU64,
     journal_error: Mutex<Option<String>>,
+    /// Amplify's quota of concurrent jobs per account.
+    amplify_jobs: tokio::sync::Semaphore,
     /// Changes that have sent a mutating call (after Ctrl-C, only these go on).
     begun: Mutex<BTreeSet<String>>,
     /// Per REST API: held while finding or making a revision's snapshot.
@@ -339,6 +344,7 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
         journal_error: Mutex::new(None),
         revision_locks: Mutex::new(BTreeMap::new()),
         begun: Mutex::new(BTreeSet::new()),
+        amplify_jobs: tokio::sync::Semaphore::new(AMPLIFY_CONCURRENT_JOBS),
     };
     let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.changes.len()];
     if let Err(error) = ctx.journal.append(&header) {
@@ -444,15 +450,20 @@ impl Run<'_> {
                     }
                 }
             } else {
-                // Everything downstream is skipped; nothing else is touched.
+                // Everything downstream is skipped (or, after an interrupt, not started);
+                // nothing else is touched.
+                let downstream = match &outcomes[i] {
+                    Some(Outcome::NotStarted) => Outcome::NotStarted,
+                    _ => Outcome::Skipped {
+                        cause: changes[i].address.clone(),
+                    },
+                };
                 let mut queue: VecDeque<usize> = dependents[i].iter().copied().collect();
                 while let Some(d) = queue.pop_front() {
                     if outcomes[d].is_some() {
                         continue;
                     }
-                    outcomes[d] = Some(Outcome::Skipped {
-                        cause: changes[i].address.clone(),
-                    });
+                    outcomes[d] = Some(downstream.clone());
                     queue.extend(dependents[d].iter().copied());
                 }
             }

@@ -110,7 +110,9 @@ pub(crate) fn canary_settings(
     if let Some(deployment) = deployment {
         patch.push(replace("/canarySettings/deploymentId", deployment));
     }
-    let everything = old.is_none();
+    // A new or re-pointed canary gets every setting; overrides are always diffed against the
+    // recorded ones, so that keys dropped from the file are removed.
+    let everything = old.is_none() || deployment.is_some();
     if everything || old.is_some_and(|old| old.percent_traffic != desired.percent_traffic) {
         patch.push(replace(
             "/canarySettings/percentTraffic",

@@ -164,7 +164,18 @@ impl Run<'_> {
             })
             .map_err(|message| ProviderError::new(ErrorKind::Permanent, None, message))
         };
-        match self.send(address, call, kind, send, started).await {
+        // A call that timed out or met a 5xx may have been carried out all the same: if it
+        // finally fails, its `Started` entry stays open so the next run reads the resource back.
+        let ambiguous = std::cell::Cell::new(false);
+        let note = |error: &ProviderError| {
+            if error.kind == ErrorKind::Transient {
+                ambiguous.set(true);
+            }
+        };
+        match self
+            .send_noting(address, call, kind, send, started, note)
+            .await
+        {
             Ok(value) => {
                 let effects = effects(&value);
                 let mut state = self.state();
@@ -181,7 +192,8 @@ impl Run<'_> {
                 Err(NOT_STARTED.to_string())
             }
             Err(error) => {
-                if !self.journal_failed() {
+                if !self.journal_failed() && !ambiguous.get() && error.kind != ErrorKind::Transient
+                {
                     self.journal(&JournalEntry::Failed { operation })?;
                 }
                 Err(failed(call, &error))
@@ -202,8 +214,27 @@ impl Run<'_> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
+        self.send_noting(address, call, kind, send, before_send, |_| {})
+            .await
+    }
+
+    /// [`Self::send`], also showing `note` each error that is retried.
+    async fn send_noting<T, F, Fut>(
+        &self,
+        address: &str,
+        call: &str,
+        kind: CallKind<'_>,
+        send: F,
+        before_send: impl FnMut(u32) -> Result<(), ProviderError>,
+        note: impl Fn(&ProviderError),
+    ) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
         self.schedule
             .run(kind, send, before_send, |notice| {
+                note(notice.error);
                 (self.ctx.events)(Event::Retrying {
                     address: address.to_string(),
                     call: call.to_string(),
@@ -450,6 +481,9 @@ impl Run<'_> {
         let moves = old
             .as_ref()
             .is_none_or(|old| old.revision != desired.revision);
+        // Held while finding or making the revision's deployment (one per revision).
+        let lock = self.revision_lock(api);
+        let _guard = lock.lock().await;
         let known = self.deployment_of(api, &desired.revision);
         if moves && known.is_none() {
             let new = NewCanary {
@@ -495,12 +529,7 @@ impl Run<'_> {
             return Ok(());
         }
         let deployment = if moves { known } else { None };
-        let patch = patch::canary_settings(
-            if moves { None } else { old.as_ref() },
-            desired,
-            &clear,
-            deployment.as_deref(),
-        );
+        let patch = patch::canary_settings(old.as_ref(), desired, &clear, deployment.as_deref());
         if patch.is_empty() {
             return Ok(());
         }
@@ -719,6 +748,12 @@ impl Run<'_> {
         let Some(artifact) = &desired.artifact else {
             return Ok(());
         };
+        // Amplify runs at most five jobs at once per account.
+        let _permit = self
+            .amplify_jobs
+            .acquire()
+            .await
+            .map_err(|error| error.to_string())?;
         let package = self.ctx.artifacts.package(artifact)?;
         if package.digest != artifact.digest {
             return Err(format!(
