@@ -86,20 +86,7 @@ pub fn write_config(dir: &Path, interval: &str, apis: &[ApiSpec]) {
 /// `stagecraft ARGS` in `dir` against `endpoint`, as a command to spawn (same environment as
 /// `aws::stagecraft_at`).
 pub fn command(dir: &Path, endpoint: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_stagecraft"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_remove("ORDERS_API_KEY")
-        .env_remove("WEB_PASSWORD")
-        .env_remove("AWS_REGION")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "warn");
-    for (key, value) in aws::env_for(endpoint, &[]) {
-        command.env(key, value);
-    }
-    command
+    crate::support::command(dir, args, &aws::env_for(endpoint, &[]))
 }
 
 /// The state file in `dir`, parsed (the test fails when it does not parse).

@@ -30,8 +30,9 @@ pub fn stagecraft(dir: &Path, args: &[&str]) -> Run {
     )
 }
 
-/// Runs `stagecraft ARGS` in `dir` with exactly these extra variables.
-pub fn stagecraft_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+/// `stagecraft ARGS` in `dir` with exactly these extra variables, as a command to run or spawn:
+/// the example secrets and the AWS region removed from the environment, no colour.
+pub fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stagecraft"));
     command
         .args(args)
@@ -45,7 +46,12 @@ pub fn stagecraft_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> R
     for (key, value) in env {
         command.env(key, value);
     }
-    let output = command.output().unwrap();
+    command
+}
+
+/// Runs `stagecraft ARGS` in `dir` with exactly these extra variables.
+pub fn stagecraft_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output = command(dir, args, env).output().unwrap();
     Run {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
