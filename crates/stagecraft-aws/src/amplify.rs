@@ -291,6 +291,26 @@ pub(crate) async fn start_deployment(
     Ok(())
 }
 
+/// `StopJob`: cancels a job (one created and never started blocks every later deployment).
+pub(crate) async fn stop_job(
+    client: &Client,
+    app_id: &str,
+    branch_name: &str,
+    job_id: &str,
+) -> ProviderResult<()> {
+    const OP: &str = "StopJob";
+    tracing::debug!(app_id, branch_name, job_id, "{OP}");
+    client
+        .stop_job()
+        .app_id(app_id)
+        .branch_name(branch_name)
+        .job_id(job_id)
+        .send()
+        .await
+        .map_err(|e| from_sdk(OP, e))?;
+    Ok(())
+}
+
 /// `GetJob`: the job's status and, once it failed or was cancelled, its unsuccessful steps.
 pub(crate) async fn get_job(
     client: &Client,

@@ -235,6 +235,10 @@ impl Provider for AwsProvider {
         amplify::start_deployment(&self.amplify, app_id, branch_name, job_id).await
     }
 
+    async fn stop_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<()> {
+        amplify::stop_job(&self.amplify, app_id, branch_name, job_id).await
+    }
+
     async fn get_job(
         &self,
         app_id: &str,

@@ -2,7 +2,6 @@
 //! saved plan and check it is still current), confirm, execute through the AWS provider with a
 //! line per resource, and record the state. Also the journal recovery that `plan` shares.
 
-use std::collections::BTreeSet;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -346,7 +345,6 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
         return Ok(0);
     }
 
-    let uncertain: BTreeSet<String> = in_doubt.iter().map(|op| op.address.clone()).collect();
     let journal = Arc::new(backend.create_journal(&lock)?);
     let interrupt = Arc::new(Interrupt::default());
     runtime.spawn(watch_interrupts(
@@ -369,7 +367,7 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
         },
         events: &sink,
         sensitive: &sensitive,
-        uncertain: &uncertain,
+        in_doubt: &in_doubt,
         options: &options,
         interrupt: &interrupt,
     };

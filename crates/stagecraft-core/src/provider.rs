@@ -301,6 +301,8 @@ pub trait Provider: Send + Sync {
         branch_name: &str,
         job_id: &str,
     ) -> ProviderResult<()>;
+    /// `StopJob`.
+    async fn stop_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<()>;
     /// `GetJob`.
     async fn get_job(
         &self,

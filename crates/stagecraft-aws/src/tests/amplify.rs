@@ -13,6 +13,7 @@ use aws_sdk_amplify::operation::get_branch::{GetBranchError, GetBranchOutput};
 use aws_sdk_amplify::operation::get_job::GetJobOutput;
 use aws_sdk_amplify::operation::list_jobs::ListJobsOutput;
 use aws_sdk_amplify::operation::start_deployment::StartDeploymentOutput;
+use aws_sdk_amplify::operation::stop_job::StopJobOutput;
 use aws_sdk_amplify::operation::update_branch::{UpdateBranchError, UpdateBranchOutput};
 use aws_sdk_amplify::types::builders::BranchBuilder;
 use aws_sdk_amplify::types::error::{BadRequestException, NotFoundException};
@@ -486,6 +487,20 @@ async fn create_amplify_deployment_blocked_by_unfinished_job() {
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Permanent);
     assert_eq!(err.message, message);
+}
+
+#[tokio::test]
+async fn stop_job_sends_the_job() {
+    let rule = mock!(Client::stop_job)
+        .match_requests(|req| {
+            req.app_id() == Some("app1")
+                && req.branch_name() == Some("feature/x")
+                && req.job_id() == Some("7")
+        })
+        .then_output(|| StopJobOutput::builder().build());
+    let provider = amplify_provider(&[&rule]);
+    provider.stop_job("app1", "feature/x", "7").await.unwrap();
+    assert_eq!(rule.num_calls(), 1);
 }
 
 #[tokio::test]

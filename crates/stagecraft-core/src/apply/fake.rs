@@ -524,6 +524,19 @@ impl Provider for FakeAws {
         Ok(())
     }
 
+    async fn stop_job(
+        &self,
+        _app_id: &str,
+        _branch_name: &str,
+        job_id: &str,
+    ) -> ProviderResult<()> {
+        self.enter("StopJob", None, job_id.to_string()).await?;
+        let mut world = self.world.lock().unwrap();
+        let job = world.jobs.get_mut(job_id).ok_or_else(|| not_found("job"))?;
+        job.status = "CANCELLED".to_string();
+        Ok(())
+    }
+
     async fn get_job(
         &self,
         _app_id: &str,

@@ -3,9 +3,15 @@
 //! before the next operation starts; after a crash the next run folds the completed effects into
 //! the state ([`replay`]) and reports the operations that started and never completed.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
+use stagecraft_config::{Address, ResourceKind};
 
 use crate::state::{ResourceState, State};
+
+/// The Amplify calls made before `StartDeployment`; the executor names them so.
+pub const AMPLIFY_BEFORE_START: &[&str] = &["CreateDeployment", "upload"];
 
 /// One line of the journal (JSON lines). Holds no sensitive value: resource records carry
 /// only digests, as the state does.
@@ -237,6 +243,10 @@ pub fn replay(
             report.changed = true;
         }
     };
+    // Amplify deployments cut after `CreateDeployment` or the upload, before `StartDeployment`:
+    // the job exists and will never start, so the flow counts as interrupted even when its last
+    // call completed.
+    let mut deploying: BTreeMap<String, String> = BTreeMap::new();
     for entry in &entries[1..] {
         match entry {
             JournalEntry::Header { .. } => {}
@@ -244,13 +254,22 @@ pub fn replay(
                 operation,
                 address,
                 call,
-            } => started.push((
-                *operation,
-                Interrupted {
-                    address: address.clone(),
-                    call: call.clone(),
-                },
-            )),
+            } => {
+                let is_branch = Address::parse(address)
+                    .is_ok_and(|parsed| parsed.kind() == ResourceKind::Branch);
+                if is_branch && AMPLIFY_BEFORE_START.contains(&call.as_str()) {
+                    deploying.insert(address.clone(), call.clone());
+                } else {
+                    deploying.remove(address);
+                }
+                started.push((
+                    *operation,
+                    Interrupted {
+                        address: address.clone(),
+                        call: call.clone(),
+                    },
+                ));
+            }
             JournalEntry::Completed { operation, effects } => {
                 started.retain(|(id, _)| id != operation);
                 apply(effects, &mut state, &mut report);
@@ -259,11 +278,17 @@ pub fn replay(
             JournalEntry::Failed { operation } => started.retain(|(id, _)| id != operation),
             JournalEntry::Settled { address } => {
                 started.retain(|(_, operation)| operation.address != *address);
+                deploying.remove(address);
             }
             JournalEntry::Recorded { effects } => apply(effects, &mut state, &mut report),
         }
     }
     report.interrupted = started.into_iter().map(|(_, op)| op).collect();
+    for (address, call) in deploying {
+        if !report.interrupted.iter().any(|op| op.address == address) {
+            report.interrupted.push(Interrupted { address, call });
+        }
+    }
     Ok((state, report))
 }
 

@@ -296,8 +296,9 @@ pub struct Context<'a> {
     pub events: &'a (dyn Fn(Event) + Send + Sync),
     /// Clear text of sensitive values.
     pub sensitive: &'a SensitiveValues,
-    /// Addresses whose last operation was interrupted: read from AWS before acting.
-    pub uncertain: &'a BTreeSet<String>,
+    /// Operations of earlier runs that may or may not have reached AWS: their resources are
+    /// read back before a create, promotion or Amplify deployment is made again.
+    pub in_doubt: &'a [Interrupted],
     /// Pacing and bounds.
     pub options: &'a ApplyOptions,
     /// Ctrl-C.
@@ -436,7 +437,7 @@ impl Run<'_> {
             });
             let applied = outcome == Outcome::Applied;
             outcomes[i] = Some(outcome);
-            if applied && self.ctx.uncertain.contains(&changes[i].address) {
+            if applied && self.in_doubt(&changes[i].address).is_some() {
                 // Best effort: if this cannot be written the run stops anyway.
                 let _ = self.journal(&JournalEntry::Settled {
                     address: changes[i].address.clone(),
@@ -499,6 +500,15 @@ impl Run<'_> {
             effect.apply_to(&mut state);
         }
         Ok(())
+    }
+
+    /// The call of an earlier run's operation in doubt on `address`, if any.
+    fn in_doubt(&self, address: &str) -> Option<&str> {
+        self.ctx
+            .in_doubt
+            .iter()
+            .find(|operation| operation.address == address)
+            .map(|operation| operation.call.as_str())
     }
 
     fn has_begun(&self, address: &str) -> bool {

@@ -283,7 +283,7 @@ impl Run<'_> {
             Some(ResourceState::Stage(stage)) => Some(stage),
             _ => None,
         };
-        if current.is_none() && self.ctx.uncertain.contains(address) {
+        if current.is_none() && self.in_doubt(address).is_some() {
             // The last run was cut off while creating it: adopt what AWS has, if anything.
             if let Some(live) = self
                 .read(address, "GetStage", || {
@@ -570,7 +570,7 @@ impl Run<'_> {
         ];
         let api = canary.rest_api_id.as_str();
         let name = canary.stage_name.as_str();
-        if self.ctx.uncertain.contains(address) {
+        if self.in_doubt(address).is_some() {
             let live = self
                 .read(address, "GetStage", || {
                     self.ctx.provider.get_stage(api, name)
@@ -691,7 +691,7 @@ impl Run<'_> {
         let record = branch_record(desired, artifact_digest.clone(), job_id.clone())?;
         match &current {
             None => {
-                let exists = self.ctx.uncertain.contains(address)
+                let exists = self.in_doubt(address).is_some()
                     && self
                         .read(address, "GetBranch", || {
                             self.ctx.provider.get_branch(app, name)
@@ -766,7 +766,32 @@ impl Run<'_> {
                 self.ctx.provider.list_jobs(app, name)
             })
             .await?;
-        if let Some(job) = jobs.into_iter().find(|job| !job.is_finished()) {
+        let unfinished = jobs.into_iter().find(|job| !job.is_finished());
+        // A job that an interrupted run of ours created and never started (it was cut before
+        // `StartDeployment`) blocks every later deployment and will never finish: stop it.
+        let ours_never_started = self
+            .in_doubt(address)
+            .is_some_and(|call| super::journal::AMPLIFY_BEFORE_START.contains(&call))
+            && unfinished
+                .as_ref()
+                .is_some_and(|job| matches!(job.status.as_str(), "PENDING" | "CREATED"));
+        if ours_never_started && let Some(job) = &unfinished {
+            self.progress(
+                address,
+                format!(
+                    "stopping job {}, created by an interrupted apply and never started",
+                    job.job_id
+                ),
+            );
+            self.mutate(
+                address,
+                "StopJob",
+                CallKind::Other,
+                || self.ctx.provider.stop_job(app, name, &job.job_id),
+                |_| Vec::new(),
+            )
+            .await?;
+        } else if let Some(job) = unfinished {
             self.progress(
                 address,
                 format!("waiting for unfinished job {} ({})", job.job_id, job.status),

@@ -3,7 +3,6 @@
 //! journaling and crash recovery, Amplify deployments, and secrecy.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -66,7 +65,7 @@ async fn apply_with(
     state: Option<State>,
     options: &ApplyOptions,
     journal: MemoryJournal,
-    uncertain: &BTreeSet<String>,
+    in_doubt: &[Interrupted],
 ) -> Applied {
     let plan = make_plan(config, state.as_ref()).unwrap();
     let secrets = stagecraft_config::resolve_secrets(config, &TestHost).unwrap();
@@ -80,7 +79,7 @@ async fn apply_with(
         artifacts: &FakeArtifacts,
         events: &sink,
         sensitive: &sensitive,
-        uncertain,
+        in_doubt,
         options,
         interrupt: &interrupt,
     };
@@ -99,7 +98,7 @@ async fn apply_config(aws: &FakeAws, config: &Config, state: Option<State>) -> A
         state,
         &options(),
         MemoryJournal::default(),
-        &BTreeSet::new(),
+        &[],
     )
     .await
 }
@@ -395,7 +394,7 @@ async fn calls_to_one_rest_api_never_overlap_but_apis_proceed_in_parallel() {
         Some(state),
         &options,
         MemoryJournal::default(),
-        &BTreeSet::new(),
+        &[],
     )
     .await;
     assert!(run.report.succeeded());
@@ -455,15 +454,7 @@ async fn retryable_errors_are_retried_and_others_fail_only_what_depends_on_them(
     let cfg = config(&text);
     let mut options = options();
     options.parallelism = 1;
-    let run = apply_with(
-        &aws,
-        &cfg,
-        None,
-        &options,
-        MemoryJournal::default(),
-        &BTreeSet::new(),
-    )
-    .await;
+    let run = apply_with(&aws, &cfg, None, &options, MemoryJournal::default(), &[]).await;
     assert!(!run.report.succeeded());
     let outcome = |address: &str| {
         run.report
@@ -560,15 +551,7 @@ async fn a_run_cut_off_at_any_point_converges_on_the_next() {
             fail_after: Some(cut),
             ..MemoryJournal::default()
         };
-        let crashed = apply_with(
-            &aws,
-            &next,
-            Some(base.clone()),
-            &options(),
-            journal,
-            &BTreeSet::new(),
-        )
-        .await;
+        let crashed = apply_with(&aws, &next, Some(base.clone()), &options(), journal, &[]).await;
         assert!(crashed.report.journal_error.is_some());
         let (state, replayed) = replay(Some(base), &crashed.journal).unwrap();
         let in_doubt = replayed
@@ -577,18 +560,13 @@ async fn a_run_cut_off_at_any_point_converges_on_the_next() {
             .filter(|op| op.call == "CreateDeployment")
             .count();
         assert!(in_doubt <= 1, "cut {cut}: {:?}", replayed.interrupted);
-        let uncertain = replayed
-            .interrupted
-            .iter()
-            .map(|op| op.address.clone())
-            .collect();
         let resumed = apply_with(
             &aws,
             &next,
             Some(state),
             &options(),
             MemoryJournal::default(),
-            &uncertain,
+            &replayed.interrupted,
         )
         .await;
         assert!(
@@ -612,20 +590,15 @@ async fn a_run_cut_off_at_any_point_converges_on_the_next() {
             fail_after: Some(cut),
             ..MemoryJournal::default()
         };
-        let crashed = apply_with(&aws, &cfg, None, &options(), journal, &BTreeSet::new()).await;
+        let crashed = apply_with(&aws, &cfg, None, &options(), journal, &[]).await;
         let (state, replayed) = replay(None, &crashed.journal).unwrap();
-        let uncertain = replayed
-            .interrupted
-            .iter()
-            .map(|op| op.address.clone())
-            .collect();
         let resumed = apply_with(
             &aws,
             &cfg,
             Some(state),
             &options(),
             MemoryJournal::default(),
-            &uncertain,
+            &replayed.interrupted,
         )
         .await;
         assert!(
@@ -661,7 +634,7 @@ async fn an_interrupt_starts_nothing_more() {
         artifacts: &FakeArtifacts,
         events: &sink,
         sensitive: &sensitive,
-        uncertain: &BTreeSet::new(),
+        in_doubt: &[],
         options: &opts,
         interrupt: &interrupt,
     };
@@ -746,4 +719,44 @@ async fn a_failed_job_is_reported_and_its_digest_not_recorded() {
     let plan = make_plan(&cfg, Some(&run.report.state)).unwrap();
     assert_eq!(plan.changes.len(), 1);
     assert_eq!(plan.changes[0].actions, vec![Action::ArtifactDeploy]);
+}
+
+/// An Amplify deployment cut anywhere, then applied again: a job the cut run created and never
+/// started is stopped (it would block every later deployment), and the branch converges.
+#[tokio::test(start_paused = true)]
+async fn an_amplify_deployment_cut_anywhere_converges() {
+    let cfg = config(BRANCH);
+    let full = apply_config(&FakeAws::new(), &cfg, None)
+        .await
+        .journal
+        .len();
+    let mut stopped = 0;
+    for cut in 1..full {
+        let aws = FakeAws::new();
+        let journal = MemoryJournal {
+            fail_after: Some(cut),
+            ..MemoryJournal::default()
+        };
+        let crashed = apply_with(&aws, &cfg, None, &options(), journal, &[]).await;
+        let (state, replayed) = replay(None, &crashed.journal).unwrap();
+        let mut opts = options();
+        opts.job_timeout = Duration::from_secs(60);
+        let resumed = apply_with(
+            &aws,
+            &cfg,
+            Some(state),
+            &opts,
+            MemoryJournal::default(),
+            &replayed.interrupted,
+        )
+        .await;
+        assert!(
+            resumed.report.succeeded(),
+            "cut {cut}: {:?}",
+            resumed.report.results
+        );
+        assert_converged(&aws, &cfg, &resumed.report.state);
+        stopped += aws.count("StopJob");
+    }
+    assert!(stopped > 0, "no cut left a job created and never started");
 }
