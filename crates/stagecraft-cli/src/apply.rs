@@ -289,6 +289,18 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
     let runtime = refresh::runtime()?;
     let configured_region = region(cli, loaded.config.project.region.as_ref());
     let provider = refresh::provider(cli, &loaded, &runtime);
+    // Until the executor starts, Ctrl-C releases the lock (an S3 lock object would otherwise
+    // stay behind) and exits; the executor's own handling replaces this one.
+    let early_interrupt = runtime.spawn({
+        let lock = lock.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                lock.release();
+                eprintln!("\nInterrupted before anything was applied.");
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+        }
+    });
     if args.refresh
         && let Some(recorded) = &state
     {
@@ -345,6 +357,7 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
         return Ok(0);
     }
 
+    early_interrupt.abort();
     let journal = Arc::new(backend.create_journal(&lock)?);
     let interrupt = Arc::new(Interrupt::default());
     runtime.spawn(watch_interrupts(

@@ -625,6 +625,17 @@ impl Run<'_> {
             }
             ResourceState::Canary(canary) => {
                 let api = canary.rest_api_id.as_str();
+                if self.in_doubt(address).is_some() {
+                    // An earlier removal may have gone through: AWS would refuse a second one.
+                    let live = self
+                        .read(address, "GetStage", || {
+                            self.ctx.provider.get_stage(api, &canary.stage_name)
+                        })
+                        .await?;
+                    if live.is_none_or(|stage| stage.canary.is_none()) {
+                        return self.record(gone.clone());
+                    }
+                }
                 let patch = [PatchOp::Remove {
                     path: "/canarySettings".to_string(),
                 }];

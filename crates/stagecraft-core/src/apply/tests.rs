@@ -760,3 +760,49 @@ async fn an_amplify_deployment_cut_anywhere_converges() {
     }
     assert!(stopped > 0, "no cut left a job created and never started");
 }
+
+/// A canary's removal cut anywhere: a removal that went through is recorded, not sent again
+/// (AWS refuses to remove a canary that is not there).
+#[tokio::test(start_paused = true)]
+async fn a_canary_removal_cut_anywhere_converges() {
+    let with = config(&stages(
+        "api1",
+        "r1",
+        "[rest_apis.orders.stages.prod.canary]\nrevision = \"r2\"\npercent_traffic = 5.0\n",
+    ));
+    let without = config(&stages("api1", "r1", ""));
+    let full = {
+        let aws = FakeAws::new();
+        let first = apply_config(&aws, &with, None).await;
+        apply_config(&aws, &without, Some(first.report.state))
+            .await
+            .journal
+            .len()
+    };
+    for cut in 1..full {
+        let aws = FakeAws::new();
+        let base = apply_config(&aws, &with, None).await.report.state;
+        let journal = MemoryJournal {
+            fail_after: Some(cut),
+            ..MemoryJournal::default()
+        };
+        let crashed =
+            apply_with(&aws, &without, Some(base.clone()), &options(), journal, &[]).await;
+        let (state, replayed) = replay(Some(base), &crashed.journal).unwrap();
+        let resumed = apply_with(
+            &aws,
+            &without,
+            Some(state),
+            &options(),
+            MemoryJournal::default(),
+            &replayed.interrupted,
+        )
+        .await;
+        assert!(
+            resumed.report.succeeded(),
+            "cut {cut}: {:?}",
+            resumed.report.results
+        );
+        assert_converged(&aws, &without, &resumed.report.state);
+    }
+}
