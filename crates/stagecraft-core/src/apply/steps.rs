@@ -308,6 +308,7 @@ impl Run<'_> {
         if patch.is_empty() {
             return Ok(());
         }
+        // Checked before sending: a value still unknown fails the change, not the record.
         let record = stage_record(desired, &deployment)?;
         let live = self
             .mutate(
@@ -315,7 +316,12 @@ impl Run<'_> {
                 "UpdateStage",
                 CallKind::ApiMutation { rest_api_id: api },
                 || self.ctx.provider.update_stage(api, name, &patch),
-                |_| vec![resource_effect(address, record.clone())],
+                // Record the deployment AWS reports the stage on.
+                |live: &LiveStage| {
+                    let reported = live.deployment_id.as_deref().unwrap_or(&deployment);
+                    let record = stage_record(desired, reported).unwrap_or_else(|_| record.clone());
+                    vec![resource_effect(address, record)]
+                },
             )
             .await?;
         if patch::touches_cache(&patch) {
