@@ -201,6 +201,10 @@ pub struct DesiredStage {
     pub variables: BTreeMap<String, PlannedValue>,
     /// The cache size, when enabled.
     pub cache_size: Option<String>,
+    /// For a rollback or re-point: the deployment the state records for `revision`, which the
+    /// change goes back to (no new deployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_deployment: Option<String>,
 }
 
 /// A canary as configured.
@@ -218,6 +222,10 @@ pub struct DesiredCanary {
     pub variable_overrides: BTreeMap<String, PlannedValue>,
     /// Whether canary requests use the stage cache.
     pub use_stage_cache: bool,
+    /// For a rollback or re-point: the deployment the state records for `revision`, which the
+    /// change goes back to (no new deployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_deployment: Option<String>,
 }
 
 /// A branch as configured.
@@ -656,6 +664,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     tracing: settings.tracing,
                     variables: resolver.values(&settings.variables, input.secrets, &lineage),
                     cache_size: settings.cache_size.map(|size| size.as_str().to_string()),
+                    recorded_deployment: None,
                 };
                 let effective = promoted.get(address).cloned().or_else(|| match before {
                     Some(ResourceState::Stage(stage)) => Some(stage.clone()),
@@ -665,6 +674,15 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     None => vec![Action::Create],
                     Some(old) => stage_actions(old, &desired, input.state),
                 };
+                let mut desired = desired;
+                if actions.contains(&Action::Rollback) {
+                    desired.recorded_deployment = input
+                        .state
+                        .and_then(|state| {
+                            state.deployment_of(&desired.rest_api_id, &desired.revision)
+                        })
+                        .map(str::to_string);
+                }
                 (!actions.is_empty()).then(|| Change {
                     address: key,
                     actions,
@@ -689,12 +707,12 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                         &lineage,
                     ),
                     use_stage_cache: canary.use_stage_cache,
+                    recorded_deployment: None,
                 };
                 let known = input
                     .state
-                    .and_then(|state| state.deployment_of(&rest_api_id, &canary.revision))
-                    .is_some();
-                let deploy = if known {
+                    .and_then(|state| state.deployment_of(&rest_api_id, &canary.revision));
+                let deploy = if known.is_some() {
                     Action::CanaryRepoint
                 } else {
                     Action::CanaryDeploy
@@ -714,6 +732,10 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     }
                     _ => vec![Action::Create, deploy],
                 };
+                let mut desired = desired;
+                if actions.contains(&Action::CanaryRepoint) {
+                    desired.recorded_deployment = known.map(str::to_string);
+                }
                 (!actions.is_empty()).then(|| Change {
                     address: key,
                     actions,

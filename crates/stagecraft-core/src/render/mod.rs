@@ -267,17 +267,21 @@ fn desired_side<'a>(plan: &'a Plan, change: &'a Change, desired: &'a Desired) ->
                 Some(ResourceState::Stage(old)) => Some(old),
                 _ => None,
             };
-            let deployment_id =
-                if has(Action::Create) || has(Action::Redeploy) || has(Action::Rollback) {
-                    Some(Val::Unknown)
-                } else if let Some(canary) =
-                    promoted_canary(plan, change).filter(|canary| canary.revision == stage.revision)
-                {
-                    // A stage taking its promoted canary's revision takes the canary's deployment.
-                    text_of(&canary.deployment_id)
-                } else {
-                    recorded.map_or(Some(Val::Unknown), |old| text_of(&old.deployment_id))
-                };
+            let deployment_id = if let (true, Some(id)) =
+                (has(Action::Rollback), stage.recorded_deployment.as_ref())
+            {
+                // A rollback goes back to the deployment the state records for the revision.
+                text_of(id)
+            } else if has(Action::Create) || has(Action::Redeploy) || has(Action::Rollback) {
+                Some(Val::Unknown)
+            } else if let Some(canary) =
+                promoted_canary(plan, change).filter(|canary| canary.revision == stage.revision)
+            {
+                // A stage taking its promoted canary's revision takes the canary's deployment.
+                text_of(&canary.deployment_id)
+            } else {
+                recorded.map_or(Some(Val::Unknown), |old| text_of(&old.deployment_id))
+            };
             vec![
                 ("cache_size", optional_text(stage.cache_size.as_ref())),
                 ("deployment_id", deployment_id),
@@ -290,8 +294,9 @@ fn desired_side<'a>(plan: &'a Plan, change: &'a Change, desired: &'a Desired) ->
             ]
         }
         Desired::Canary(canary) => {
-            let deployment_id = match &change.before {
-                Some(ResourceState::Canary(old))
+            let deployment_id = match (&change.before, &canary.recorded_deployment) {
+                (_, Some(id)) if has(Action::CanaryRepoint) => text_of(id),
+                (Some(ResourceState::Canary(old)), _)
                     if !has(Action::CanaryDeploy) && !has(Action::CanaryRepoint) =>
                 {
                     text_of(&old.deployment_id)
@@ -495,6 +500,13 @@ fn push_clause(out: &mut String, plan: &Plan, change: &Change, action: Action) {
         Some(revision) => push_quoted(out, revision),
         None => out.push_str("(unknown)"),
     };
+    // Where a rollback or re-point goes: the recorded deployment, no new one.
+    let recorded = |out: &mut String, deployment: Option<&str>| match deployment {
+        Some(id) => {
+            let _ = write!(out, " (recorded deployment {id}, no new deployment");
+        }
+        None => out.push_str(" (its recorded deployment, no new deployment"),
+    };
     let traffic = |out: &mut String| {
         if let Some(canary) = canary {
             let _ = write!(out, ", taking {}% of traffic", canary.percent_traffic);
@@ -528,7 +540,11 @@ fn push_clause(out: &mut String, plan: &Plan, change: &Change, action: Action) {
         Action::Rollback => {
             out.push_str("be rolled back to revision ");
             revision(out, stage.map(|stage| &stage.revision));
-            out.push_str(" (its recorded deployment, no new deployment)");
+            recorded(
+                out,
+                stage.and_then(|stage| stage.recorded_deployment.as_deref()),
+            );
+            out.push(')');
         }
         Action::CanaryDeploy => {
             out.push_str("be canary-deployed (new deployment of revision ");
@@ -539,7 +555,10 @@ fn push_clause(out: &mut String, plan: &Plan, change: &Change, action: Action) {
         Action::CanaryRepoint => {
             out.push_str("be re-pointed to revision ");
             revision(out, canary.map(|canary| &canary.revision));
-            out.push_str(" (its recorded deployment, no new deployment");
+            recorded(
+                out,
+                canary.and_then(|canary| canary.recorded_deployment.as_deref()),
+            );
             traffic(out);
             out.push(')');
         }

@@ -145,6 +145,7 @@ fn prod_desired() -> DesiredStage {
             ("timeout".to_string(), known("29")),
         ]),
         cache_size: Some("6.1".to_string()),
+        recorded_deployment: None,
     }
 }
 
@@ -174,6 +175,7 @@ fn canary_desired() -> DesiredCanary {
             ("log_level".to_string(), known("debug")),
         ]),
         use_stage_cache: false,
+        recorded_deployment: None,
     }
 }
 
@@ -242,6 +244,7 @@ fn create_stage() -> Plan {
             ),
         ]),
         cache_size: Some("0.5".to_string()),
+        recorded_deployment: None,
     };
     plan(vec![change(
         STAGING,
@@ -273,11 +276,13 @@ fn rollback() -> Plan {
     let mut before = prod_state();
     before.revision = "2026-11-21.1".to_string();
     before.deployment_id = "d-222bbb".to_string();
+    let mut desired = prod_desired();
+    desired.recorded_deployment = Some("d-111aaa".to_string());
     plan(vec![change(
         PROD,
         vec![Action::Rollback],
         Some(ResourceState::Stage(before)),
-        Some(Desired::Stage(prod_desired())),
+        Some(Desired::Stage(desired)),
     )])
 }
 
@@ -352,6 +357,7 @@ fn canary_update() -> Plan {
 fn canary_repoint() -> Plan {
     let mut desired = canary_desired();
     desired.revision = "2026-11-19.4".to_string();
+    desired.recorded_deployment = Some("d-000zzz".to_string());
     plan(vec![change(
         CANARY,
         vec![Action::CanaryRepoint],
