@@ -8,6 +8,7 @@
 mod fake;
 mod journal;
 mod patch;
+pub mod record;
 mod schedule;
 mod steps;
 

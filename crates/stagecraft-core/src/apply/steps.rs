@@ -9,11 +9,12 @@ use stagecraft_config::{Address, Attribute};
 use tokio::time::Instant;
 
 use super::patch::{self, ClearBranch};
+use super::record::applied_state;
 use super::schedule::CallKind;
 use super::{Effect, Event, JournalEntry, Run};
 use crate::plan::{
     Action, Change, Desired, DesiredBranch, DesiredCanary, DesiredStage, PlannedValue,
-    applied_state, resolve_attribute,
+    resolve_attribute,
 };
 use crate::provider::{
     ErrorKind, JobStatus, LiveStage, NewCanary, NewStage, PatchOp, ProviderError,

@@ -1,15 +1,16 @@
-//! One test per row of SPEC section 3's table (the action chosen and its attributes), and the
-//! property tests: a plan against the state its own application records is empty; a plan
-//! against no state creates everything.
+//! One test per action of `docs/behaviour.md`, "Actions and their calls" (the action chosen
+//! and its attributes), and the property tests: a plan against the state its own application
+//! records is empty; a plan against no state creates everything.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use stagecraft_config::{Config, Secrets};
+use stagecraft_config::{Address, Attribute, Config, Secrets};
 
 use super::*;
-use crate::state::State;
+use crate::apply::record::applied_state;
+use crate::state::{ResourceState, State};
 use crate::test_support::{TestHost, config, make_plan, make_plan_with};
 
 /// The state that applying `plan` on top of `state` records, with deployment ids invented

@@ -1,0 +1,483 @@
+//! The diff: `plan(&PlanInput) -> Plan` chooses each resource's actions from the configuration
+//! and the state (`docs/behaviour.md`, "Actions and their calls"), plans promotions, refuses
+//! `prevent_destroy` deletions and links each change to the changes it waits for.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use stagecraft_config::{Address, Config, ResourceKind, Secrets};
+
+use super::model::{
+    Action, Change, Desired, DesiredBranch, DesiredCanary, DesiredStage, PLAN_FORMAT_VERSION, Plan,
+    PlanMode, PlannedArtifact, PlannedValue,
+};
+use super::resolve::{Resolver, password_value};
+use crate::graph::Graph;
+use crate::state::{BasicAuthState, BranchState, ResourceState, StageState, State, StoredValue};
+
+/// Everything a plan is computed from.
+pub struct PlanInput<'a> {
+    /// The validated configuration.
+    pub config: &'a Config,
+    /// The values of its `{ env = ... }` variables.
+    pub secrets: &'a Secrets,
+    /// The dependency graph of the configuration.
+    pub graph: &'a Graph,
+    /// The recorded state, if any.
+    pub state: Option<&'a State>,
+    /// The lineage to use when there is no state yet.
+    pub new_lineage: String,
+    /// The region, when known (for `invoke_url`).
+    pub region: Option<String>,
+    /// Content digests of artifacts, by configured path.
+    pub artifact_digests: &'a BTreeMap<String, String>,
+    /// A digest of the configuration text.
+    pub config_digest: String,
+    /// Normal or destroy.
+    pub mode: PlanMode,
+    /// `--target` addresses (empty: everything).
+    pub targets: &'a [Address],
+}
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
+pub enum PlanError {
+    /// The plan would delete a resource marked `prevent_destroy`.
+    #[error("the plan would destroy {address}, which has prevent_destroy set")]
+    #[diagnostic(
+        code(plan::prevent_destroy),
+        help("set `prevent_destroy = false` and apply first if the resource really must go")
+    )]
+    PreventDestroy {
+        /// The protected resource.
+        address: String,
+    },
+    /// `--target` names no declared or recorded resource.
+    #[error("--target {address} names no resource in the configuration or the state")]
+    #[diagnostic(code(plan::unknown_target))]
+    UnknownTarget {
+        /// The unknown address.
+        address: String,
+    },
+    /// An artifact's digest was not supplied.
+    #[error("no content digest for artifact `{path}`")]
+    #[diagnostic(code(plan::artifact))]
+    MissingArtifact {
+        /// The artifact path.
+        path: String,
+    },
+}
+
+pub(crate) fn values_match(
+    desired: &BTreeMap<String, PlannedValue>,
+    stored: &BTreeMap<String, StoredValue>,
+) -> bool {
+    desired.len() == stored.len()
+        && desired
+            .iter()
+            .all(|(key, value)| stored.get(key).is_some_and(|old| value.matches(old)))
+}
+
+/// Computes the plan.
+pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
+    let config = input.config;
+    let lineage = input
+        .state
+        .map_or_else(|| input.new_lineage.clone(), |state| state.lineage.clone());
+    let resolver = Resolver {
+        config,
+        state: input.state,
+        region: input.region.as_deref(),
+    };
+    let empty = BTreeMap::new();
+    let recorded = input.state.map_or(&empty, |state| &state.resources);
+
+    // Which addresses the plan may touch.
+    let selected: Option<BTreeSet<Address>> = if input.targets.is_empty() {
+        None
+    } else {
+        for target in input.targets {
+            if !config.contains(target) && !recorded.contains_key(&target.to_string()) {
+                return Err(PlanError::UnknownTarget {
+                    address: target.to_string(),
+                });
+            }
+        }
+        Some(input.graph.with_dependencies(input.targets))
+    };
+    let is_selected = |address: &Address| selected.as_ref().is_none_or(|set| set.contains(address));
+
+    let mut changes: Vec<Change> = Vec::new();
+    let mut unchanged = 0;
+    let destroying = input.mode == PlanMode::Destroy;
+
+    // Promotions: a canary in the state, gone from the configuration, whose revision the stage
+    // now takes. The stage's own change is then planned against the promoted stage.
+    let mut promoted: BTreeMap<Address, StageState> = BTreeMap::new();
+    if !destroying {
+        for (text, resource) in recorded {
+            let (Ok(address), ResourceState::Canary(canary)) = (Address::parse(text), resource)
+            else {
+                continue;
+            };
+            if config.contains(&address) || !is_selected(&address) {
+                continue;
+            }
+            let Some(stage_address) = address.canary_parent() else {
+                continue;
+            };
+            let (Address::Stage { api, stage }, Some(ResourceState::Stage(stage_state))) =
+                (&stage_address, recorded.get(&stage_address.to_string()))
+            else {
+                continue;
+            };
+            if let Some(desired) = config.stage(api, stage)
+                && desired.revision == canary.revision
+                && desired.revision != stage_state.revision
+            {
+                let mut after = stage_state.clone();
+                after.revision = canary.revision.clone();
+                after.deployment_id = canary.deployment_id.clone();
+                for (key, value) in &canary.variable_overrides {
+                    after.variables.insert(key.clone(), value.clone());
+                }
+                promoted.insert(stage_address.clone(), after);
+                changes.push(Change {
+                    address: address.to_string(),
+                    actions: vec![Action::Promote],
+                    before: Some(resource.clone()),
+                    after: None,
+                    depends_on: Vec::new(),
+                });
+            }
+        }
+    }
+
+    // Declared resources, dependencies first.
+    let order = if destroying {
+        Vec::new()
+    } else {
+        input.graph.topological_order()
+    };
+    for address in &order {
+        if !is_selected(address) {
+            continue;
+        }
+        let key = address.to_string();
+        let before = recorded.get(&key);
+        let change = match address {
+            Address::Stage { api, stage } => {
+                let Some(settings) = config.stage(api, stage) else {
+                    continue;
+                };
+                let desired = DesiredStage {
+                    rest_api_id: config.rest_apis[api].id.clone(),
+                    stage_name: stage.clone(),
+                    revision: settings.revision.clone(),
+                    description: settings.description.clone(),
+                    tracing: settings.tracing,
+                    variables: resolver.values(&settings.variables, input.secrets, &lineage),
+                    cache_size: settings.cache_size.map(|size| size.as_str().to_string()),
+                    recorded_deployment: None,
+                };
+                let effective = promoted.get(address).cloned().or_else(|| match before {
+                    Some(ResourceState::Stage(stage)) => Some(stage.clone()),
+                    _ => None,
+                });
+                let actions = match &effective {
+                    None => vec![Action::Create],
+                    Some(old) => stage_actions(old, &desired, input.state),
+                };
+                let mut desired = desired;
+                if actions.contains(&Action::Rollback) {
+                    desired.recorded_deployment = input
+                        .state
+                        .and_then(|state| {
+                            state.deployment_of(&desired.rest_api_id, &desired.revision)
+                        })
+                        .map(str::to_string);
+                }
+                (!actions.is_empty()).then(|| Change {
+                    address: key,
+                    actions,
+                    before: before.cloned(),
+                    after: Some(Desired::Stage(desired)),
+                    depends_on: Vec::new(),
+                })
+            }
+            Address::Canary { api, stage } => {
+                let Some(canary) = config.stage(api, stage).and_then(|s| s.canary.as_ref()) else {
+                    continue;
+                };
+                let rest_api_id = config.rest_apis[api].id.clone();
+                let desired = DesiredCanary {
+                    rest_api_id: rest_api_id.clone(),
+                    stage_name: stage.clone(),
+                    revision: canary.revision.clone(),
+                    percent_traffic: canary.percent_traffic,
+                    variable_overrides: resolver.values(
+                        &canary.variable_overrides,
+                        input.secrets,
+                        &lineage,
+                    ),
+                    use_stage_cache: canary.use_stage_cache,
+                    recorded_deployment: None,
+                };
+                let known = input
+                    .state
+                    .and_then(|state| state.deployment_of(&rest_api_id, &canary.revision));
+                let deploy = if known.is_some() {
+                    Action::CanaryRepoint
+                } else {
+                    Action::CanaryDeploy
+                };
+                let actions = match before {
+                    Some(ResourceState::Canary(old)) => {
+                        let mut actions = Vec::new();
+                        if old.revision != desired.revision {
+                            actions.push(deploy);
+                        } else if old.percent_traffic != desired.percent_traffic
+                            || old.use_stage_cache != desired.use_stage_cache
+                            || !values_match(&desired.variable_overrides, &old.variable_overrides)
+                        {
+                            actions.push(Action::Update);
+                        }
+                        actions
+                    }
+                    _ => vec![Action::Create, deploy],
+                };
+                let mut desired = desired;
+                if actions.contains(&Action::CanaryRepoint) {
+                    desired.recorded_deployment = known.map(str::to_string);
+                }
+                (!actions.is_empty()).then(|| Change {
+                    address: key,
+                    actions,
+                    before: before.cloned(),
+                    after: Some(Desired::Canary(desired)),
+                    depends_on: Vec::new(),
+                })
+            }
+            Address::Branch { app, branch } => {
+                let Some(settings) = config.branch(app, branch) else {
+                    continue;
+                };
+                let artifact = match &settings.artifact {
+                    Some(artifact) => Some(PlannedArtifact {
+                        path: artifact.path.clone(),
+                        digest: input
+                            .artifact_digests
+                            .get(&artifact.path)
+                            .cloned()
+                            .ok_or_else(|| PlanError::MissingArtifact {
+                                path: artifact.path.clone(),
+                            })?,
+                    }),
+                    None => None,
+                };
+                let desired = DesiredBranch {
+                    app_id: config.amplify_apps[app].id.clone(),
+                    branch_name: branch.clone(),
+                    stage: settings.stage.map(|stage| stage.as_str().to_string()),
+                    description: settings.description.clone(),
+                    framework: settings.framework.clone(),
+                    environment: resolver.values(&settings.environment, input.secrets, &lineage),
+                    basic_auth: settings.basic_auth.as_ref().map(|auth| {
+                        (
+                            resolver.value(&auth.username, input.secrets, &lineage),
+                            password_value(
+                                &resolver.value(&auth.password, input.secrets, &lineage),
+                                &lineage,
+                            ),
+                        )
+                    }),
+                    artifact,
+                };
+                let actions = match before {
+                    Some(ResourceState::Branch(old)) => branch_actions(old, &desired),
+                    _ => {
+                        let mut actions = vec![Action::Create];
+                        if desired.artifact.is_some() {
+                            actions.push(Action::ArtifactDeploy);
+                        }
+                        actions
+                    }
+                };
+                (!actions.is_empty()).then(|| Change {
+                    address: key,
+                    actions,
+                    before: before.cloned(),
+                    after: Some(Desired::Branch(desired)),
+                    depends_on: Vec::new(),
+                })
+            }
+        };
+        match change {
+            Some(change) => changes.push(change),
+            None => unchanged += 1,
+        }
+    }
+
+    // Recorded resources no longer declared (or everything, under --destroy): delete them,
+    // canaries before their stages.
+    let mut deletes: Vec<Change> = Vec::new();
+    for (text, resource) in recorded {
+        let Ok(address) = Address::parse(text) else {
+            continue;
+        };
+        if (!destroying && config.contains(&address))
+            || !is_selected(&address)
+            || changes.iter().any(|change| change.address == *text)
+        {
+            continue;
+        }
+        let protected = prevent_destroy(config, &address);
+        if protected {
+            return Err(PlanError::PreventDestroy {
+                address: text.clone(),
+            });
+        }
+        deletes.push(Change {
+            address: text.clone(),
+            actions: vec![Action::Delete],
+            before: Some(resource.clone()),
+            after: None,
+            depends_on: Vec::new(),
+        });
+    }
+    deletes.sort_by_key(|change| match change.parsed_address().map(|a| a.kind()) {
+        Some(ResourceKind::Canary) => 0,
+        Some(ResourceKind::Branch) => 1,
+        _ => 2,
+    });
+    changes.extend(deletes);
+
+    link_dependencies(&mut changes, input.graph);
+    Ok(Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        project: config.project.name.clone(),
+        lineage,
+        prior_serial: input.state.map(|state| state.serial),
+        config_digest: input.config_digest.clone(),
+        mode: input.mode,
+        region: input.region.clone(),
+        changes,
+        unchanged,
+    })
+}
+
+fn prevent_destroy(config: &Config, address: &Address) -> bool {
+    match address {
+        Address::Stage { api, stage } => {
+            config.stage(api, stage).is_some_and(|s| s.prevent_destroy)
+        }
+        Address::Canary { api, stage } => config
+            .stage(api, stage)
+            .and_then(|s| s.canary.as_ref())
+            .is_some_and(|c| c.prevent_destroy),
+        Address::Branch { app, branch } => config
+            .branch(app, branch)
+            .is_some_and(|b| b.prevent_destroy),
+    }
+}
+
+fn stage_actions(old: &StageState, desired: &DesiredStage, state: Option<&State>) -> Vec<Action> {
+    let mut actions = Vec::new();
+    if old.revision != desired.revision {
+        let known = state
+            .and_then(|state| state.deployment_of(&desired.rest_api_id, &desired.revision))
+            .is_some();
+        actions.push(if known {
+            Action::Rollback
+        } else {
+            Action::Redeploy
+        });
+    }
+    if old.description != desired.description
+        || old.tracing != desired.tracing
+        || old.cache_size != desired.cache_size
+        || !values_match(&desired.variables, &old.variables)
+    {
+        actions.push(Action::Update);
+    }
+    actions
+}
+
+/// Whether recorded basic-auth settings match the desired ones (passwords by digest).
+pub(crate) fn basic_auth_matches(
+    old: Option<&BasicAuthState>,
+    desired: Option<&(PlannedValue, PlannedValue)>,
+) -> bool {
+    match (old, desired) {
+        (None, None) => true,
+        (Some(BasicAuthState { username, password }), Some((user, pass))) => {
+            user.matches(username) && pass.matches(password)
+        }
+        _ => false,
+    }
+}
+
+fn branch_actions(old: &BranchState, desired: &DesiredBranch) -> Vec<Action> {
+    let mut actions = Vec::new();
+    let auth_matches = basic_auth_matches(old.basic_auth.as_ref(), desired.basic_auth.as_ref());
+    if old.stage != desired.stage
+        || old.description != desired.description
+        || old.framework != desired.framework
+        || !values_match(&desired.environment, &old.environment)
+        || !auth_matches
+    {
+        actions.push(Action::Update);
+    }
+    if let Some(artifact) = &desired.artifact
+        && old.artifact_digest.as_deref() != Some(artifact.digest.as_str())
+    {
+        actions.push(Action::ArtifactDeploy);
+    }
+    actions
+}
+
+/// Fills each change's `depends_on` with the changes it must wait for: configured edges, a
+/// stage waits for its canary's promotion, and a stage's deletion waits for its canary's.
+fn link_dependencies(changes: &mut [Change], graph: &Graph) {
+    let in_plan: BTreeSet<String> = changes
+        .iter()
+        .map(|change| change.address.clone())
+        .collect();
+    let promoted: BTreeSet<String> = changes
+        .iter()
+        .filter(|change| change.actions.contains(&Action::Promote))
+        .map(|change| change.address.clone())
+        .collect();
+    for change in changes.iter_mut() {
+        let Some(address) = change.parsed_address() else {
+            continue;
+        };
+        let mut depends: BTreeSet<String> = BTreeSet::new();
+        if change.after.is_some() {
+            for dependency in graph.dependencies(&address) {
+                depends.insert(dependency.to_string());
+            }
+            if let Address::Stage { api, stage } = &address {
+                let canary = Address::Canary {
+                    api: api.clone(),
+                    stage: stage.clone(),
+                }
+                .to_string();
+                if promoted.contains(&canary) {
+                    depends.insert(canary);
+                }
+            }
+        } else if let Address::Stage { api, stage } = &address {
+            depends.insert(
+                Address::Canary {
+                    api: api.clone(),
+                    stage: stage.clone(),
+                }
+                .to_string(),
+            );
+        }
+        change.depends_on = depends
+            .into_iter()
+            .filter(|d| in_plan.contains(d))
+            .collect();
+    }
+}

@@ -1,0 +1,20 @@
+//! The plan: a value computed from the configuration and the state, listing each resource's
+//! change with its actions (`docs/behaviour.md`, "Actions and their calls") and its attributes
+//! before and after. Apply executes the plan, not the configuration; renderings (text, JSON,
+//! Markdown) read it. `model.rs` is the saved-plan model, `resolve.rs` value resolution,
+//! `diff.rs` the diff itself.
+
+mod diff;
+mod model;
+mod resolve;
+
+pub use diff::{PlanError, PlanInput, plan};
+pub(crate) use diff::{basic_auth_matches, values_match};
+pub use model::{
+    Action, Change, Desired, DesiredBranch, DesiredCanary, DesiredStage, PLAN_FORMAT_VERSION, Plan,
+    PlanMode, PlannedArtifact, PlannedPart, PlannedValue, Summary,
+};
+pub use resolve::{AttributeLookup, resolve_attribute};
+
+#[cfg(test)]
+mod tests;

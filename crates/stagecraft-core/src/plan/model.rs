@@ -1,0 +1,313 @@
+//! The saved-plan model: a [`Plan`] lists each resource's [`Change`] with its actions and its
+//! attributes before and after; it is the value apply executes and the renderings read, and the
+//! document saved by `plan --out` (see `docs/behaviour.md`, "Saved plans").
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::state::{ResourceState, StoredValue};
+use stagecraft_config::Address;
+
+/// The version of the saved-plan and JSON-plan format.
+pub const PLAN_FORMAT_VERSION: u32 = 1;
+
+/// What a change does, in the terms of `docs/behaviour.md`, "Actions and their calls".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// A new stage (`CreateDeployment` with `stageName`), branch or canary.
+    Create,
+    /// Settings changed in place (`UpdateStage`, `UpdateBranch`, canary settings).
+    Update,
+    /// A new revision: a fresh snapshot, then the stage re-pointed to it.
+    Redeploy,
+    /// A revision seen before: the stage re-pointed to its recorded deployment.
+    Rollback,
+    /// A canary on a new revision: `CreateDeployment` with `canarySettings`.
+    CanaryDeploy,
+    /// A canary on a recorded revision: `UpdateStage` of its deployment id.
+    CanaryRepoint,
+    /// The canary's deployment becomes the stage's; overrides merge; the canary goes.
+    Promote,
+    /// A new build output uploaded to an Amplify branch.
+    ArtifactDeploy,
+    /// The resource is removed.
+    Delete,
+}
+
+/// Whether the plan converges on the configuration or destroys everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanMode {
+    /// Make AWS match the configuration.
+    #[default]
+    Normal,
+    /// Destroy every resource in the state (`--destroy`).
+    Destroy,
+}
+
+/// A value in a plan.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PlannedValue {
+    /// Known now.
+    Known {
+        /// The value.
+        value: String,
+    },
+    /// Read from the environment variable `env`; only its digest is kept.
+    Sensitive {
+        /// The environment variable.
+        env: String,
+        /// Its salted digest.
+        digest: String,
+    },
+    /// Depends on something only known after apply (a new deployment id).
+    Deferred {
+        /// The template, resolved during apply.
+        parts: Vec<PlannedPart>,
+    },
+}
+
+/// A part of a [`PlannedValue::Deferred`] template.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PlannedPart {
+    /// Literal text.
+    Literal {
+        /// The text.
+        text: String,
+    },
+    /// A reference resolved during apply.
+    Reference {
+        /// The resource's address.
+        address: String,
+        /// The attribute name.
+        attribute: String,
+    },
+}
+
+impl PlannedValue {
+    /// Whether this value equals what the state recorded.
+    pub fn matches(&self, stored: &StoredValue) -> bool {
+        match (self, stored) {
+            (PlannedValue::Known { value }, StoredValue::Plain(old)) => value == old,
+            (PlannedValue::Sensitive { digest, .. }, StoredValue::Sensitive { sensitive }) => {
+                digest == sensitive
+            }
+            _ => false,
+        }
+    }
+
+    /// What the state records once this value is applied (`None` while deferred).
+    pub fn to_stored(&self) -> Option<StoredValue> {
+        match self {
+            PlannedValue::Known { value } => Some(StoredValue::Plain(value.clone())),
+            PlannedValue::Sensitive { digest, .. } => Some(StoredValue::Sensitive {
+                sensitive: digest.clone(),
+            }),
+            PlannedValue::Deferred { .. } => None,
+        }
+    }
+
+    /// Whether the value must be masked in output.
+    pub fn is_sensitive(&self) -> bool {
+        matches!(self, PlannedValue::Sensitive { .. })
+    }
+}
+
+/// The desired attributes of a resource after apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Desired {
+    /// An API Gateway stage.
+    #[serde(rename = "apigateway_stage")]
+    Stage(DesiredStage),
+    /// A canary.
+    #[serde(rename = "apigateway_canary")]
+    Canary(DesiredCanary),
+    /// An Amplify branch.
+    #[serde(rename = "amplify_branch")]
+    Branch(DesiredBranch),
+}
+
+/// A stage as configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredStage {
+    /// The REST API id.
+    pub rest_api_id: String,
+    /// The stage name.
+    pub stage_name: String,
+    /// The revision.
+    pub revision: String,
+    /// The description.
+    pub description: Option<String>,
+    /// X-Ray tracing.
+    pub tracing: bool,
+    /// Stage variables.
+    pub variables: BTreeMap<String, PlannedValue>,
+    /// The cache size, when enabled.
+    pub cache_size: Option<String>,
+    /// For a rollback or re-point: the deployment the state records for `revision`, which the
+    /// change goes back to (no new deployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_deployment: Option<String>,
+}
+
+/// A canary as configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredCanary {
+    /// The REST API id.
+    pub rest_api_id: String,
+    /// The stage name.
+    pub stage_name: String,
+    /// The revision taking canary traffic.
+    pub revision: String,
+    /// Share of traffic.
+    pub percent_traffic: f64,
+    /// Variable overrides.
+    pub variable_overrides: BTreeMap<String, PlannedValue>,
+    /// Whether canary requests use the stage cache.
+    pub use_stage_cache: bool,
+    /// For a rollback or re-point: the deployment the state records for `revision`, which the
+    /// change goes back to (no new deployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recorded_deployment: Option<String>,
+}
+
+/// A branch as configured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DesiredBranch {
+    /// The Amplify app id.
+    pub app_id: String,
+    /// The branch name.
+    pub branch_name: String,
+    /// The Amplify stage.
+    pub stage: Option<String>,
+    /// The description.
+    pub description: Option<String>,
+    /// The framework label.
+    pub framework: Option<String>,
+    /// Environment variables.
+    pub environment: BTreeMap<String, PlannedValue>,
+    /// Basic auth: user name and password.
+    pub basic_auth: Option<(PlannedValue, PlannedValue)>,
+    /// The artifact: its path (relative to the configuration) and content digest.
+    pub artifact: Option<PlannedArtifact>,
+}
+
+/// The build output a branch deploys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedArtifact {
+    /// The path as configured.
+    pub path: String,
+    /// The content digest computed when planning.
+    pub digest: String,
+}
+
+/// One resource's change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The resource's address.
+    pub address: String,
+    /// What the change does, in order.
+    pub actions: Vec<Action>,
+    /// The recorded state before (`None` for a new resource).
+    pub before: Option<ResourceState>,
+    /// The desired attributes after (`None` when deleted or promoted away).
+    pub after: Option<Desired>,
+    /// Addresses of other changes in this plan that must finish first.
+    pub depends_on: Vec<String>,
+}
+
+impl Change {
+    /// Terraform's symbol for the change: `+`, `~`, `-` or `>`.
+    pub fn symbol(&self) -> char {
+        if self.actions.contains(&Action::Promote) {
+            '>'
+        } else if self.before.is_none() {
+            '+'
+        } else if self.after.is_none() {
+            '-'
+        } else {
+            '~'
+        }
+    }
+
+    /// The parsed address.
+    pub fn parsed_address(&self) -> Option<Address> {
+        Address::parse(&self.address).ok()
+    }
+}
+
+/// The plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// [`PLAN_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The project's name.
+    pub project: String,
+    /// The lineage of the state planned against (a new one when there was no state).
+    pub lineage: String,
+    /// The serial of the state planned against; `None` when there was no state.
+    pub prior_serial: Option<u64>,
+    /// A digest of the configuration text and the artifacts' digests.
+    pub config_digest: String,
+    /// Normal or destroy.
+    pub mode: PlanMode,
+    /// The region planned for, when known.
+    pub region: Option<String>,
+    /// The changes, in an order that respects dependencies.
+    pub changes: Vec<Change>,
+    /// How many resources need no change.
+    pub unchanged: usize,
+}
+
+/// Counts for the summary line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Summary {
+    /// Resources created.
+    pub add: usize,
+    /// Resources changed in place (promotions included).
+    pub change: usize,
+    /// Resources destroyed.
+    pub destroy: usize,
+}
+
+impl Plan {
+    /// Counts by symbol.
+    pub fn summary(&self) -> Summary {
+        let mut summary = Summary::default();
+        for change in &self.changes {
+            match change.symbol() {
+                '+' => summary.add += 1,
+                '-' => summary.destroy += 1,
+                _ => summary.change += 1,
+            }
+        }
+        summary
+    }
+
+    /// Whether the plan changes anything.
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty()
+    }
+
+    /// Serializes the plan (saved plans and `--format json` share this document).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Reads a saved plan.
+    pub fn from_json(text: &str) -> Result<Plan, String> {
+        let plan: Plan = serde_json::from_str(text).map_err(|error| error.to_string())?;
+        if plan.format_version != PLAN_FORMAT_VERSION {
+            return Err(format!(
+                "plan format_version {} is not supported (expected {PLAN_FORMAT_VERSION})",
+                plan.format_version
+            ));
+        }
+        Ok(plan)
+    }
+}

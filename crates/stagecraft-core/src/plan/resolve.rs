@@ -1,0 +1,203 @@
+//! Value resolution: what a configured value (literal, `${address.attribute}` template or
+//! `{ env = ... }`) becomes in a plan, and how a template deferred to apply is resolved there.
+
+use std::collections::BTreeMap;
+
+use stagecraft_config::{Address, Attribute, Config, Part, Reference, Secrets, Value};
+
+use super::model::{Desired, PlannedPart, PlannedValue};
+use crate::state::{State, sensitive_digest};
+
+/// Looks up `(address, attribute)` during apply, for deferred values.
+pub type AttributeLookup<'a> = dyn Fn(&str, &str) -> Option<String> + 'a;
+
+impl PlannedValue {
+    /// Turns a deferred value into a known one; the unresolved reference on failure.
+    pub fn resolve(&mut self, lookup: &AttributeLookup<'_>) -> Result<(), String> {
+        let PlannedValue::Deferred { parts } = self else {
+            return Ok(());
+        };
+        let mut text = String::new();
+        for part in parts.iter() {
+            match part {
+                PlannedPart::Literal { text: literal } => text.push_str(literal),
+                PlannedPart::Reference { address, attribute } => match lookup(address, attribute) {
+                    Some(value) => text.push_str(&value),
+                    None => return Err(format!("{address}.{attribute}")),
+                },
+            }
+        }
+        *self = PlannedValue::Known { value: text };
+        Ok(())
+    }
+}
+
+impl Desired {
+    /// Resolves every deferred value; the first unresolved reference on failure.
+    pub fn resolve_deferred(&mut self, lookup: &AttributeLookup<'_>) -> Result<(), String> {
+        let values: Vec<&mut PlannedValue> = match self {
+            Desired::Stage(stage) => stage.variables.values_mut().collect(),
+            Desired::Canary(canary) => canary.variable_overrides.values_mut().collect(),
+            Desired::Branch(branch) => {
+                let mut values: Vec<&mut PlannedValue> = branch.environment.values_mut().collect();
+                if let Some((user, password)) = &mut branch.basic_auth {
+                    values.push(user);
+                    values.push(password);
+                }
+                values
+            }
+        };
+        for value in values {
+            value.resolve(lookup)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a resource's attributes resolve to at plan time, given the state.
+pub(super) struct Resolver<'a> {
+    pub(super) config: &'a Config,
+    pub(super) state: Option<&'a State>,
+    pub(super) region: Option<&'a str>,
+}
+
+impl Resolver<'_> {
+    /// The value of `reference` if it is known before apply.
+    fn attribute(&self, reference: &Reference) -> Option<String> {
+        resolve_attribute(
+            &reference.address,
+            reference.attribute,
+            &|address| self.ids(address),
+            self.region,
+            &|address| self.planned_deployment(address),
+        )
+    }
+
+    fn ids(&self, address: &Address) -> Option<String> {
+        match address {
+            Address::Stage { api, .. } | Address::Canary { api, .. } => {
+                self.config.rest_apis.get(api).map(|api| api.id.clone())
+            }
+            Address::Branch { app, .. } => {
+                self.config.amplify_apps.get(app).map(|app| app.id.clone())
+            }
+        }
+    }
+
+    /// The deployment a stage or canary will point at, if known before apply.
+    fn planned_deployment(&self, address: &Address) -> Option<String> {
+        let state = self.state?;
+        let (api, revision) = match address {
+            Address::Stage { api, stage } => (api, &self.config.stage(api, stage)?.revision),
+            Address::Canary { api, stage } => (
+                api,
+                &self.config.stage(api, stage)?.canary.as_ref()?.revision,
+            ),
+            Address::Branch { .. } => return None,
+        };
+        let api_id = &self.config.rest_apis.get(api)?.id;
+        state.deployment_of(api_id, revision).map(str::to_string)
+    }
+}
+
+/// Resolves an attribute from ids, region and deployment ids; shared by plan and apply.
+pub fn resolve_attribute(
+    address: &Address,
+    attribute: Attribute,
+    id_of: &dyn Fn(&Address) -> Option<String>,
+    region: Option<&str>,
+    deployment_of: &dyn Fn(&Address) -> Option<String>,
+) -> Option<String> {
+    match (address, attribute) {
+        (Address::Stage { stage, .. }, Attribute::InvokeUrl) => {
+            let id = id_of(address)?;
+            Some(format!(
+                "https://{id}.execute-api.{}.amazonaws.com/{stage}",
+                region?
+            ))
+        }
+        (Address::Stage { stage, .. }, Attribute::StageName) => Some(stage.clone()),
+        (Address::Stage { .. } | Address::Canary { .. }, Attribute::DeploymentId) => {
+            deployment_of(address)
+        }
+        (Address::Branch { branch, .. }, Attribute::Url) => {
+            let id = id_of(address)?;
+            Some(format!(
+                "https://{}.{id}.amplifyapp.com",
+                branch.replace('/', "-")
+            ))
+        }
+        (Address::Branch { branch, .. }, Attribute::BranchName) => Some(branch.clone()),
+        _ => None,
+    }
+}
+
+impl Resolver<'_> {
+    pub(super) fn value(&self, value: &Value, secrets: &Secrets, lineage: &str) -> PlannedValue {
+        match value {
+            Value::Env { name, .. } => PlannedValue::Sensitive {
+                env: name.clone(),
+                digest: secrets
+                    .get(name)
+                    .map(|secret| sensitive_digest(lineage, secret.expose()))
+                    .unwrap_or_default(),
+            },
+            Value::Text(template) => {
+                let mut text = String::new();
+                let mut deferred = false;
+                let mut parts = Vec::new();
+                for part in &template.parts {
+                    match part {
+                        Part::Literal(literal) => {
+                            text.push_str(literal);
+                            parts.push(PlannedPart::Literal {
+                                text: literal.clone(),
+                            });
+                        }
+                        Part::Ref(reference) => match self.attribute(reference) {
+                            Some(value) => {
+                                text.push_str(&value);
+                                parts.push(PlannedPart::Literal { text: value });
+                            }
+                            None => {
+                                deferred = true;
+                                parts.push(PlannedPart::Reference {
+                                    address: reference.address.to_string(),
+                                    attribute: reference.attribute.as_str().to_string(),
+                                });
+                            }
+                        },
+                    }
+                }
+                if deferred {
+                    PlannedValue::Deferred { parts }
+                } else {
+                    PlannedValue::Known { value: text }
+                }
+            }
+        }
+    }
+
+    pub(super) fn values(
+        &self,
+        values: &BTreeMap<String, Value>,
+        secrets: &Secrets,
+        lineage: &str,
+    ) -> BTreeMap<String, PlannedValue> {
+        values
+            .iter()
+            .map(|(key, value)| (key.clone(), self.value(value, secrets, lineage)))
+            .collect()
+    }
+}
+
+/// Passwords are always sensitive, even when written in the file.
+pub(super) fn password_value(value: &PlannedValue, lineage: &str) -> PlannedValue {
+    match value {
+        PlannedValue::Known { value } => PlannedValue::Sensitive {
+            env: String::new(),
+            digest: sensitive_digest(lineage, value),
+        },
+        other => other.clone(),
+    }
+}
