@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install, start and stop the LocalStack emulator (API Gateway and S3) that stagecraft's
-# integration tests run against. See SPEC.md section 6 and AWS-NOTES.md "Emulators".
+# integration tests run against; `scripts/test.sh` starts it and exports STAGECRAFT_LOCALSTACK_ENDPOINT.
 #
 #   scripts/localstack.sh install        create the virtualenv (idempotent, fast when done)
 #   scripts/localstack.sh start [PORT]   install if needed, start on 127.0.0.1:PORT (default 4566),
@@ -23,7 +23,7 @@ STAMP_FILE="$VENV_DIR/.stagecraft-pins"
 PYTHON_BIN="${STAGECRAFT_PYTHON:-python3}"
 START_TIMEOUT="${LOCALSTACK_START_TIMEOUT:-180}"
 
-# The exact pins (AWS-NOTES.md). LocalStack 4.9.2 is the last one that runs on Python 3.11
+# The exact pins. LocalStack 4.9.2 is the last one that runs on Python 3.11
 # without an auth token; the four others keep its twisted gateway working.
 PINS=(
   "localstack-core[runtime]==4.9.2"

@@ -115,6 +115,15 @@ pub enum BackendError {
     #[error("cannot start the S3 backend's runtime: {0}")]
     #[diagnostic(code(state::s3))]
     Runtime(std::io::Error),
+    /// A document could not be turned into JSON; nothing was written.
+    #[error("cannot serialize {what}; nothing was written: {source}")]
+    #[diagnostic(code(state::serialize))]
+    Serialize {
+        /// What was being written.
+        what: &'static str,
+        /// Why.
+        source: serde_json::Error,
+    },
 }
 
 fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BackendError {
@@ -163,8 +172,13 @@ impl LockInfo {
         )
     }
 
-    fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
+    /// The lock-info document; an error rather than an empty document when it cannot be
+    /// serialized.
+    fn to_json(&self) -> Result<String, BackendError> {
+        serde_json::to_string_pretty(self).map_err(|source| BackendError::Serialize {
+            what: "the lock info",
+            source,
+        })
     }
 }
 
@@ -263,15 +277,10 @@ impl Backend {
         entries: &[JournalEntry],
         _lock: &StateLock,
     ) -> Result<(), BackendError> {
-        let mut text = String::new();
-        for entry in entries {
-            text.push_str(&serde_json::to_string(entry).unwrap_or_default());
-            text.push('\n');
-        }
         let path = self.journal_path();
         let folder = folder_of(&path);
         fs::create_dir_all(&folder).map_err(io("cannot create", &folder))?;
-        write_atomically(&path, text.as_bytes())
+        write_json_lines(&path, "the apply journal", entries)
     }
 
     /// Removes the journal once its effects are in the state.
@@ -358,6 +367,30 @@ impl Journal for FileJournal {
     }
 }
 
+/// One JSON document per line. Every entry is serialized before anything is returned, so a
+/// failure is an error and never an empty or partial text.
+fn json_lines<T: Serialize>(what: &'static str, entries: &[T]) -> Result<String, BackendError> {
+    let mut text = String::new();
+    for entry in entries {
+        let line = serde_json::to_string(entry)
+            .map_err(|source| BackendError::Serialize { what, source })?;
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// Replaces `path` with `entries` as JSON lines (atomically); when one entry cannot be
+/// serialized, `path` is left as it was.
+fn write_json_lines<T: Serialize>(
+    path: &Path,
+    what: &'static str,
+    entries: &[T],
+) -> Result<(), BackendError> {
+    let text = json_lines(what, entries)?;
+    write_atomically(path, text.as_bytes())
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same folder: fsync, rename, fsync
 /// of the folder; the file is readable by its owner only.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), BackendError> {
@@ -396,3 +429,6 @@ fn sync_folder(path: &Path) -> Result<(), BackendError> {
         .and_then(|dir| dir.sync_all())
         .map_err(io("cannot sync", &folder))
 }
+
+#[cfg(test)]
+mod tests;
