@@ -4,13 +4,18 @@
 //! never prints and never touches files: the journal, the artifact packager and the event sink
 //! are the caller's.
 
+mod branch;
+mod canary;
+mod effects;
 #[cfg(test)]
 mod fake;
 mod journal;
 mod patch;
+mod protocol;
 pub mod record;
 mod schedule;
-mod steps;
+mod stage;
+mod values;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::PathBuf;
@@ -28,9 +33,9 @@ pub use journal::{
     Effect, Interrupted, JournalEntry, JournalError, Replay, carried, parse, replay,
 };
 
-use crate::plan::{Action, Plan, PlannedArtifact};
+use crate::plan::{Action, Change, Desired, Plan, PlannedArtifact};
 use crate::provider::Provider;
-use crate::state::{State, sensitive_digest};
+use crate::state::{ResourceState, State, sensitive_digest};
 use schedule::Schedule;
 
 /// Amplify runs at most this many jobs at once per account (AWS's quota).
@@ -427,7 +432,7 @@ impl Run<'_> {
             };
             let outcome = match result {
                 Ok(()) => Outcome::Applied,
-                Err(error) if error == steps::NOT_STARTED => Outcome::NotStarted,
+                Err(error) if error == protocol::NOT_STARTED => Outcome::NotStarted,
                 Err(error) => Outcome::Failed { error },
             };
             (self.ctx.events)(Event::Finished {
@@ -479,63 +484,37 @@ impl Run<'_> {
             .is_some()
     }
 
-    /// Appends to the journal; a failure stops the run (nothing more may be sent unrecorded).
-    fn journal(&self, entry: &JournalEntry) -> Result<(), String> {
-        self.ctx.journal.append(entry).map_err(|error| {
-            let message = format!("cannot write the apply journal: {error}");
-            *self.journal_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.clone());
-            message
-        })
+    /// Applies one change: resolves the values the plan deferred, then makes the calls of its
+    /// kind (`stage.rs`, `canary.rs`, `branch.rs`).
+    async fn change(&self, change: &Change) -> Result<(), String> {
+        let mut after = change.after.clone();
+        if let Some(desired) = &mut after {
+            desired
+                .resolve_deferred(&|address, attribute| self.lookup(address, attribute))
+                .map_err(|reference| {
+                    format!("${{{reference}}} is not known: the resource it names was not applied")
+                })?;
+        }
+        match &after {
+            Some(Desired::Stage(desired)) => self.stage(change, desired).await,
+            Some(Desired::Canary(desired)) => self.canary(change, desired).await,
+            Some(Desired::Branch(desired)) => self.branch(change, desired).await,
+            None if change.actions.contains(&Action::Promote) => self.promote(change).await,
+            None => self.delete(change).await,
+        }
     }
 
-    /// Records effects learned from a read.
-    fn record(&self, effects: Vec<Effect>) -> Result<(), String> {
-        if effects.is_empty() {
+    /// Deletes a resource: the record this run holds, or the one the plan saw.
+    async fn delete(&self, change: &Change) -> Result<(), String> {
+        let address = change.address.as_str();
+        let Some(record) = self.record_of(address).or_else(|| change.before.clone()) else {
             return Ok(());
+        };
+        match &record {
+            ResourceState::Stage(stage) => self.delete_stage(address, stage).await,
+            ResourceState::Canary(canary) => self.delete_canary(address, canary).await,
+            ResourceState::Branch(branch) => self.delete_branch(address, branch).await,
         }
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        self.journal(&JournalEntry::Recorded {
-            effects: effects.clone(),
-        })?;
-        for effect in &effects {
-            effect.apply_to(&mut state);
-        }
-        Ok(())
-    }
-
-    /// The call of an earlier run's operation in doubt on `address`, if any.
-    fn in_doubt(&self, address: &str) -> Option<&str> {
-        self.ctx
-            .in_doubt
-            .iter()
-            .find(|operation| operation.address == address)
-            .map(|operation| operation.call.as_str())
-    }
-
-    fn has_begun(&self, address: &str) -> bool {
-        self.begun
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(address)
-    }
-
-    fn begin(&self, address: &str) {
-        self.begun
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(address.to_string());
-    }
-
-    fn revision_lock(&self, rest_api_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self
-            .revision_locks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        locks.entry(rest_api_id.to_string()).or_default().clone()
-    }
-
-    fn next_operation(&self) -> u64 {
-        self.operations.fetch_add(1, Ordering::SeqCst) + 1
     }
 }
 

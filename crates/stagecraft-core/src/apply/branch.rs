@@ -1,0 +1,278 @@
+//! A branch's calls on Amplify: `CreateBranch`/`UpdateBranch`, `DeleteBranch`, and the manual
+//! artifact deployment (wait for an unfinished job, `CreateDeployment`, upload the zip,
+//! `StartDeployment`, poll `GetJob`).
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::Run;
+use super::effects::{branch_record, removed, resource_effect};
+use super::patch::{self, ClearBranch};
+use super::protocol::already_gone;
+use super::schedule::CallKind;
+use crate::plan::{Change, DesiredBranch};
+use crate::provider::JobStatus;
+use crate::state::{BranchState, ResourceState};
+
+impl Run<'_> {
+    pub(super) async fn branch(
+        &self,
+        change: &Change,
+        desired: &DesiredBranch,
+    ) -> Result<(), String> {
+        let address = change.address.as_str();
+        let app = desired.app_id.as_str();
+        let name = desired.branch_name.as_str();
+        let clear = ClearBranch {
+            environment: self.clear(&desired.environment)?,
+            basic_auth: match &desired.basic_auth {
+                Some((user, password)) => {
+                    Some((self.clear_value(user)?, self.clear_value(password)?))
+                }
+                None => None,
+            },
+        };
+        let current = match self.record_of(address) {
+            Some(ResourceState::Branch(branch)) => Some(branch),
+            _ => None,
+        };
+        let (artifact_digest, job_id) = current
+            .as_ref()
+            .map(|old| (old.artifact_digest.clone(), old.job_id.clone()))
+            .unwrap_or_default();
+        let record = branch_record(desired, artifact_digest.clone(), job_id.clone())?;
+        match &current {
+            None => {
+                let exists = self.in_doubt(address).is_some()
+                    && self
+                        .read(address, "GetBranch", || {
+                            self.ctx.provider.get_branch(app, name)
+                        })
+                        .await?
+                        .is_some();
+                let settings = patch::branch_all(desired, &clear);
+                if exists {
+                    self.mutate(
+                        address,
+                        "UpdateBranch",
+                        CallKind::Other,
+                        || self.ctx.provider.update_branch(app, name, &settings),
+                        |_| vec![resource_effect(address, record.clone())],
+                    )
+                    .await?;
+                } else {
+                    self.mutate(
+                        address,
+                        "CreateBranch",
+                        CallKind::Other,
+                        || self.ctx.provider.create_branch(app, name, &settings),
+                        |_| vec![resource_effect(address, record.clone())],
+                    )
+                    .await?;
+                }
+            }
+            Some(old) => {
+                if let Some(settings) = patch::branch_changes(old, desired, &clear) {
+                    self.mutate(
+                        address,
+                        "UpdateBranch",
+                        CallKind::Other,
+                        || self.ctx.provider.update_branch(app, name, &settings),
+                        |_| vec![resource_effect(address, record.clone())],
+                    )
+                    .await?;
+                }
+            }
+        }
+        if let Some(artifact) = &desired.artifact
+            && artifact_digest.as_deref() != Some(artifact.digest.as_str())
+        {
+            self.deploy_artifact(address, desired).await?;
+        }
+        Ok(())
+    }
+
+    /// The manual-deployment flow: wait for an unfinished job, create a deployment, upload the
+    /// zip, start it, poll the job. The digest is recorded only when the job succeeds.
+    async fn deploy_artifact(&self, address: &str, desired: &DesiredBranch) -> Result<(), String> {
+        let app = desired.app_id.as_str();
+        let name = desired.branch_name.as_str();
+        let Some(artifact) = &desired.artifact else {
+            return Ok(());
+        };
+        // Amplify runs at most five jobs at once per account.
+        let _permit = self
+            .amplify_jobs
+            .acquire()
+            .await
+            .map_err(|error| error.to_string())?;
+        let package = self.ctx.artifacts.package(artifact)?;
+        if package.digest != artifact.digest {
+            return Err(format!(
+                "the artifact {} changed since the plan was made; plan again",
+                artifact.path
+            ));
+        }
+        let jobs = self
+            .read(address, "ListJobs", || {
+                self.ctx.provider.list_jobs(app, name)
+            })
+            .await?;
+        let unfinished = jobs.into_iter().find(|job| !job.is_finished());
+        // A job that an interrupted run of ours created and never started (it was cut before
+        // `StartDeployment`) blocks every later deployment and will never finish: stop it.
+        let ours_never_started = self
+            .in_doubt(address)
+            .is_some_and(|call| super::journal::AMPLIFY_BEFORE_START.contains(&call))
+            && unfinished
+                .as_ref()
+                .is_some_and(|job| matches!(job.status.as_str(), "PENDING" | "CREATED"));
+        if ours_never_started && let Some(job) = &unfinished {
+            self.progress(
+                address,
+                format!(
+                    "stopping job {}, created by an interrupted apply and never started",
+                    job.job_id
+                ),
+            );
+            self.mutate(
+                address,
+                "StopJob",
+                CallKind::Other,
+                || self.ctx.provider.stop_job(app, name, &job.job_id),
+                |_| Vec::new(),
+            )
+            .await?;
+        } else if let Some(job) = unfinished {
+            self.progress(
+                address,
+                format!("waiting for unfinished job {} ({})", job.job_id, job.status),
+            );
+            self.wait_for_job(address, app, name, &job.job_id, true)
+                .await?;
+        }
+        let upload = self
+            .mutate(
+                address,
+                "CreateDeployment",
+                CallKind::Other,
+                || self.ctx.provider.create_amplify_deployment(app, name),
+                |_| Vec::new(),
+            )
+            .await?;
+        let job = upload.job_id.as_str();
+        self.progress(
+            address,
+            format!("uploading {} bytes for job {job}", package.size),
+        );
+        self.mutate(
+            address,
+            "upload",
+            CallKind::Other,
+            || {
+                self.ctx
+                    .provider
+                    .upload_zip(&upload.zip_upload_url, &package.path, package.size)
+            },
+            |_| Vec::new(),
+        )
+        .await?;
+        drop(package);
+        self.mutate(
+            address,
+            "StartDeployment",
+            CallKind::Other,
+            || self.ctx.provider.start_deployment(app, name, job),
+            |_| Vec::new(),
+        )
+        .await?;
+        let status = self.wait_for_job(address, app, name, job, false).await?;
+        if status.status != "SUCCEED" {
+            let reasons = if status.failures.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", status.failures.join("; "))
+            };
+            return Err(format!(
+                "deployment job {job} ended {}{reasons}",
+                status.status
+            ));
+        }
+        let record = branch_record(
+            desired,
+            Some(artifact.digest.clone()),
+            Some(job.to_string()),
+        )?;
+        self.record(vec![resource_effect(address, record)])
+    }
+
+    /// Polls `GetJob` until the job finishes or the job timeout passes.
+    async fn wait_for_job(
+        &self,
+        address: &str,
+        app: &str,
+        name: &str,
+        job: &str,
+        someone_elses: bool,
+    ) -> Result<JobStatus, String> {
+        let deadline = Instant::now() + self.ctx.options.job_timeout;
+        let mut last = String::new();
+        let mut round = 0;
+        loop {
+            let status = self
+                .read(address, "GetJob", || {
+                    self.ctx.provider.get_job(app, name, job)
+                })
+                .await?;
+            if status.is_finished() {
+                return Ok(status);
+            }
+            if status.status != last {
+                self.progress(address, format!("job {job} is {}", status.status));
+                last = status.status.clone();
+            }
+            if Instant::now() >= deadline {
+                let whose = if someone_elses {
+                    "an earlier deployment blocks this one: "
+                } else {
+                    ""
+                };
+                return Err(format!(
+                    "{whose}job {job} on branch {name} is still {} after {}; wait for it to finish or stop it (aws amplify stop-job --app-id {app} --branch-name {name} --job-id {job}), then apply again",
+                    status.status,
+                    humanize(self.ctx.options.job_timeout)
+                ));
+            }
+            self.pause(round).await;
+            round += 1;
+        }
+    }
+
+    /// `DeleteBranch`; a branch already gone from Amplify counts as deleted.
+    pub(super) async fn delete_branch(
+        &self,
+        address: &str,
+        branch: &BranchState,
+    ) -> Result<(), String> {
+        self.mutate(
+            address,
+            "DeleteBranch",
+            CallKind::Other,
+            || async {
+                already_gone(
+                    self.ctx
+                        .provider
+                        .delete_branch(&branch.app_id, &branch.branch_name)
+                        .await,
+                )
+            },
+            |_| removed(address),
+        )
+        .await
+    }
+}
+
+fn humanize(duration: Duration) -> String {
+    format!("{}s", duration.as_secs())
+}

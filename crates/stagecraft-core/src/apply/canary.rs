@@ -1,0 +1,190 @@
+//! A canary's calls on API Gateway: deploy (`CreateDeployment` with `canarySettings`), re-point
+//! or update (`UpdateStage`), promotion by copy operations, and removal.
+
+use stagecraft_config::Address;
+
+use super::effects::{canary_record, deployed, deployment_effect, removed, resource_effect};
+use super::patch;
+use super::protocol::already_gone;
+use super::schedule::CallKind;
+use super::{Effect, Run};
+use crate::plan::{Change, DesiredCanary};
+use crate::provider::{NewCanary, PatchOp};
+use crate::state::{CanaryState, ResourceState};
+
+impl Run<'_> {
+    pub(super) async fn canary(
+        &self,
+        change: &Change,
+        desired: &DesiredCanary,
+    ) -> Result<(), String> {
+        let address = change.address.as_str();
+        let api = desired.rest_api_id.as_str();
+        let name = desired.stage_name.as_str();
+        let clear = self.clear(&desired.variable_overrides)?;
+        let old = match self.record_of(address) {
+            Some(ResourceState::Canary(canary)) => Some(canary),
+            _ => None,
+        };
+        let moves = old
+            .as_ref()
+            .is_none_or(|old| old.revision != desired.revision);
+        // Held while finding or making the revision's deployment (one per revision).
+        let lock = self.revision_lock(api);
+        let _guard = lock.lock().await;
+        let known = self.deployment_of(api, &desired.revision);
+        if moves && known.is_none() {
+            let new = NewCanary {
+                rest_api_id: api.to_string(),
+                stage_name: name.to_string(),
+                deployment_description: desired.revision.clone(),
+                percent_traffic: desired.percent_traffic,
+                variable_overrides: clear.clone(),
+                use_stage_cache: desired.use_stage_cache,
+            };
+            self.mutate(
+                address,
+                "CreateDeployment",
+                CallKind::Deployment { rest_api_id: api },
+                || self.ctx.provider.create_canary(&new),
+                |id| {
+                    deployed(
+                        api,
+                        &desired.revision,
+                        address,
+                        id,
+                        canary_record(desired, id),
+                    )
+                },
+            )
+            .await?;
+            // AWS fills the canary's deployment id itself: record what it reports.
+            let live = self
+                .read(address, "GetStage", || {
+                    self.ctx.provider.get_stage(api, name)
+                })
+                .await?;
+            if let Some(reported) = live
+                .and_then(|stage| stage.canary)
+                .and_then(|canary| canary.deployment_id)
+                && self.deployment_of(api, &desired.revision).as_deref() != Some(reported.as_str())
+            {
+                self.record(vec![resource_effect(
+                    address,
+                    canary_record(desired, &reported)?,
+                )])?;
+            }
+            return Ok(());
+        }
+        let deployment = if moves { known } else { None };
+        let patch = patch::canary_settings(old.as_ref(), desired, &clear, deployment.as_deref());
+        if patch.is_empty() {
+            return Ok(());
+        }
+        let id = deployment
+            .or_else(|| old.as_ref().map(|old| old.deployment_id.clone()))
+            .unwrap_or_default();
+        let record = canary_record(desired, &id)?;
+        self.mutate(
+            address,
+            "UpdateStage",
+            CallKind::ApiMutation { rest_api_id: api },
+            || self.ctx.provider.update_stage(api, name, &patch),
+            |_| vec![resource_effect(address, record.clone())],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn promote(&self, change: &Change) -> Result<(), String> {
+        let address = change.address.as_str();
+        let Some(ResourceState::Canary(canary)) =
+            self.record_of(address).or_else(|| change.before.clone())
+        else {
+            return Ok(());
+        };
+        let stage_address = parent_stage(address)?;
+        let Some(ResourceState::Stage(stage)) = self.record_of(&stage_address) else {
+            return Err(format!("{stage_address} is not in the state"));
+        };
+        let promoted = patch::promoted_stage(&stage, &canary);
+        let effects = vec![
+            deployment_effect(&canary.rest_api_id, &canary.revision, &canary.deployment_id),
+            resource_effect(&stage_address, ResourceState::Stage(promoted)),
+            Effect::Resource {
+                address: address.to_string(),
+                record: None,
+            },
+        ];
+        let api = canary.rest_api_id.as_str();
+        let name = canary.stage_name.as_str();
+        if self.in_doubt(address).is_some() {
+            let live = self
+                .read(address, "GetStage", || {
+                    self.ctx.provider.get_stage(api, name)
+                })
+                .await?;
+            if live.is_some_and(|live| live.canary.is_none()) {
+                // The interrupted promotion went through.
+                return self.record(effects);
+            }
+        }
+        let patch = patch::promotion(&canary);
+        self.mutate(
+            address,
+            "UpdateStage",
+            CallKind::ApiMutation { rest_api_id: api },
+            || self.ctx.provider.update_stage(api, name, &patch),
+            |_| effects.clone(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Removes the canary settings from its stage; a canary (or stage) already gone counts as
+    /// removed. A removal in doubt is read back first, as AWS would refuse a second one.
+    pub(super) async fn delete_canary(
+        &self,
+        address: &str,
+        canary: &CanaryState,
+    ) -> Result<(), String> {
+        let api = canary.rest_api_id.as_str();
+        if self.in_doubt(address).is_some() {
+            let live = self
+                .read(address, "GetStage", || {
+                    self.ctx.provider.get_stage(api, &canary.stage_name)
+                })
+                .await?;
+            if live.is_none_or(|stage| stage.canary.is_none()) {
+                return self.record(removed(address));
+            }
+        }
+        let patch = [PatchOp::Remove {
+            path: "/canarySettings".to_string(),
+        }];
+        self.mutate(
+            address,
+            "UpdateStage",
+            CallKind::ApiMutation { rest_api_id: api },
+            || async {
+                already_gone(
+                    self.ctx
+                        .provider
+                        .update_stage(api, &canary.stage_name, &patch)
+                        .await
+                        .map(drop),
+                )
+            },
+            |_| removed(address),
+        )
+        .await
+    }
+}
+
+fn parent_stage(address: &str) -> Result<String, String> {
+    Address::parse(address)
+        .ok()
+        .and_then(|address| address.canary_parent())
+        .map(|stage| stage.to_string())
+        .ok_or_else(|| format!("{address} is not a canary address"))
+}

@@ -1,0 +1,79 @@
+//! What a call records: the journal effects of a new deployment or a replaced record, and the
+//! records a change leaves, built from its desired value.
+
+use super::Effect;
+use super::record::applied_state;
+use crate::plan::{Desired, DesiredBranch, DesiredCanary, DesiredStage};
+use crate::state::{BranchState, ResourceState};
+
+pub(super) fn deployment_effect(rest_api_id: &str, revision: &str, deployment_id: &str) -> Effect {
+    Effect::Deployment {
+        rest_api_id: rest_api_id.to_string(),
+        revision: revision.to_string(),
+        deployment_id: deployment_id.to_string(),
+    }
+}
+
+/// What a new deployment records: the revision's deployment, and the resource's record when
+/// it can be made.
+pub(super) fn deployed(
+    rest_api_id: &str,
+    revision: &str,
+    address: &str,
+    deployment_id: &str,
+    record: Result<ResourceState, String>,
+) -> Vec<Effect> {
+    let mut effects = vec![deployment_effect(rest_api_id, revision, deployment_id)];
+    if let Ok(record) = record {
+        effects.push(resource_effect(address, record));
+    }
+    effects
+}
+
+pub(super) fn resource_effect(address: &str, record: ResourceState) -> Effect {
+    Effect::Resource {
+        address: address.to_string(),
+        record: Some(Box::new(record)),
+    }
+}
+
+fn unresolved() -> String {
+    "a value is still unknown after its dependencies were applied".to_string()
+}
+
+pub(super) fn stage_record(
+    desired: &DesiredStage,
+    deployment: &str,
+) -> Result<ResourceState, String> {
+    applied_state(&Desired::Stage(desired.clone()), deployment).ok_or_else(unresolved)
+}
+
+pub(super) fn canary_record(
+    desired: &DesiredCanary,
+    deployment: &str,
+) -> Result<ResourceState, String> {
+    applied_state(&Desired::Canary(desired.clone()), deployment).ok_or_else(unresolved)
+}
+
+pub(super) fn branch_record(
+    desired: &DesiredBranch,
+    artifact_digest: Option<String>,
+    job_id: Option<String>,
+) -> Result<ResourceState, String> {
+    match applied_state(&Desired::Branch(desired.clone()), "") {
+        Some(ResourceState::Branch(branch)) => Ok(ResourceState::Branch(BranchState {
+            artifact_digest,
+            job_id,
+            ..branch
+        })),
+        _ => Err(unresolved()),
+    }
+}
+
+/// The effect of a resource's removal.
+pub(super) fn removed(address: &str) -> Vec<Effect> {
+    vec![Effect::Resource {
+        address: address.to_string(),
+        record: None,
+    }]
+}

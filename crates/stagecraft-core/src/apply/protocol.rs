@@ -1,0 +1,244 @@
+//! The call protocol every change follows: a mutating call is journaled as started (once it
+//! holds its locks and quota slot), sent under the schedule's retry rules, then journaled as
+//! completed with its effects or as failed; a read is retried the same way and never
+//! journaled; after Ctrl-C a change that has sent nothing does not start. Also the run's view
+//! of the state it is building.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+
+use super::schedule::CallKind;
+use super::{Effect, Event, JournalEntry, Run};
+use crate::provider::{ErrorKind, ProviderError};
+use crate::state::{ResourceState, State};
+
+/// The error of a change that did not start because apply was interrupted first.
+pub(super) const NOT_STARTED: &str = "not started: apply was interrupted";
+
+/// A provider error with the call it came from, as shown to the user.
+fn failed(call: &str, error: &ProviderError) -> String {
+    format!("{call} failed: {error}")
+}
+
+impl Run<'_> {
+    pub(super) fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(super) fn record_of(&self, address: &str) -> Option<ResourceState> {
+        self.state().resources.get(address).cloned()
+    }
+
+    pub(super) fn deployment_of(&self, rest_api_id: &str, revision: &str) -> Option<String> {
+        self.state()
+            .deployment_of(rest_api_id, revision)
+            .map(str::to_string)
+    }
+
+    /// Makes a mutating call: journaled as started, sent under the schedule's rules with
+    /// retries, then journaled as completed with `effects` (applied to the state at the same
+    /// moment), or as failed.
+    pub(super) async fn mutate<T, F, Fut>(
+        &self,
+        address: &str,
+        call: &str,
+        kind: CallKind<'_>,
+        send: F,
+        effects: impl FnOnce(&T) -> Vec<Effect>,
+    ) -> Result<T, String>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        let operation = self.next_operation();
+        // Journaled as started only once it holds its locks and quota slot, so that a crash
+        // leaves as few calls as possible in doubt.
+        let started = |attempt: u32| {
+            if attempt > 1 {
+                return Ok(());
+            }
+            // After Ctrl-C a change that has sent nothing yet does not start; one midway
+            // finishes.
+            if self.ctx.interrupt.is_set() && !self.has_begun(address) {
+                return Err(ProviderError::new(ErrorKind::Permanent, None, NOT_STARTED));
+            }
+            self.begin(address);
+            self.journal(&JournalEntry::Started {
+                operation,
+                address: address.to_string(),
+                call: call.to_string(),
+            })
+            .map_err(|message| ProviderError::new(ErrorKind::Permanent, None, message))
+        };
+        // A call that timed out or met a 5xx may have been carried out all the same: if it
+        // finally fails, its `Started` entry stays open so the next run reads the resource back.
+        let ambiguous = std::cell::Cell::new(false);
+        let note = |error: &ProviderError| {
+            if error.kind == ErrorKind::Transient {
+                ambiguous.set(true);
+            }
+        };
+        match self
+            .send_noting(address, call, kind, send, started, note)
+            .await
+        {
+            Ok(value) => {
+                let effects = effects(&value);
+                let mut state = self.state();
+                self.journal(&JournalEntry::Completed {
+                    operation,
+                    effects: effects.clone(),
+                })?;
+                for effect in &effects {
+                    effect.apply_to(&mut state);
+                }
+                Ok(value)
+            }
+            Err(error) if error.message == NOT_STARTED && !self.has_begun(address) => {
+                Err(NOT_STARTED.to_string())
+            }
+            Err(error) => {
+                if !self.journal_failed() && !ambiguous.get() && error.kind != ErrorKind::Transient
+                {
+                    self.journal(&JournalEntry::Failed { operation })?;
+                }
+                Err(failed(call, &error))
+            }
+        }
+    }
+
+    /// Sends a call under the schedule, reporting retries.
+    async fn send<T, F, Fut>(
+        &self,
+        address: &str,
+        call: &str,
+        kind: CallKind<'_>,
+        send: F,
+        before_send: impl FnMut(u32) -> Result<(), ProviderError>,
+    ) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        self.send_noting(address, call, kind, send, before_send, |_| {})
+            .await
+    }
+
+    /// [`Self::send`], also showing `note` each error that is retried.
+    async fn send_noting<T, F, Fut>(
+        &self,
+        address: &str,
+        call: &str,
+        kind: CallKind<'_>,
+        send: F,
+        before_send: impl FnMut(u32) -> Result<(), ProviderError>,
+        note: impl Fn(&ProviderError),
+    ) -> Result<T, ProviderError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        self.schedule
+            .run(kind, send, before_send, |notice| {
+                note(notice.error);
+                (self.ctx.events)(Event::Retrying {
+                    address: address.to_string(),
+                    call: call.to_string(),
+                    attempt: notice.attempt,
+                    max_attempts: notice.max_attempts,
+                    error: notice.error.to_string(),
+                    delay: notice.delay,
+                });
+            })
+            .await
+    }
+
+    /// A read: retried like any call, never journaled.
+    pub(super) async fn read<T, F, Fut>(
+        &self,
+        address: &str,
+        call: &str,
+        send: F,
+    ) -> Result<T, String>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        self.send(address, call, CallKind::Other, send, |_| Ok(()))
+            .await
+            .map_err(|error| failed(call, &error))
+    }
+
+    pub(super) fn progress(&self, address: &str, message: String) {
+        (self.ctx.events)(Event::Progress {
+            address: address.to_string(),
+            message,
+        });
+    }
+
+    /// Waits with growing pauses (the poll interval, doubling up to ten times it).
+    pub(super) async fn pause(&self, round: u32) {
+        let base = self.ctx.options.poll_interval;
+        let delay = base.saturating_mul(1u32 << round.min(3)).min(base * 10);
+        tokio::time::sleep(delay).await;
+    }
+
+    /// Appends to the journal; a failure stops the run (nothing more may be sent unrecorded).
+    pub(super) fn journal(&self, entry: &JournalEntry) -> Result<(), String> {
+        self.ctx.journal.append(entry).map_err(|error| {
+            let message = format!("cannot write the apply journal: {error}");
+            *self.journal_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.clone());
+            message
+        })
+    }
+
+    /// Records effects learned from a read.
+    pub(super) fn record(&self, effects: Vec<Effect>) -> Result<(), String> {
+        if effects.is_empty() {
+            return Ok(());
+        }
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        self.journal(&JournalEntry::Recorded {
+            effects: effects.clone(),
+        })?;
+        for effect in &effects {
+            effect.apply_to(&mut state);
+        }
+        Ok(())
+    }
+
+    /// The call of an earlier run's operation in doubt on `address`, if any.
+    pub(super) fn in_doubt(&self, address: &str) -> Option<&str> {
+        self.ctx
+            .in_doubt
+            .iter()
+            .find(|operation| operation.address == address)
+            .map(|operation| operation.call.as_str())
+    }
+
+    pub(super) fn has_begun(&self, address: &str) -> bool {
+        self.begun
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(address)
+    }
+
+    pub(super) fn begin(&self, address: &str) {
+        self.begun
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(address.to_string());
+    }
+
+    pub(super) fn next_operation(&self) -> u64 {
+        self.operations.fetch_add(1, Ordering::SeqCst) + 1
+    }
+}
+
+/// A resource already gone from AWS is as good as deleted.
+pub(super) fn already_gone(result: Result<(), ProviderError>) -> Result<(), ProviderError> {
+    match result {
+        Err(error) if error.kind == ErrorKind::NotFound => Ok(()),
+        other => other,
+    }
+}

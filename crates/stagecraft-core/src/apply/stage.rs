@@ -1,0 +1,257 @@
+//! A stage's calls on API Gateway: create (`CreateDeployment` with a `stageName`), redeploy
+//! (a snapshot of the revision, shared by stages of one API, then `UpdateStage`), settings
+//! changes, cache polling, deletion, and adopting a stage an interrupted create left behind.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use super::Run;
+use super::effects::{deployed, deployment_effect, removed, resource_effect, stage_record};
+use super::patch;
+use super::protocol::already_gone;
+use super::schedule::CallKind;
+use crate::plan::{Change, DesiredStage};
+use crate::provider::{LiveStage, NewStage};
+use crate::state::{ResourceState, StageState};
+
+/// Cache statuses after which a cache change counts as settled. A cache can stay in
+/// `DELETE_IN_PROGRESS` indefinitely (an AWS fault), so that one counts too.
+const CACHE_SETTLED: &[&str] = &["AVAILABLE", "NOT_AVAILABLE", "DELETE_IN_PROGRESS"];
+
+impl Run<'_> {
+    pub(super) async fn stage(
+        &self,
+        change: &Change,
+        desired: &DesiredStage,
+    ) -> Result<(), String> {
+        let address = change.address.as_str();
+        let api = desired.rest_api_id.as_str();
+        let name = desired.stage_name.as_str();
+        let clear = self.clear(&desired.variables)?;
+        let mut current = match self.record_of(address) {
+            Some(ResourceState::Stage(stage)) => Some(stage),
+            _ => None,
+        };
+        if current.is_none() && self.in_doubt(address).is_some() {
+            // The last run was cut off while creating it: adopt what AWS has, if anything.
+            if let Some(live) = self
+                .read(address, "GetStage", || {
+                    self.ctx.provider.get_stage(api, name)
+                })
+                .await?
+            {
+                current = self.adopt_stage(address, desired, &live)?;
+            }
+        }
+        let Some(old) = current else {
+            return self.create_stage(address, desired, &clear).await;
+        };
+
+        let mut patch = Vec::new();
+        let mut deployment = old.deployment_id.clone();
+        if old.revision != desired.revision {
+            deployment = self.snapshot(address, api, &desired.revision).await?;
+            patch.push(patch::replace("/deploymentId", deployment.clone()));
+        }
+        patch.extend(patch::stage_settings(&old, desired, &clear));
+        if patch.is_empty() {
+            return Ok(());
+        }
+        // Checked before sending: a value still unknown fails the change, not the record.
+        let record = stage_record(desired, &deployment)?;
+        let live = self
+            .mutate(
+                address,
+                "UpdateStage",
+                CallKind::ApiMutation { rest_api_id: api },
+                || self.ctx.provider.update_stage(api, name, &patch),
+                // Record the deployment AWS reports the stage on.
+                |live: &LiveStage| {
+                    let reported = live.deployment_id.as_deref().unwrap_or(&deployment);
+                    let record = stage_record(desired, reported).unwrap_or_else(|_| record.clone());
+                    vec![resource_effect(address, record)]
+                },
+            )
+            .await?;
+        if patch::touches_cache(&patch) {
+            self.wait_for_cache(address, api, name, Some(live)).await?;
+        }
+        Ok(())
+    }
+
+    /// The deployment of `revision`: the recorded one, or a new snapshot. Stages of one API
+    /// moving to the same new revision share one snapshot, as a revision names one snapshot.
+    pub(super) async fn snapshot(
+        &self,
+        address: &str,
+        api: &str,
+        revision: &str,
+    ) -> Result<String, String> {
+        let lock = self.revision_lock(api);
+        let _guard = lock.lock().await;
+        if let Some(known) = self.deployment_of(api, revision) {
+            return Ok(known);
+        }
+        self.mutate(
+            address,
+            "CreateDeployment",
+            CallKind::Deployment { rest_api_id: api },
+            || self.ctx.provider.create_snapshot(api, revision),
+            |id| vec![deployment_effect(api, revision, id)],
+        )
+        .await
+    }
+
+    async fn create_stage(
+        &self,
+        address: &str,
+        desired: &DesiredStage,
+        clear: &BTreeMap<String, String>,
+    ) -> Result<(), String> {
+        let api = desired.rest_api_id.as_str();
+        let new = NewStage {
+            rest_api_id: api.to_string(),
+            stage_name: desired.stage_name.clone(),
+            deployment_description: desired.revision.clone(),
+            stage_description: desired.description.clone(),
+            variables: clear.clone(),
+            cache_size: desired.cache_size.clone(),
+            tracing: desired.tracing,
+        };
+        let deployment = self
+            .mutate(
+                address,
+                "CreateDeployment",
+                CallKind::Deployment { rest_api_id: api },
+                || self.ctx.provider.create_stage(&new),
+                |id| {
+                    deployed(
+                        api,
+                        &desired.revision,
+                        address,
+                        id,
+                        stage_record(desired, id),
+                    )
+                },
+            )
+            .await?;
+        let live = self
+            .read(address, "GetStage", || {
+                self.ctx.provider.get_stage(api, &desired.stage_name)
+            })
+            .await?
+            .ok_or_else(|| {
+                format!(
+                    "GetStage found no stage {} after creating it",
+                    desired.stage_name
+                )
+            })?;
+        // Record the deployment AWS reports, should it differ from the one it returned.
+        if let Some(reported) = &live.deployment_id
+            && *reported != deployment
+        {
+            self.record(vec![resource_effect(
+                address,
+                stage_record(desired, reported)?,
+            )])?;
+        }
+        if desired.cache_size.is_some() {
+            self.wait_for_cache(address, api, &desired.stage_name, Some(live))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Records a stage found on AWS after an interrupted create, as that create would have.
+    fn adopt_stage(
+        &self,
+        address: &str,
+        desired: &DesiredStage,
+        live: &LiveStage,
+    ) -> Result<Option<StageState>, String> {
+        let Some(deployment) = &live.deployment_id else {
+            return Ok(None);
+        };
+        let record = stage_record(desired, deployment)?;
+        self.progress(
+            address,
+            format!("found on AWS after an interrupted create; recording deployment {deployment}"),
+        );
+        self.record(vec![
+            deployment_effect(&desired.rest_api_id, &desired.revision, deployment),
+            resource_effect(address, record.clone()),
+        ])?;
+        match record {
+            ResourceState::Stage(stage) => Ok(Some(stage)),
+            _ => Ok(None),
+        }
+    }
+
+    /// Polls `GetStage` until the cache settles, with a progress line per status seen.
+    async fn wait_for_cache(
+        &self,
+        address: &str,
+        api: &str,
+        name: &str,
+        mut live: Option<LiveStage>,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + self.ctx.options.cache_timeout;
+        let mut last_status = None;
+        let mut round = 0;
+        loop {
+            let status = live.as_ref().and_then(|stage| stage.cache_status.clone());
+            match status.as_deref() {
+                None => return Ok(()),
+                Some(status) if CACHE_SETTLED.contains(&status) => return Ok(()),
+                Some(status) => {
+                    if last_status.as_deref() != Some(status) {
+                        self.progress(address, format!("cache cluster is {status}; waiting"));
+                        last_status = Some(status.to_string());
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(format!(
+                    "the cache cluster did not settle within {}s (last status {})",
+                    self.ctx.options.cache_timeout.as_secs(),
+                    last_status.unwrap_or_default()
+                ));
+            }
+            self.pause(round).await;
+            round += 1;
+            live = self
+                .read(address, "GetStage", || {
+                    self.ctx.provider.get_stage(api, name)
+                })
+                .await?;
+        }
+    }
+
+    /// `DeleteStage`; a stage already gone from AWS counts as deleted.
+    pub(super) async fn delete_stage(
+        &self,
+        address: &str,
+        stage: &StageState,
+    ) -> Result<(), String> {
+        let api = stage.rest_api_id.as_str();
+        self.mutate(
+            address,
+            "DeleteStage",
+            CallKind::ApiMutation { rest_api_id: api },
+            || async { already_gone(self.ctx.provider.delete_stage(api, &stage.stage_name).await) },
+            |_| removed(address),
+        )
+        .await
+    }
+
+    /// Held while finding or making a revision's snapshot on one REST API.
+    pub(super) fn revision_lock(&self, rest_api_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self
+            .revision_locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        locks.entry(rest_api_id.to_string()).or_default().clone()
+    }
+}

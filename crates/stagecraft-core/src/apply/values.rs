@@ -1,0 +1,75 @@
+//! The values a change sends: `${...}` references the plan deferred, resolved from what this
+//! run has applied, and sensitive values in clear, found by the digest the plan holds.
+
+use std::collections::BTreeMap;
+
+use stagecraft_config::{Address, Attribute};
+
+use super::Run;
+use crate::plan::{Desired, PlannedValue, resolve_attribute};
+use crate::state::ResourceState;
+
+impl Run<'_> {
+    /// An attribute of an applied resource, for `${...}` values deferred by the plan.
+    pub(super) fn lookup(&self, address: &str, attribute: &str) -> Option<String> {
+        let address = Address::parse(address).ok()?;
+        let attribute = Attribute::offered_by(address.kind())
+            .iter()
+            .find(|(name, _)| *name == attribute)?
+            .1;
+        let state = self.state();
+        let record = state.resources.get(&address.to_string());
+        let desired = self
+            .plan
+            .changes
+            .iter()
+            .find(|change| change.address == address.to_string())
+            .and_then(|change| change.after.as_ref());
+        resolve_attribute(
+            &address,
+            attribute,
+            &|_| match (record, desired) {
+                (Some(ResourceState::Stage(stage)), _) => Some(stage.rest_api_id.clone()),
+                (Some(ResourceState::Canary(canary)), _) => Some(canary.rest_api_id.clone()),
+                (Some(ResourceState::Branch(branch)), _) => Some(branch.app_id.clone()),
+                (None, Some(Desired::Stage(stage))) => Some(stage.rest_api_id.clone()),
+                (None, Some(Desired::Canary(canary))) => Some(canary.rest_api_id.clone()),
+                (None, Some(Desired::Branch(branch))) => Some(branch.app_id.clone()),
+                (None, None) => None,
+            },
+            self.plan.region.as_deref(),
+            &|_| match record {
+                Some(ResourceState::Stage(stage)) => Some(stage.deployment_id.clone()),
+                Some(ResourceState::Canary(canary)) => Some(canary.deployment_id.clone()),
+                _ => None,
+            },
+        )
+    }
+
+    /// The values to send, in clear: sensitive ones found by the digest the plan holds.
+    pub(super) fn clear(
+        &self,
+        values: &BTreeMap<String, PlannedValue>,
+    ) -> Result<BTreeMap<String, String>, String> {
+        values
+            .iter()
+            .map(|(key, value)| Ok((key.clone(), self.clear_value(value)?)))
+            .collect()
+    }
+
+    pub(super) fn clear_value(&self, value: &PlannedValue) -> Result<String, String> {
+        match value {
+            PlannedValue::Known { value } => Ok(value.clone()),
+            PlannedValue::Sensitive { env, digest } => {
+                self.ctx.sensitive.get(digest).map(str::to_string).ok_or_else(|| {
+                    if env.is_empty() {
+                        "a password changed since the plan was made; plan again".to_string()
+                    } else {
+                        format!("the value of ${env} changed since the plan was made (or is not set); plan again")
+                    }
+                })
+            }
+            PlannedValue::Deferred { .. } => Err("a value is still unknown".to_string()),
+        }
+    }
+}
