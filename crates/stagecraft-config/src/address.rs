@@ -73,7 +73,7 @@ impl Address {
     }
 
     /// Parses an address. The error says what was expected.
-    pub fn parse(text: &str) -> Result<Address, String> {
+    pub fn parse(text: &str) -> Result<Address, AddressError> {
         if text.contains('"') {
             let segments = split_segments(text)?;
             let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
@@ -82,7 +82,7 @@ impl Address {
         // Without quotes a segment is whatever lies between dots: match the slices in place
         // rather than copying each into a String (plans and state files parse thousands).
         if text.split('.').any(str::is_empty) {
-            return Err(format!("empty segment in address `{text}`"));
+            return Err(AddressError::EmptySegment(text.to_string()));
         }
         let mut parts = [""; 5];
         let mut count = 0;
@@ -95,7 +95,7 @@ impl Address {
         Address::from_segments(text, &parts[..count])
     }
 
-    fn from_segments(text: &str, parts: &[&str]) -> Result<Address, String> {
+    fn from_segments(text: &str, parts: &[&str]) -> Result<Address, AddressError> {
         match parts {
             ["rest_apis", api, "stages", stage] => Ok(Address::Stage {
                 api: api.to_string(),
@@ -124,11 +124,44 @@ impl Address {
 }
 
 /// The error for text that does not follow the address grammar.
-fn not_an_address(text: &str) -> String {
-    format!(
-        "`{text}` is not a resource address; expected `rest_apis.<api>.stages.<stage>`, \
+fn not_an_address(text: &str) -> AddressError {
+    AddressError::NotAnAddress(text.to_string())
+}
+
+/// Text that does not follow the address grammar (or, in a `${...}` reference, the grammar of
+/// an address followed by an attribute). Each variant holds the whole text, which its message
+/// quotes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    /// Two dots in a row, or a dot at either end.
+    #[error("empty segment in address `{0}`")]
+    EmptySegment(String),
+    /// A `"` that is never closed.
+    #[error("unterminated quote in `{0}`")]
+    UnterminatedQuote(String),
+    /// Something other than a dot after a quoted segment.
+    #[error("unexpected `{found}` in address `{text}`")]
+    Unexpected {
+        /// The character found after the closing quote.
+        found: char,
+        /// The whole text.
+        text: String,
+    },
+    /// Well-formed segments that name no kind of resource.
+    #[error(
+        "`{0}` is not a resource address; expected `rest_apis.<api>.stages.<stage>`, \
          `rest_apis.<api>.stages.<stage>.canary` or `amplify_apps.<app>.branches.<branch>`"
-    )
+    )]
+    NotAnAddress(String),
+    /// `${}`: a reference with nothing inside.
+    #[error("empty reference `{0}`")]
+    EmptyReference(String),
+    /// A reference whose segments before the last do not form an address.
+    #[error(
+        "`{0}` does not name a resource attribute; expected `<address>.<attribute>` such as \
+         `rest_apis.<api>.stages.<stage>.invoke_url`"
+    )]
+    NotAnAttribute(String),
 }
 
 /// An address borrowed from the configuration: which kind of resource, and the two names that
@@ -172,7 +205,7 @@ impl<'a> AddressRef<'a> {
 }
 
 /// Splits `a.b."c/d".e` into segments; a quoted segment may contain dots and slashes.
-fn split_segments(text: &str) -> Result<Vec<String>, String> {
+fn split_segments(text: &str) -> Result<Vec<String>, AddressError> {
     let mut segments = Vec::new();
     let mut chars = text.chars().peekable();
     loop {
@@ -183,7 +216,7 @@ fn split_segments(text: &str) -> Result<Vec<String>, String> {
                 match chars.next() {
                     Some('"') => break,
                     Some(c) => segment.push(c),
-                    None => return Err(format!("unterminated quote in `{text}`")),
+                    None => return Err(AddressError::UnterminatedQuote(text.to_string())),
                 }
             }
         } else {
@@ -196,13 +229,18 @@ fn split_segments(text: &str) -> Result<Vec<String>, String> {
             }
         }
         if segment.is_empty() {
-            return Err(format!("empty segment in address `{text}`"));
+            return Err(AddressError::EmptySegment(text.to_string()));
         }
         segments.push(segment);
         match chars.next() {
             None => return Ok(segments),
             Some('.') => continue,
-            Some(c) => return Err(format!("unexpected `{c}` in address `{text}`")),
+            Some(found) => {
+                return Err(AddressError::Unexpected {
+                    found,
+                    text: text.to_string(),
+                });
+            }
         }
     }
 }
@@ -308,10 +346,10 @@ impl fmt::Display for Reference {
 }
 
 /// Splits `address.attribute` at its last segment, without checking that the attribute exists.
-pub(crate) fn split_reference(text: &str) -> Result<(Address, String), String> {
+pub(crate) fn split_reference(text: &str) -> Result<(Address, String), AddressError> {
     let segments = split_segments(text)?;
     let Some((attribute, address)) = segments.split_last() else {
-        return Err(format!("empty reference `{text}`"));
+        return Err(AddressError::EmptyReference(text.to_string()));
     };
     let address_text = address
         .iter()
@@ -324,11 +362,10 @@ pub(crate) fn split_reference(text: &str) -> Result<(Address, String), String> {
         })
         .collect::<Vec<_>>()
         .join(".");
-    let address = Address::parse(&address_text).map_err(|_| {
-        format!(
-            "`{text}` does not name a resource attribute; expected `<address>.<attribute>` such \
-             as `rest_apis.<api>.stages.<stage>.invoke_url`"
-        )
-    })?;
+    let address = Address::parse(&address_text)
+        .map_err(|_| AddressError::NotAnAttribute(text.to_string()))?;
     Ok((address, attribute.clone()))
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,4 @@
-//! The validated desired state: what `deploy.toml` says, with every rule of SPEC.md section 1
+//! The validated desired state: what `deploy.toml` says, with every rule of docs/configuration.md
 //! already checked. Spans point back into the source for later diagnostics (cycles, refusals).
 
 use std::collections::BTreeMap;
