@@ -405,7 +405,7 @@ fn save(
     in_doubt: &[Interrupted],
     interrupted: bool,
 ) -> Result<u8, Report> {
-    let (added, changed, destroyed) = report.counts();
+    let counts = report.counts();
     let succeeded = report.succeeded();
     let mut state = report.state;
     if report.changed {
@@ -429,7 +429,10 @@ fn save(
     } else {
         backend.carry_journal(&apply::carried(&state, &still), lock)?;
     }
-    let counts = format!("{added} added, {changed} changed, {destroyed} destroyed");
+    let counts = format!(
+        "{} added, {} changed, {} destroyed",
+        counts.add, counts.change, counts.destroy
+    );
     if succeeded {
         println!("\nApply complete! Resources: {counts}.");
         return Ok(0);

@@ -33,7 +33,7 @@ pub use journal::{
     Effect, Interrupted, JournalEntry, JournalError, Replay, carried, parse, replay,
 };
 
-use crate::plan::{Action, Change, Desired, Plan, PlannedArtifact};
+use crate::plan::{Action, Change, ChangeKind, Counts, Desired, Plan, PlannedArtifact};
 use crate::provider::Provider;
 use crate::state::{ResourceState, State, sensitive_digest};
 use schedule::Schedule;
@@ -244,8 +244,8 @@ pub enum Outcome {
 pub struct ChangeResult {
     /// The resource.
     pub address: String,
-    /// Terraform's symbol for the change (`+`, `~`, `-`, `>`).
-    pub symbol: char,
+    /// What the change does to its resource as a whole.
+    pub kind: ChangeKind,
     /// How it ended.
     pub outcome: Outcome,
 }
@@ -264,20 +264,13 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
-    /// Counts of applied changes by kind: added, changed, destroyed.
-    pub fn counts(&self) -> (usize, usize, usize) {
-        let mut counts = (0, 0, 0);
-        for result in &self.results {
-            if result.outcome != Outcome::Applied {
-                continue;
-            }
-            match result.symbol {
-                '+' => counts.0 += 1,
-                '-' => counts.2 += 1,
-                _ => counts.1 += 1,
-            }
-        }
-        counts
+    /// Counts of applied changes by kind.
+    pub fn counts(&self) -> Counts {
+        self.results
+            .iter()
+            .filter(|result| result.outcome == Outcome::Applied)
+            .map(|result| result.kind)
+            .collect()
     }
 
     /// Whether every change was applied.
@@ -366,7 +359,7 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
         .zip(outcomes)
         .map(|(change, outcome)| ChangeResult {
             address: change.address.clone(),
-            symbol: change.symbol(),
+            kind: change.kind(),
             outcome: outcome.unwrap_or(Outcome::NotStarted),
         })
         .collect();

@@ -69,14 +69,17 @@ pub(crate) fn stage_settings(
     if old.tracing != desired.tracing {
         patch.push(replace("/tracingEnabled", flag(desired.tracing)));
     }
-    match (&old.cache_size, &desired.cache_size) {
+    match (
+        old.cache_size.as_deref(),
+        desired.cache_size.map(|s| s.as_str()),
+    ) {
         (None, Some(size)) => {
             patch.push(replace("/cacheClusterEnabled", "true"));
-            patch.push(replace("/cacheClusterSize", size.clone()));
+            patch.push(replace("/cacheClusterSize", size));
         }
         (Some(_), None) => patch.push(replace("/cacheClusterEnabled", "false")),
         (Some(old_size), Some(size)) if old_size != size => {
-            patch.push(replace("/cacheClusterSize", size.clone()));
+            patch.push(replace("/cacheClusterSize", size));
         }
         _ => {}
     }

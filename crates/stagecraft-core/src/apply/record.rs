@@ -26,7 +26,7 @@ pub fn applied_state(desired: &Desired, deployment_id: &str) -> Option<ResourceS
             description: stage.description.clone(),
             tracing: stage.tracing,
             variables: stored(&stage.variables)?,
-            cache_size: stage.cache_size.clone(),
+            cache_size: stage.cache_size.map(|size| size.as_str().to_string()),
         }),
         Desired::Canary(canary) => ResourceState::Canary(CanaryState {
             rest_api_id: canary.rest_api_id.clone(),

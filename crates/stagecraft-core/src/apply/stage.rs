@@ -117,7 +117,7 @@ impl Run<'_> {
             deployment_description: desired.revision.clone(),
             stage_description: desired.description.clone(),
             variables: clear.clone(),
-            cache_size: desired.cache_size.clone(),
+            cache_size: desired.cache_size.map(|size| size.as_str().to_string()),
             tracing: desired.tracing,
         };
         let deployment = self

@@ -168,7 +168,14 @@ async fn stage_and_canary_lifecycle_makes_the_calls_of_the_spec() {
     let cfg = config(&stages("api1", "r1", ""));
     let run = apply_config(&aws, &cfg, None).await;
     assert!(run.report.succeeded(), "{:?}", run.report.results);
-    assert_eq!(run.report.counts(), (2, 0, 0));
+    assert_eq!(
+        run.report.counts(),
+        Counts {
+            add: 2,
+            change: 0,
+            destroy: 0
+        }
+    );
     assert_eq!(aws.count("CreateDeployment"), 2);
     let live = aws.stage("api1", "staging").unwrap();
     assert_eq!(live.variables["key"], "value-of-API_KEY");
@@ -292,7 +299,14 @@ async fn stage_and_canary_lifecycle_makes_the_calls_of_the_spec() {
     );
     let run = apply_config(&aws, &cfg, Some(state)).await;
     assert!(run.report.succeeded());
-    assert_eq!(run.report.counts(), (0, 0, 1));
+    assert_eq!(
+        run.report.counts(),
+        Counts {
+            add: 0,
+            change: 0,
+            destroy: 1
+        }
+    );
     assert!(aws.stage("api1", "prod").is_none());
     assert_converged(&aws, &cfg, &run.report.state);
 }

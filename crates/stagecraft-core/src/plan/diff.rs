@@ -176,7 +176,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     description: settings.description.clone(),
                     tracing: settings.tracing,
                     variables: resolver.values(&settings.variables, input.secrets, &lineage),
-                    cache_size: settings.cache_size.map(|size| size.as_str().to_string()),
+                    cache_size: settings.cache_size,
                     recorded_deployment: None,
                 };
                 let effective = promoted.get(address).cloned().or_else(|| match before {
@@ -394,7 +394,7 @@ fn stage_actions(old: &StageState, desired: &DesiredStage, state: Option<&State>
     }
     if old.description != desired.description
         || old.tracing != desired.tracing
-        || old.cache_size != desired.cache_size
+        || old.cache_size.as_deref() != desired.cache_size.map(|size| size.as_str())
         || !values_match(&desired.variables, &old.variables)
     {
         actions.push(Action::Update);

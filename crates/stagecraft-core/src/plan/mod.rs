@@ -11,8 +11,8 @@ mod resolve;
 pub use diff::{PlanError, PlanInput, plan};
 pub(crate) use diff::{basic_auth_matches, values_match};
 pub use model::{
-    Action, Change, Desired, DesiredBranch, DesiredCanary, DesiredStage, PLAN_FORMAT_VERSION, Plan,
-    PlanMode, PlannedArtifact, PlannedPart, PlannedValue, Summary,
+    Action, Change, ChangeKind, Counts, Desired, DesiredBranch, DesiredCanary, DesiredStage,
+    PLAN_FORMAT_VERSION, Plan, PlanMode, PlannedArtifact, PlannedPart, PlannedValue,
 };
 pub use resolve::{AttributeLookup, resolve_attribute};
 

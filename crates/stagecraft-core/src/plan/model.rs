@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::state::{ResourceState, StoredValue};
-use stagecraft_config::Address;
+use stagecraft_config::{Address, CacheSize};
 
 /// The version of the saved-plan and JSON-plan format.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -147,8 +147,9 @@ pub struct DesiredStage {
     pub tracing: bool,
     /// Stage variables.
     pub variables: BTreeMap<String, PlannedValue>,
-    /// The cache size, when enabled.
-    pub cache_size: Option<String>,
+    /// The cache size, when enabled (serialized in AWS's spelling, `"0.5"`).
+    #[serde(with = "cache_size_text")]
+    pub cache_size: Option<CacheSize>,
     /// For a rollback or re-point: the deployment the state records for `revision`, which the
     /// change goes back to (no new deployment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,17 +222,58 @@ pub struct Change {
     pub depends_on: Vec<String>,
 }
 
+/// What a change does to its resource as a whole: what the summary counts and the renderings
+/// draw with Terraform's symbols.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeKind {
+    /// A new resource: `+`.
+    Create,
+    /// A resource changed in place: `~`.
+    Update,
+    /// A resource removed: `-`.
+    Delete,
+    /// A canary promoted into its stage: `>`.
+    Promote,
+}
+
+impl ChangeKind {
+    /// Every kind, in the order the renderings list them.
+    pub const ALL: [ChangeKind; 4] = [
+        ChangeKind::Create,
+        ChangeKind::Update,
+        ChangeKind::Delete,
+        ChangeKind::Promote,
+    ];
+
+    /// Terraform's symbol: `+`, `~`, `-` or `>`.
+    pub fn symbol(self) -> char {
+        match self {
+            ChangeKind::Create => '+',
+            ChangeKind::Update => '~',
+            ChangeKind::Delete => '-',
+            ChangeKind::Promote => '>',
+        }
+    }
+}
+
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
+        f.write_char(self.symbol())
+    }
+}
+
 impl Change {
-    /// Terraform's symbol for the change: `+`, `~`, `-` or `>`.
-    pub fn symbol(&self) -> char {
+    /// What the change does to its resource as a whole.
+    pub fn kind(&self) -> ChangeKind {
         if self.actions.contains(&Action::Promote) {
-            '>'
+            ChangeKind::Promote
         } else if self.before.is_none() {
-            '+'
+            ChangeKind::Create
         } else if self.after.is_none() {
-            '-'
+            ChangeKind::Delete
         } else {
-            '~'
+            ChangeKind::Update
         }
     }
 
@@ -264,9 +306,9 @@ pub struct Plan {
     pub unchanged: usize,
 }
 
-/// Counts for the summary line.
+/// Changes counted by kind, for the summary line of a plan or an apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Summary {
+pub struct Counts {
     /// Resources created.
     pub add: usize,
     /// Resources changed in place (promotions included).
@@ -275,18 +317,31 @@ pub struct Summary {
     pub destroy: usize,
 }
 
-impl Plan {
-    /// Counts by symbol.
-    pub fn summary(&self) -> Summary {
-        let mut summary = Summary::default();
-        for change in &self.changes {
-            match change.symbol() {
-                '+' => summary.add += 1,
-                '-' => summary.destroy += 1,
-                _ => summary.change += 1,
-            }
+impl Counts {
+    /// Counts one more change of `kind`.
+    pub fn count(&mut self, kind: ChangeKind) {
+        match kind {
+            ChangeKind::Create => self.add += 1,
+            ChangeKind::Delete => self.destroy += 1,
+            ChangeKind::Update | ChangeKind::Promote => self.change += 1,
         }
-        summary
+    }
+}
+
+impl FromIterator<ChangeKind> for Counts {
+    fn from_iter<I: IntoIterator<Item = ChangeKind>>(kinds: I) -> Counts {
+        let mut counts = Counts::default();
+        for kind in kinds {
+            counts.count(kind);
+        }
+        counts
+    }
+}
+
+impl Plan {
+    /// The changes counted by kind.
+    pub fn summary(&self) -> Counts {
+        self.changes.iter().map(Change::kind).collect()
     }
 
     /// Whether the plan changes anything.
@@ -309,5 +364,30 @@ impl Plan {
             ));
         }
         Ok(plan)
+    }
+}
+
+/// `Option<CacheSize>` as AWS spells it (`"0.5"`, `"118"`) or `null`: the saved plan's shape
+/// from before the size was an enum.
+mod cache_size_text {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
+    use stagecraft_config::CacheSize;
+
+    pub(super) fn serialize<S: Serializer>(
+        size: &Option<CacheSize>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        size.map(CacheSize::as_str).serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<CacheSize>, D::Error> {
+        match Option::<String>::deserialize(deserializer)? {
+            None => Ok(None),
+            Some(text) => CacheSize::parse(&text)
+                .map(Some)
+                .ok_or_else(|| D::Error::custom(format!("`{text}` is not a cache size"))),
+        }
     }
 }

@@ -127,7 +127,7 @@ fn new_stage_is_created() {
             vec![Action::Create]
         )]
     );
-    assert_eq!(plan.changes[0].symbol(), '+');
+    assert_eq!(plan.changes[0].kind(), ChangeKind::Create);
     let Some(Desired::Stage(stage)) = &plan.changes[0].after else {
         panic!()
     };
@@ -135,7 +135,7 @@ fn new_stage_is_created() {
     assert_eq!(plan.prior_serial, None);
     assert_eq!(
         plan.summary(),
-        Summary {
+        Counts {
             add: 1,
             change: 0,
             destroy: 0
@@ -154,7 +154,7 @@ fn new_revision_redeploys_and_known_revision_rolls_back() {
     let back = config(BASE);
     let plan = make_plan(&back, Some(&state2)).unwrap();
     assert_eq!(actions_of(&plan)[0].1, vec![Action::Rollback]);
-    assert_eq!(plan.changes[0].symbol(), '~');
+    assert_eq!(plan.changes[0].kind(), ChangeKind::Update);
 }
 
 #[test]
@@ -244,7 +244,7 @@ fn promotion_moves_the_stage_without_a_new_deployment() {
             vec![Action::Promote]
         )]
     );
-    assert_eq!(plan.changes[0].symbol(), '>');
+    assert_eq!(plan.changes[0].kind(), ChangeKind::Promote);
     // Promotion with a variable that differs from the merged result also updates the stage,
     // after the promotion.
     let next = config(&BASE.replace("\"r1\"", "\"r2\"").replace("\"v1\"", "\"v3\""));
@@ -279,7 +279,7 @@ fn canary_removed_without_promotion_is_deleted() {
             vec![Action::Delete]
         )]
     );
-    assert_eq!(plan.changes[0].symbol(), '-');
+    assert_eq!(plan.changes[0].kind(), ChangeKind::Delete);
 }
 
 #[test]
@@ -400,7 +400,7 @@ fn targets_bring_their_dependencies_and_destroy_plans_delete_everything() {
     let plan = make_plan_with(&config, Some(&state), PlanMode::Destroy, &[]).unwrap();
     assert_eq!(
         plan.summary(),
-        Summary {
+        Counts {
             add: 0,
             change: 0,
             destroy: 3

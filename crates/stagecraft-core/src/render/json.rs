@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{Attr, Val, attributes, kind};
-use crate::plan::{Action, Plan, PlanMode, Summary};
+use crate::plan::{Action, Counts, Plan, PlanMode};
 
 /// The version of the JSON plan document (`format_version`). The minor number grows when
 /// fields are added; the major number changes only when a field changes meaning or goes away.
@@ -26,7 +26,7 @@ struct Document<'a> {
     lineage: &'a str,
     prior_serial: Option<u64>,
     mode: PlanMode,
-    summary: Summary,
+    summary: Counts,
     resource_changes: Vec<ResourceChange<'a>>,
 }
 
@@ -76,7 +76,7 @@ pub fn json(plan: &Plan) -> String {
                     address: &change.address,
                     kind: kind(change),
                     actions: &change.actions,
-                    symbol: change.symbol().to_string(),
+                    symbol: change.kind().to_string(),
                     before: change
                         .before
                         .as_ref()

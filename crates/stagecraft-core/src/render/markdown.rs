@@ -206,7 +206,7 @@ fn deployments_table(plan: &Plan) -> Option<String> {
             let words = words.strip_prefix("be ").unwrap_or(&words);
             format!(
                 "| {} {} | {} |\n",
-                change.symbol(),
+                change.kind(),
                 code(&change.address).replace('|', "\\|"),
                 escape(words)
             )
@@ -232,7 +232,7 @@ fn section(plan: &Plan, change: &Change) -> String {
         .collect();
     let summary = format!(
         "{} {} ({})",
-        change.symbol(),
+        change.kind(),
         change.address,
         actions.join(", ")
     );

@@ -283,7 +283,10 @@ fn desired_side<'a>(plan: &'a Plan, change: &'a Change, desired: &'a Desired) ->
                 recorded.map_or(Some(Val::Unknown), |old| text_of(&old.deployment_id))
             };
             vec![
-                ("cache_size", optional_text(stage.cache_size.as_ref())),
+                (
+                    "cache_size",
+                    stage.cache_size.map(|size| Val::Str(size.as_str())),
+                ),
                 ("deployment_id", deployment_id),
                 ("description", optional_text(stage.description.as_ref())),
                 ("rest_api_id", text_of(&stage.rest_api_id)),

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use stagecraft_config::CacheSize;
+
 use super::{MARKDOWN_LIMIT, TextStyle, json, markdown, text};
 use crate::plan::{
     Action, Change, Desired, DesiredBranch, DesiredCanary, DesiredStage, PLAN_FORMAT_VERSION, Plan,
@@ -144,7 +146,7 @@ fn prod_desired() -> DesiredStage {
             ("region".to_string(), known("us-east-1")),
             ("timeout".to_string(), known("29")),
         ]),
-        cache_size: Some("6.1".to_string()),
+        cache_size: Some(CacheSize::Gb6_1),
         recorded_deployment: None,
     }
 }
@@ -243,7 +245,7 @@ fn create_stage() -> Plan {
                 deferred("rest_apis.inventory.stages.staging", "invoke_url", "/v1"),
             ),
         ]),
-        cache_size: Some("0.5".to_string()),
+        cache_size: Some(CacheSize::Gb0_5),
         recorded_deployment: None,
     };
     plan(vec![change(
@@ -606,7 +608,7 @@ fn json_lists_unknowns_and_uses_the_plan_serde_names() {
             rendered["actions"],
             serde_json::to_value(&change.actions).unwrap()
         );
-        assert_eq!(rendered["symbol"], change.symbol().to_string());
+        assert_eq!(rendered["symbol"], change.kind().to_string());
     }
     let created = &changes[0];
     assert_eq!(created["kind"], "apigateway_stage");

@@ -11,7 +11,7 @@ use super::{
     Attr, Val, attributes, count, merge_sorted, push_description, push_quoted, quoted_len,
     short_digest,
 };
-use crate::plan::{Change, Plan};
+use crate::plan::{Change, ChangeKind, Plan};
 
 /// How the text rendering is styled. The CLI decides: colour only on a terminal, and never
 /// under `NO_COLOR` or `--no-color`; the renderer itself never looks at the environment.
@@ -53,7 +53,8 @@ impl Paint {
     pub(super) const MARKED: Paint = Paint { ink: Ink::Marked };
 
     /// Appends a change symbol in its colour: `+` green, `~` yellow, `-` red, `>` cyan.
-    fn symbol(self, out: &mut String, symbol: char) {
+    fn symbol(self, out: &mut String, kind: ChangeKind) {
+        let symbol = kind.symbol();
         // Writing to a String cannot fail.
         let _ = match self.ink {
             Ink::Plain => {
@@ -65,15 +66,11 @@ impl Paint {
                 out.push(symbol);
                 Ok(())
             }
-            Ink::Color => match symbol {
-                '+' => write!(out, "{}", symbol.green()),
-                '~' => write!(out, "{}", symbol.yellow()),
-                '-' => write!(out, "{}", symbol.red()),
-                '>' => write!(out, "{}", symbol.cyan()),
-                other => {
-                    out.push(other);
-                    Ok(())
-                }
+            Ink::Color => match kind {
+                ChangeKind::Create => write!(out, "{}", symbol.green()),
+                ChangeKind::Update => write!(out, "{}", symbol.yellow()),
+                ChangeKind::Delete => write!(out, "{}", symbol.red()),
+                ChangeKind::Promote => write!(out, "{}", symbol.cyan()),
             },
         };
     }
@@ -112,15 +109,16 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
     // and over as it grows.
     out.reserve(plan.changes.len() * 512);
     out.push_str("Resource actions are indicated with the following symbols:\n");
-    for (symbol, meaning) in [
-        ('+', "create"),
-        ('~', "update in place"),
-        ('-', "destroy"),
-        ('>', "promote (a canary's deployment becomes its stage's)"),
-    ] {
-        if plan.changes.iter().any(|change| change.symbol() == symbol) {
+    for kind in ChangeKind::ALL {
+        let meaning = match kind {
+            ChangeKind::Create => "create",
+            ChangeKind::Update => "update in place",
+            ChangeKind::Delete => "destroy",
+            ChangeKind::Promote => "promote (a canary's deployment becomes its stage's)",
+        };
+        if plan.changes.iter().any(|change| change.kind() == kind) {
             out.push_str("  ");
-            paint.symbol(&mut out, symbol);
+            paint.symbol(&mut out, kind);
             out.push(' ');
             out.push_str(meaning);
             out.push('\n');
@@ -173,7 +171,7 @@ fn push_resource(out: &mut String, plan: &Plan, change: &Change, paint: Paint) {
     }
     out.push('\n');
     out.push_str("  ");
-    paint.symbol(out, change.symbol());
+    paint.symbol(out, change.kind());
     out.push(' ');
     out.push_str(&change.address);
     out.push_str(" {\n");
@@ -298,12 +296,13 @@ impl Name<'_> {
     }
 }
 
-/// The symbol of a value's change: `+` added, `-` removed, `~` changed.
-fn change_symbol(before: Option<&Val<'_>>, after: Option<&Val<'_>>) -> char {
+/// The kind of a value's change from whether it was there before and is there after: `+`
+/// added, `-` removed, `~` changed.
+fn value_change(before: bool, after: bool) -> ChangeKind {
     match (before, after) {
-        (None, _) => '+',
-        (_, None) => '-',
-        _ => '~',
+        (false, _) => ChangeKind::Create,
+        (_, false) => ChangeKind::Delete,
+        _ => ChangeKind::Update,
     }
 }
 
@@ -317,13 +316,8 @@ fn map_lines<'m, 'a>(
     after: Option<&'m [(&'a str, Val<'a>)]>,
     paint: Paint,
 ) {
-    let symbol = match (before, after) {
-        (None, _) => '+',
-        (_, None) => '-',
-        _ => '~',
-    };
     push_spaces(out, indent);
-    paint.symbol(out, symbol);
+    paint.symbol(out, value_change(before.is_some(), after.is_some()));
     out.push(' ');
     name.push(out);
     out.push_str(" = {\n");
@@ -421,7 +415,7 @@ fn scalar_lines(
         return;
     }
     push_spaces(out, indent);
-    paint.symbol(out, change_symbol(before, after));
+    paint.symbol(out, value_change(before.is_some(), after.is_some()));
     out.push(' ');
     name.push(out);
     out.push_str(" = ");
@@ -462,8 +456,8 @@ fn line_diff(out: &mut String, indent: usize, old: &str, new: &str, paint: Paint
     for change in diff.iter_all_changes() {
         push_spaces(out, indent);
         match change.tag() {
-            ChangeTag::Delete => paint.symbol(out, '-'),
-            ChangeTag::Insert => paint.symbol(out, '+'),
+            ChangeTag::Delete => paint.symbol(out, ChangeKind::Delete),
+            ChangeTag::Insert => paint.symbol(out, ChangeKind::Create),
             ChangeTag::Equal => out.push(' '),
         }
         out.push(' ');
