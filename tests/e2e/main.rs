@@ -9,6 +9,7 @@ mod faults;
 mod fleet;
 mod interrupt;
 mod plan;
+mod region;
 mod s3_state;
 mod schedule;
 mod support;

@@ -14,6 +14,7 @@
 mod amplify;
 mod apigateway;
 mod errors;
+mod region;
 mod s3;
 
 #[cfg(test)]
@@ -26,6 +27,7 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+pub use region::chain_region;
 pub use s3::{S3Object, S3Store, StoreError};
 use stagecraft_core::provider::{
     AmplifyUpload, BranchSettings, JobStatus, LiveBranch, LiveStage, NewCanary, NewStage, PatchOp,

@@ -1,4 +1,4 @@
-//! Raw command-line arguments (clap). `main` turns them into settings and dispatches.
+//! Raw command-line arguments (clap). `settings.rs` resolves them once; `main` dispatches.
 
 use std::path::PathBuf;
 use std::time::Duration;

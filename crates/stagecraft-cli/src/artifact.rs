@@ -9,9 +9,6 @@
 //! same rule as the plan's (`Loaded::artifact_digests`) from the very bytes that went into the
 //! zip, so the executor can tell that the folder changed between plan and apply.
 
-// The apply executor (being written) is the caller; until it lands only the tests use this.
-// Remove this line once `apply` calls `package`.
-
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};

@@ -14,8 +14,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use miette::Diagnostic;
 use serde::{Deserialize, Serialize};
 use stagecraft_aws::StoreError;
+use stagecraft_config::StateSettings;
 use stagecraft_core::apply::{Journal, JournalEntry, JournalError};
 use stagecraft_core::state::{State, StateError};
+
+use crate::aws::AwsSettings;
+use crate::load::Loaded;
 
 pub use local::{LocalBackend, LocalLock};
 pub use s3::{S3Backend, S3Lock};
@@ -217,6 +221,26 @@ impl StateLock {
 }
 
 impl Backend {
+    /// The backend a loaded configuration names. An S3 bucket's region is `[state] region`,
+    /// else the command's resolved region (`aws.rs`).
+    pub fn for_config(loaded: &Loaded, aws: &AwsSettings) -> Result<Backend, BackendError> {
+        match &loaded.config.state {
+            StateSettings::Local { path } => {
+                Ok(Backend::Local(LocalBackend::new(loaded.base.join(path))))
+            }
+            StateSettings::S3 {
+                bucket,
+                key,
+                region,
+            } => Ok(Backend::S3(S3Backend::new(
+                &aws.options_in(region.as_ref()),
+                bucket,
+                key,
+                &loaded.base,
+            )?)),
+        }
+    }
+
     /// Takes the lock for `operation`, waiting up to `timeout`.
     pub fn lock(&self, operation: &str, timeout: Duration) -> Result<StateLock, BackendError> {
         match self {

@@ -17,14 +17,13 @@ use stagecraft_core::plan::{Action, Plan, PlannedArtifact};
 use stagecraft_core::render;
 use stagecraft_core::state::State;
 
-use crate::args::{ApplyArgs, Cli};
+use crate::args::ApplyArgs;
+use crate::aws::{self, AwsSettings};
 use crate::backend::{Backend, FileJournal, StateLock};
-use crate::load::{SecretMode, load};
-use crate::refresh;
-use crate::{Loaded, PlanRequest, backend_for, build_plan, parse_targets, region};
-
-/// Exit code after a second Ctrl-C.
-const EXIT_INTERRUPTED: i32 = 130;
+use crate::commands::plan::{PlanRequest, build_plan, parse_targets, plan_mode};
+use crate::load::{Loaded, SecretMode, load};
+use crate::settings::Settings;
+use crate::{EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, refresh};
 
 /// The state as the last apply left it, journal included, without writing anything (for
 /// `plan`, which must not change the state).
@@ -279,16 +278,16 @@ fn seconds(duration: Duration) -> String {
 }
 
 /// `stagecraft apply [PLAN]`.
-pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Report> {
-    let (loaded, secrets) = load(&cli.config, SecretMode::Read)?;
+pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
+    let (loaded, secrets) = load(&settings.config, SecretMode::Read)?;
     let artifacts = loaded.artifact_digests()?;
-    let backend = backend_for(cli, &loaded)?;
-    let lock = Arc::new(backend.lock("apply", cli.lock_timeout)?);
+    let aws = AwsSettings::new(&settings.aws, &loaded.config);
+    let backend = Backend::for_config(&loaded, &aws)?;
+    let lock = Arc::new(backend.lock("apply", settings.lock_timeout)?);
     let (mut state, mut in_doubt) = recover(&backend, &lock, backend.read()?)?;
 
-    let runtime = refresh::runtime()?;
-    let configured_region = region(cli, loaded.config.project.region.as_ref());
-    let provider = refresh::provider(cli, &loaded, &runtime);
+    let runtime = aws::runtime()?;
+    let provider = aws::provider(&aws, &runtime);
     // Until the executor starts, Ctrl-C releases the lock (an S3 lock object would otherwise
     // stay behind) and exits; the executor's own handling replaces this one.
     let early_interrupt = runtime.spawn({
@@ -297,7 +296,7 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
             if tokio::signal::ctrl_c().await.is_ok() {
                 lock.release();
                 eprintln!("\nInterrupted before anything was applied.");
-                std::process::exit(EXIT_INTERRUPTED);
+                std::process::exit(EXIT_INTERRUPTED.into());
             }
         }
     });
@@ -326,25 +325,25 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
         )?,
         None => {
             let targets = parse_targets(&args.targets)?;
-            let region = runtime
-                .block_on(provider.resolved_region())
-                .or(configured_region);
             let plan = build_plan(
                 &loaded,
                 &secrets,
                 state.as_ref(),
                 &PlanRequest {
                     targets: &targets,
-                    destroy: args.destroy,
-                    region,
+                    mode: plan_mode(args.destroy),
+                    region: aws.region(),
                     artifacts: &artifacts,
                 },
             )?;
             if plan.has_changes() {
-                print!("{}", render::text(&plan, render::TextStyle { color }));
+                let style = render::TextStyle {
+                    color: settings.color,
+                };
+                print!("{}", render::text(&plan, style));
                 if !args.auto_approve && !confirm()? {
                     println!("Apply cancelled: nothing was changed.");
-                    return Ok(1);
+                    return Ok(EXIT_FAILURE);
                 }
             }
             plan
@@ -354,7 +353,7 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
         // Operations in doubt stay carried (in the journal) until their resource is applied or
         // refreshed.
         println!("No changes. AWS matches the configuration.");
-        return Ok(0);
+        return Ok(EXIT_OK);
     }
 
     early_interrupt.abort();
@@ -369,8 +368,8 @@ pub fn apply_command(cli: &Cli, args: &ApplyArgs, color: bool) -> Result<u8, Rep
     let progress = Progress::new(plan.changes.len());
     let sink = |event: Event| progress.event(event);
     let sensitive = SensitiveValues::new(&loaded.config, &secrets, &plan.lineage);
-    let mut options = ApplyOptions::new(&loaded.config.aws, cli.parallelism);
-    options.job_timeout = cli.job_timeout;
+    let mut options = ApplyOptions::new(&loaded.config.aws, settings.parallelism);
+    options.job_timeout = settings.job_timeout;
     let prior_serial = state.as_ref().map(|state| state.serial);
     let ctx = Context {
         provider: &provider,
@@ -435,7 +434,7 @@ fn save(
     );
     if succeeded {
         println!("\nApply complete! Resources: {counts}.");
-        return Ok(0);
+        return Ok(EXIT_OK);
     }
     println!("\nApply incomplete. Resources: {counts}.");
     if let Some(error) = &report.journal_error {
@@ -463,7 +462,7 @@ fn save(
             }
         );
     }
-    Ok(1)
+    Ok(EXIT_FAILURE)
 }
 
 /// First Ctrl-C: start nothing new. Second: fold the journal into the state and exit.
@@ -495,5 +494,5 @@ async fn watch_interrupts(
         Err(report) => eprintln!("{report:?}"),
     }
     lock.release();
-    std::process::exit(EXIT_INTERRUPTED);
+    std::process::exit(EXIT_INTERRUPTED.into());
 }

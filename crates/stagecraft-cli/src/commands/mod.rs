@@ -1,0 +1,9 @@
+//! The commands, one file each: each takes the resolved [`Settings`](crate::settings::Settings)
+//! and its own arguments, and returns the exit code or the error report `main` prints.
+
+pub mod apply;
+pub mod import;
+pub mod plan;
+pub mod show;
+pub mod state;
+pub mod validate;

@@ -1,0 +1,175 @@
+//! `stagecraft plan`: load, lock, recover the journal into the state (without writing it),
+//! optionally refresh from AWS, compute the plan, render it, and save it with `--out`. Also the
+//! plan-building and rendering that `apply` and `show` share.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use miette::{IntoDiagnostic, Report, WrapErr};
+use stagecraft_config::{Address, Secrets};
+use stagecraft_core::plan::{Plan, PlanInput, PlanMode, plan};
+use stagecraft_core::render;
+use stagecraft_core::state::State;
+
+use crate::args::{Format, PlanArgs};
+use crate::aws::{self, AwsSettings};
+use crate::backend::{self, Backend};
+use crate::commands::apply::recovered_state;
+use crate::load::{Loaded, SecretMode, load};
+use crate::settings::Settings;
+use crate::{EXIT_CHANGES, EXIT_OK, refresh};
+
+/// `--target` addresses, parsed.
+pub fn parse_targets(targets: &[String]) -> Result<Vec<Address>, Report> {
+    targets
+        .iter()
+        .map(|text| {
+            Address::parse(text).map_err(|message| {
+                miette::miette!(code = "cli::target", "--target {text}: {message}")
+            })
+        })
+        .collect()
+}
+
+/// The plan mode `--destroy` asks for.
+pub fn plan_mode(destroy: bool) -> PlanMode {
+    if destroy {
+        PlanMode::Destroy
+    } else {
+        PlanMode::Normal
+    }
+}
+
+/// What a plan is made from besides the loaded configuration and the state.
+pub struct PlanRequest<'a> {
+    /// `--target` addresses (empty: everything).
+    pub targets: &'a [Address],
+    /// Converge or destroy.
+    pub mode: PlanMode,
+    /// The command's resolved region (for `invoke_url`).
+    pub region: Option<String>,
+    /// The artifacts' content digests.
+    pub artifacts: &'a BTreeMap<String, String>,
+}
+
+/// The plan of `loaded` against `state`.
+pub fn build_plan(
+    loaded: &Loaded,
+    secrets: &Secrets,
+    state: Option<&State>,
+    request: &PlanRequest<'_>,
+) -> Result<Plan, Report> {
+    Ok(plan(&PlanInput {
+        config: &loaded.config,
+        secrets,
+        graph: &loaded.graph,
+        state,
+        new_lineage: uuid::Uuid::new_v4().to_string(),
+        region: request.region.clone(),
+        artifact_digests: request.artifacts,
+        config_digest: loaded.config_digest(request.artifacts),
+        mode: request.mode,
+        targets: request.targets,
+    })?)
+}
+
+/// A plan in one of the output formats.
+pub fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
+    match format {
+        Format::Text => render::text(plan, render::TextStyle { color }),
+        Format::Json => {
+            let mut text = render::json(plan);
+            text.push('\n');
+            text
+        }
+        Format::Markdown => render::markdown(plan, render::MARKDOWN_LIMIT),
+    }
+}
+
+/// `stagecraft plan`.
+pub fn run(settings: &Settings, args: &PlanArgs) -> Result<u8, Report> {
+    let (loaded, secrets) = load(&settings.config, SecretMode::Read)?;
+    let targets = parse_targets(&args.targets)?;
+    let artifacts = loaded.artifact_digests()?;
+    let aws = AwsSettings::new(&settings.aws, &loaded.config);
+    let backend = Backend::for_config(&loaded, &aws)?;
+    let _lock = backend.lock("plan", settings.lock_timeout)?;
+    let mut state = recovered_state(&backend, backend.read()?)?;
+    if (args.refresh || args.refresh_only)
+        && let Some(recorded) = &state
+    {
+        let runtime = aws::runtime()?;
+        let provider = aws::provider(&aws, &runtime);
+        let (fresh, drifts) =
+            runtime.block_on(refresh::refresh(&provider, &loaded.config, recorded))?;
+        if !drifts.is_empty() {
+            let text = stagecraft_core::live::render_drift(&drifts);
+            if args.format == Format::Text {
+                print!("{text}");
+            } else {
+                eprint!("{text}");
+            }
+        }
+        if args.refresh_only {
+            if drifts.is_empty() {
+                println!("No changes. AWS matches the state.");
+            }
+            return Ok(if args.detailed_exitcode && !drifts.is_empty() {
+                EXIT_CHANGES
+            } else {
+                EXIT_OK
+            });
+        }
+        state = Some(fresh);
+    }
+    let plan = build_plan(
+        &loaded,
+        &secrets,
+        state.as_ref(),
+        &PlanRequest {
+            targets: &targets,
+            mode: plan_mode(args.destroy),
+            region: aws.region(),
+            artifacts: &artifacts,
+        },
+    )?;
+    let rendered = render_plan(&plan, args.format, settings.color);
+    write_stdout(&rendered)?;
+    if let Some(out) = &args.out {
+        backend::write_atomically(out, plan.to_json().as_bytes())?;
+        if args.format == Format::Text {
+            println!("\nSaved the plan to {}.", display_relative(out));
+        }
+    }
+    let code = if args.detailed_exitcode && plan.has_changes() {
+        EXIT_CHANGES
+    } else {
+        EXIT_OK
+    };
+    // The process exits as soon as this returns. Freeing a large configuration, state and
+    // plan one allocation at a time would take a good part of the whole run (a tenth of it at
+    // 10,000 stages); the operating system reclaims the memory at once. The lock is still
+    // released normally when `_lock` goes out of scope.
+    std::mem::forget((loaded, secrets, state, plan, rendered));
+    Ok(code)
+}
+
+/// Writes `text` to standard output in one locked write: a plan can run to megabytes, and the
+/// default line-buffered `print!` would hand it over in pieces.
+fn write_stdout(text: &str) -> Result<(), Report> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+        .into_diagnostic()
+        .wrap_err("cannot write the plan to standard output")
+}
+
+fn display_relative(path: &Path) -> String {
+    let current = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    path.strip_prefix(&current)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}

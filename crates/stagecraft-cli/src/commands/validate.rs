@@ -1,0 +1,18 @@
+//! `stagecraft validate`: parse and validate the configuration; nothing else.
+
+use miette::Report;
+
+use crate::EXIT_OK;
+use crate::load::{SecretMode, load};
+use crate::settings::Settings;
+
+/// `stagecraft validate`.
+pub fn run(settings: &Settings) -> Result<u8, Report> {
+    let (loaded, _) = load(&settings.config, SecretMode::Skip)?;
+    println!(
+        "Success! {} is valid: {} resources.",
+        settings.config.display(),
+        loaded.config.addresses().len()
+    );
+    Ok(EXIT_OK)
+}
