@@ -4,11 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use stagecraft_config::{Address, Config, Host, PathInfo};
+use stagecraft_config::{Address, Attribute, Config, Host, PathInfo};
 
+use crate::apply::record::applied_state;
 use crate::graph::Graph;
-use crate::plan::{Plan, PlanError, PlanInput, PlanMode, plan};
-use crate::state::State;
+use crate::plan::{
+    Action, Desired, Plan, PlanError, PlanInput, PlanMode, plan, promoted_stage, resolve_attribute,
+};
+use crate::state::{ResourceState, State};
 
 /// Every path exists; `$NAME` is `value-of-NAME`.
 pub(crate) struct TestHost;
@@ -66,4 +69,80 @@ pub(crate) fn make_plan_with(
         mode,
         targets,
     })
+}
+
+/// The state that applying `plan` on top of `state` records, with deployment ids invented
+/// the way AWS would: a new one per new revision, the recorded one for a known revision.
+pub(crate) fn apply_to(state: Option<&State>, plan: &Plan) -> State {
+    let mut next = state
+        .cloned()
+        .unwrap_or_else(|| State::new("t", plan.lineage.clone()));
+    for change in &plan.changes {
+        match &change.after {
+            None => {
+                if change.actions.contains(&Action::Promote)
+                    && let Some(ResourceState::Canary(canary)) = &change.before
+                {
+                    let stage_key = change.address.trim_end_matches(".canary").to_string();
+                    if let Some(ResourceState::Stage(stage)) = next.resources.get_mut(&stage_key) {
+                        *stage = promoted_stage(stage, canary);
+                    }
+                }
+                next.resources.remove(&change.address);
+            }
+            Some(desired) => {
+                let mut desired = desired.clone();
+                let ids: BTreeMap<String, String> = plan
+                    .changes
+                    .iter()
+                    .filter_map(|c| match &c.after {
+                        Some(Desired::Stage(s)) => Some((c.address.clone(), s.rest_api_id.clone())),
+                        _ => None,
+                    })
+                    .collect();
+                let current = next.clone();
+                let lookup = |address: &str, attribute: &str| -> Option<String> {
+                    let parsed = Address::parse(address).ok()?;
+                    let attribute = Attribute::offered_by(parsed.kind())
+                        .iter()
+                        .find(|(name, _)| *name == attribute)?
+                        .1;
+                    resolve_attribute(
+                        &parsed,
+                        attribute,
+                        &|a| ids.get(&a.to_string()).cloned(),
+                        plan.region.as_deref(),
+                        &|a| match current.resources.get(&a.to_string()) {
+                            Some(ResourceState::Stage(s)) => Some(s.deployment_id.clone()),
+                            Some(ResourceState::Canary(c)) => Some(c.deployment_id.clone()),
+                            _ => None,
+                        },
+                    )
+                };
+                desired.resolve_deferred(&lookup).unwrap();
+                let desired = &desired;
+                let (api_id, revision) = match desired {
+                    Desired::Stage(stage) => (stage.rest_api_id.clone(), stage.revision.clone()),
+                    Desired::Canary(canary) => {
+                        (canary.rest_api_id.clone(), canary.revision.clone())
+                    }
+                    Desired::Branch(_) => (String::new(), String::new()),
+                };
+                let deployment = next
+                    .deployment_of(&api_id, &revision)
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("dep-{api_id}-{revision}"));
+                next.deployments
+                    .entry(api_id)
+                    .or_default()
+                    .insert(revision, deployment.clone());
+                next.resources.insert(
+                    change.address.clone(),
+                    applied_state(desired, &deployment).unwrap(),
+                );
+            }
+        }
+    }
+    next.serial += 1;
+    next
 }

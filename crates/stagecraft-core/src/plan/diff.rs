@@ -12,7 +12,9 @@ use super::model::{
 };
 use super::resolve::{Resolver, password_value};
 use crate::graph::Graph;
-use crate::state::{BasicAuthState, BranchState, ResourceState, StageState, State, StoredValue};
+use crate::state::{
+    BasicAuthState, BranchState, CanaryState, ResourceState, StageState, State, StoredValue,
+};
 
 /// Everything a plan is computed from.
 pub struct PlanInput<'a> {
@@ -134,13 +136,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 && desired.revision == canary.revision
                 && desired.revision != stage_state.revision
             {
-                let mut after = stage_state.clone();
-                after.revision = canary.revision.clone();
-                after.deployment_id = canary.deployment_id.clone();
-                for (key, value) in &canary.variable_overrides {
-                    after.variables.insert(key.clone(), value.clone());
-                }
-                promoted.insert(stage_address.clone(), after);
+                promoted.insert(stage_address.clone(), promoted_stage(stage_state, canary));
                 changes.push(Change {
                     address: address.to_string(),
                     actions: vec![Action::Promote],
@@ -183,10 +179,21 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     Some(ResourceState::Stage(stage)) => Some(stage.clone()),
                     _ => None,
                 });
-                let actions = match &effective {
+                let mut actions = match &effective {
                     None => vec![Action::Create],
                     Some(old) => stage_actions(old, &desired, input.state),
                 };
+                // A promotion that changes the stage's variables shows them on the stage, even
+                // when the configuration agrees with the merge and the stage makes no call of
+                // its own: the plan shows what AWS ends with (docs/behaviour.md, "Actions and
+                // their calls", promote).
+                if actions.is_empty()
+                    && promoted.contains_key(address)
+                    && let Some(ResourceState::Stage(recorded)) = before
+                    && !values_match(&desired.variables, &recorded.variables)
+                {
+                    actions.push(Action::Update);
+                }
                 let mut desired = desired;
                 if actions.contains(&Action::Rollback) {
                     desired.recorded_deployment = input
@@ -392,14 +399,31 @@ fn stage_actions(old: &StageState, desired: &DesiredStage, state: Option<&State>
             Action::Redeploy
         });
     }
-    if old.description != desired.description
-        || old.tracing != desired.tracing
-        || old.cache_size.as_deref() != desired.cache_size.map(|size| size.as_str())
-        || !values_match(&desired.variables, &old.variables)
-    {
+    if !settings_match(old, desired) {
         actions.push(Action::Update);
     }
     actions
+}
+
+/// Whether a stage's recorded settings (description, tracing, cache, variables) are the
+/// desired ones, so that no `UpdateStage` of them is needed.
+pub(crate) fn settings_match(old: &StageState, desired: &DesiredStage) -> bool {
+    old.description == desired.description
+        && old.tracing == desired.tracing
+        && old.cache_size.as_deref() == desired.cache_size.map(|size| size.as_str())
+        && values_match(&desired.variables, &old.variables)
+}
+
+/// The stage a promotion's `UpdateStage` leaves: the canary's revision and deployment, and its
+/// overrides merged into the variables key by key (as AWS copies them).
+pub fn promoted_stage(stage: &StageState, canary: &CanaryState) -> StageState {
+    let mut promoted = stage.clone();
+    promoted.revision = canary.revision.clone();
+    promoted.deployment_id = canary.deployment_id.clone();
+    for (key, value) in &canary.variable_overrides {
+        promoted.variables.insert(key.clone(), value.clone());
+    }
+    promoted
 }
 
 /// Whether recorded basic-auth settings match the desired ones (passwords by digest).

@@ -8,8 +8,8 @@ mod diff;
 mod model;
 mod resolve;
 
-pub use diff::{PlanError, PlanInput, plan};
-pub(crate) use diff::{basic_auth_matches, values_match};
+pub use diff::{PlanError, PlanInput, plan, promoted_stage};
+pub(crate) use diff::{basic_auth_matches, settings_match, values_match};
 pub use model::{
     Action, Change, ChangeKind, Counts, Desired, DesiredBranch, DesiredCanary, DesiredStage,
     PLAN_FORMAT_VERSION, Plan, PlanMode, PlannedArtifact, PlannedPart, PlannedValue,

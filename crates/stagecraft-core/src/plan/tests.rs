@@ -3,95 +3,12 @@
 //! records is empty; a plan against no state creates everything.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-
 use proptest::prelude::*;
-use stagecraft_config::{Address, Attribute, Config, Secrets};
+use stagecraft_config::{Address, Config, Secrets};
 
 use super::*;
-use crate::apply::record::applied_state;
-use crate::state::{ResourceState, State};
-use crate::test_support::{TestHost, config, make_plan, make_plan_with};
-
-/// The state that applying `plan` on top of `state` records, with deployment ids invented
-/// the way AWS would: a new one per new revision, the recorded one for a known revision.
-fn apply_to(state: Option<&State>, plan: &Plan) -> State {
-    let mut next = state
-        .cloned()
-        .unwrap_or_else(|| State::new("t", plan.lineage.clone()));
-    for change in &plan.changes {
-        match &change.after {
-            None => {
-                if change.actions.contains(&Action::Promote)
-                    && let Some(ResourceState::Canary(canary)) = &change.before
-                {
-                    let stage_key = change.address.trim_end_matches(".canary").to_string();
-                    if let Some(ResourceState::Stage(stage)) = next.resources.get_mut(&stage_key) {
-                        stage.revision = canary.revision.clone();
-                        stage.deployment_id = canary.deployment_id.clone();
-                        for (k, v) in &canary.variable_overrides {
-                            stage.variables.insert(k.clone(), v.clone());
-                        }
-                    }
-                }
-                next.resources.remove(&change.address);
-            }
-            Some(desired) => {
-                let mut desired = desired.clone();
-                let ids: BTreeMap<String, String> = plan
-                    .changes
-                    .iter()
-                    .filter_map(|c| match &c.after {
-                        Some(Desired::Stage(s)) => Some((c.address.clone(), s.rest_api_id.clone())),
-                        _ => None,
-                    })
-                    .collect();
-                let current = next.clone();
-                let lookup = |address: &str, attribute: &str| -> Option<String> {
-                    let parsed = Address::parse(address).ok()?;
-                    let attribute = Attribute::offered_by(parsed.kind())
-                        .iter()
-                        .find(|(name, _)| *name == attribute)?
-                        .1;
-                    resolve_attribute(
-                        &parsed,
-                        attribute,
-                        &|a| ids.get(&a.to_string()).cloned(),
-                        plan.region.as_deref(),
-                        &|a| match current.resources.get(&a.to_string()) {
-                            Some(ResourceState::Stage(s)) => Some(s.deployment_id.clone()),
-                            Some(ResourceState::Canary(c)) => Some(c.deployment_id.clone()),
-                            _ => None,
-                        },
-                    )
-                };
-                desired.resolve_deferred(&lookup).unwrap();
-                let desired = &desired;
-                let (api_id, revision) = match desired {
-                    Desired::Stage(stage) => (stage.rest_api_id.clone(), stage.revision.clone()),
-                    Desired::Canary(canary) => {
-                        (canary.rest_api_id.clone(), canary.revision.clone())
-                    }
-                    Desired::Branch(_) => (String::new(), String::new()),
-                };
-                let deployment = next
-                    .deployment_of(&api_id, &revision)
-                    .map(str::to_string)
-                    .unwrap_or_else(|| format!("dep-{api_id}-{revision}"));
-                next.deployments
-                    .entry(api_id)
-                    .or_default()
-                    .insert(revision, deployment.clone());
-                next.resources.insert(
-                    change.address.clone(),
-                    applied_state(desired, &deployment).unwrap(),
-                );
-            }
-        }
-    }
-    next.serial += 1;
-    next
-}
+use crate::state::State;
+use crate::test_support::{TestHost, apply_to, config, make_plan, make_plan_with};
 
 fn actions_of(plan: &Plan) -> Vec<(String, Vec<Action>)> {
     plan.changes
@@ -233,10 +150,12 @@ fn canary_traffic_change_is_an_update() {
 #[test]
 fn promotion_moves_the_stage_without_a_new_deployment() {
     let (_, state) = applied(&format!("{BASE}{CANARY}"));
-    // The stage takes the canary's revision and the canary table goes; the overrides merge into
-    // the variables, so a config that says the merged values has nothing else to change.
-    let next = config(&BASE.replace("\"r1\"", "\"r2\"").replace("\"v1\"", "\"v2\""));
-    let plan = make_plan(&next, Some(&state)).unwrap();
+    // The stage takes the canary's revision and the canary table goes; a config that says
+    // the stage's recorded values (nothing to merge) has nothing else to change.
+    let plain = CANARY.replace("variable_overrides = { backend = \"v2\" }\n", "");
+    let (_, plain_state) = applied(&format!("{BASE}{plain}"));
+    let next = config(&BASE.replace("\"r1\"", "\"r2\""));
+    let plan = make_plan(&next, Some(&plain_state)).unwrap();
     assert_eq!(
         actions_of(&plan),
         vec![(
@@ -265,6 +184,69 @@ fn promotion_moves_the_stage_without_a_new_deployment() {
     assert_eq!(
         plan.changes[1].depends_on,
         vec!["rest_apis.api.stages.prod.canary".to_string()]
+    );
+}
+
+/// The stage's variables `after` a promotion, by key.
+fn promoted_variables(plan: &Plan) -> Vec<(String, PlannedValue)> {
+    let stage = plan
+        .changes
+        .iter()
+        .find(|change| change.address == "rest_apis.api.stages.prod")
+        .expect("the stage's change");
+    match &stage.after {
+        Some(Desired::Stage(stage)) => stage
+            .variables
+            .iter()
+            .filter(|(key, _)| *key != "key")
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
+        other => panic!("not a stage: {other:?}"),
+    }
+}
+
+/// Integrity 9: a promotion's plan shows the stage's net variables, what AWS ends with. When
+/// the configuration agrees with the merged overrides, the stage's variables still change
+/// from the recorded ones (by the promotion's call alone), so the stage's change is in the
+/// plan with them; today it was left out and no variable line showed. When the
+/// configuration's variables replace the overrides, the stage's `after` holds the file's
+/// values, which the second `UpdateStage` sets.
+#[test]
+fn promotion_shows_the_stage_s_net_variables() {
+    let (_, state) = applied(&format!("{BASE}{CANARY}"));
+    let known = |value: &str| PlannedValue::Known {
+        value: value.to_string(),
+    };
+    let merged = config(&BASE.replace("\"r1\"", "\"r2\"").replace("\"v1\"", "\"v2\""));
+    let plan = make_plan(&merged, Some(&state)).unwrap();
+    assert_eq!(
+        actions_of(&plan),
+        vec![
+            (
+                "rest_apis.api.stages.prod.canary".to_string(),
+                vec![Action::Promote]
+            ),
+            (
+                "rest_apis.api.stages.prod".to_string(),
+                vec![Action::Update]
+            ),
+        ]
+    );
+    assert_eq!(
+        promoted_variables(&plan),
+        vec![("backend".to_string(), known("v2"))]
+    );
+    // Applied, the plan leaves a state the configuration agrees with.
+    let after = apply_to(Some(&state), &plan);
+    assert!(make_plan(&merged, Some(&after)).unwrap().changes.is_empty());
+
+    // The file keeps the stage's own value: the override is replaced and the stage ends
+    // with "v1", as recorded.
+    let replaced = config(&BASE.replace("\"r1\"", "\"r2\""));
+    let plan = make_plan(&replaced, Some(&state)).unwrap();
+    assert_eq!(
+        promoted_variables(&plan),
+        vec![("backend".to_string(), known("v1"))]
     );
 }
 

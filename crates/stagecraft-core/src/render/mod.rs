@@ -19,7 +19,7 @@ pub use json::{JSON_FORMAT_VERSION, json};
 pub use markdown::{MARKDOWN_LIMIT, markdown};
 pub use text::{TextStyle, text};
 
-use crate::plan::{Action, Change, Desired, Plan, PlannedValue};
+use crate::plan::{Action, Change, Desired, Plan, PlannedValue, promoted_stage, settings_match};
 use crate::state::{CanaryState, ResourceState, StoredValue};
 
 /// One attribute value as the renderers see it. Values borrow from the plan: rendering a plan
@@ -525,14 +525,20 @@ fn push_clause(out: &mut String, plan: &Plan, change: &Change, action: Action) {
             None => out.push_str("be created"),
         },
         Action::Update => {
-            let promoted = stage.is_some_and(|stage| {
+            let promoted = stage.and_then(|stage| {
                 promoted_canary(plan, change)
-                    .is_some_and(|canary| canary.revision == stage.revision)
+                    .filter(|canary| canary.revision == stage.revision)
+                    .map(|canary| (stage, canary))
             });
-            out.push_str(if promoted {
-                "be updated in place (after its canary's promotion)"
-            } else {
-                "be updated in place"
+            out.push_str(match (promoted, &change.before) {
+                // The promotion's call leaves the stage as configured: no call follows.
+                (Some((stage, canary)), Some(ResourceState::Stage(old)))
+                    if settings_match(&promoted_stage(old, canary), stage) =>
+                {
+                    "be updated in place by its canary's promotion (no call of its own)"
+                }
+                (Some(_), _) => "be updated in place (after its canary's promotion)",
+                (None, _) => "be updated in place",
             });
         }
         Action::Redeploy => {
@@ -567,10 +573,13 @@ fn push_clause(out: &mut String, plan: &Plan, change: &Change, action: Action) {
         }
         Action::Promote => match &change.before {
             Some(ResourceState::Canary(old)) => {
+                // AWS merges the overrides, but the stage's own change (planned against the
+                // promoted stage) sets the variables the configuration gives: the stage ends
+                // with those, and its change shows them.
                 let overrides = if old.variable_overrides.is_empty() {
                     ""
                 } else {
-                    ", its overrides merge into the stage's variables"
+                    ", the stage's variables end as configured"
                 };
                 out.push_str("be promoted: the stage takes revision ");
                 push_quoted(out, &old.revision);

@@ -16,6 +16,7 @@ use crate::state::{
     BasicAuthState, BranchState, CanaryState, ResourceState, StageState, StoredValue,
     sensitive_digest,
 };
+use crate::test_support::{apply_to, config, make_plan};
 
 const LINEAGE: &str = "6f1c2b7e-8d3a-4e59-9b0f-2a7c5d1e9f40";
 const API: &str = "a1b2c3d4e5";
@@ -492,6 +493,32 @@ fn mixed() -> Plan {
     plan(changes)
 }
 
+/// A stage `prod` on `r1` with variables `backend = "v1"` and `region`, and a canary on `r2`
+/// overriding `backend` with `"v2"`, as applied: the state a promotion starts from.
+const CANARY_ROLLOUT: &str = r#"
+[rest_apis.orders]
+id = "a1b2c3d4e5"
+[rest_apis.orders.stages.prod]
+revision = "r1"
+variables = { backend = "v1", region = "us-east-1" }
+[rest_apis.orders.stages.prod.canary]
+revision = "r2"
+percent_traffic = 10.0
+variable_overrides = { backend = "v2" }
+"#;
+
+/// The plan of promoting the canary of [`CANARY_ROLLOUT`] with the stage's `backend` set to
+/// `backend` in the file (`"v2"` agrees with the override, `"v1"` replaces it).
+fn promotion_with_backend(backend: &str) -> Plan {
+    let state = apply_to(None, &make_plan(&config(CANARY_ROLLOUT), None).unwrap());
+    let promoted = CANARY_ROLLOUT[..CANARY_ROLLOUT
+        .find("[rest_apis.orders.stages.prod.canary]")
+        .unwrap()]
+        .replace("\"r1\"", "\"r2\"")
+        .replace("\"v1\"", &format!("\"{backend}\""));
+    make_plan(&config(&promoted), Some(&state)).unwrap()
+}
+
 fn scenarios() -> Vec<(&'static str, Plan)> {
     vec![
         ("create_stage", create_stage()),
@@ -502,6 +529,8 @@ fn scenarios() -> Vec<(&'static str, Plan)> {
         ("canary_update", canary_update()),
         ("canary_repoint", canary_repoint()),
         ("promote", promote()),
+        ("promote_merged", promotion_with_backend("v2")),
+        ("promote_replaced", promotion_with_backend("v1")),
         ("branch_create", branch_create()),
         ("branch_update", branch_update()),
         ("delete", delete()),
@@ -556,6 +585,45 @@ fn markdown_snapshots() {
         assert!(rendered.len() <= MARKDOWN_LIMIT);
         insta::assert_snapshot!(format!("markdown_{name}"), rendered);
     }
+}
+
+/// Integrity 9: a promotion's plan shows the stage's net variables, what AWS ends with, and its
+/// header claims no merge that the next call undoes. Today the header said "its overrides
+/// merge into the stage's variables" in both cases; when the file agreed with the override,
+/// no line showed `backend` going from "v1" to "v2" (the stage's change was left out), and when
+/// the file kept "v1" the header claimed a merge the stage's `UpdateStage` undoes.
+#[test]
+fn a_promotion_shows_the_stage_s_net_variables() {
+    let merged = text(&promotion_with_backend("v2"), TextStyle::default());
+    assert!(!merged.contains("merge"), "{merged}");
+    assert!(
+        merged.contains("~ \"backend\" = \"v1\" -> \"v2\"\n"),
+        "{merged}"
+    );
+    assert!(
+        merged.contains("will be updated in place by its canary's promotion (no call of its own)"),
+        "{merged}"
+    );
+    let document: serde_json::Value =
+        serde_json::from_str(&json(&promotion_with_backend("v2"))).unwrap();
+    let stage = &document["resource_changes"][1];
+    assert_eq!(stage["address"], "rest_apis.orders.stages.prod");
+    assert_eq!(stage["before"]["variables"]["backend"], "v1");
+    assert_eq!(stage["after"]["variables"]["backend"], "v2");
+
+    let replaced = text(&promotion_with_backend("v1"), TextStyle::default());
+    assert!(!replaced.contains("merge"), "{replaced}");
+    // The stage ends with "v1", as recorded: its block has no `backend` line.
+    let stage_block = &replaced[replaced
+        .find("# rest_apis.orders.stages.prod will")
+        .unwrap()..];
+    assert!(!stage_block.contains("backend"), "{replaced}");
+    assert!(
+        replaced.contains("will be updated in place (after its canary's promotion)"),
+        "{replaced}"
+    );
+    let markdown = markdown(&promotion_with_backend("v1"), MARKDOWN_LIMIT);
+    assert!(!markdown.contains("merge"), "{markdown}");
 }
 
 #[test]
