@@ -87,14 +87,32 @@ fn map_drift(
     }
 }
 
-fn check(out: &mut Vec<AttributeDrift>, attribute: &str, recorded: String, live: String) {
-    if recorded != live {
-        out.push(AttributeDrift {
+/// A resource's drift: each scalar attribute `(name, recorded, live)` that differs, as shown,
+/// then the keys of its one map attribute that differ; `None` when nothing does.
+fn compare<const N: usize>(
+    address: &str,
+    scalars: [(&str, &String, &String); N],
+    (name, recorded, live): (
+        &str,
+        &BTreeMap<String, StoredValue>,
+        &BTreeMap<String, StoredValue>,
+    ),
+) -> Option<Drift> {
+    let mut attributes: Vec<AttributeDrift> = scalars
+        .into_iter()
+        .filter(|(_, recorded, live)| recorded != live)
+        .map(|(attribute, recorded, live)| AttributeDrift {
             attribute: attribute.to_string(),
-            recorded,
-            live,
-        });
-    }
+            recorded: recorded.clone(),
+            live: live.clone(),
+        })
+        .collect();
+    map_drift(name, recorded, live, &mut attributes);
+    (!attributes.is_empty()).then(|| Drift {
+        address: address.to_string(),
+        deleted: false,
+        attributes,
+    })
 }
 
 /// The revision a deployment was recorded for, or a label that names the deployment.
@@ -228,38 +246,33 @@ pub fn refresh_stage(
         &sensitive_keys(&recorded.variables, configured_sensitive),
         &state.lineage,
     );
-    let mut attributes = Vec::new();
-    check(
-        &mut attributes,
-        "deployment_id",
-        recorded.deployment_id.clone(),
-        fresh.deployment_id.clone(),
+    let drift = compare(
+        address,
+        [
+            (
+                "deployment_id",
+                &recorded.deployment_id,
+                &fresh.deployment_id,
+            ),
+            (
+                "description",
+                &none_or(recorded.description.as_deref()),
+                &none_or(fresh.description.as_deref()),
+            ),
+            (
+                "tracing",
+                &recorded.tracing.to_string(),
+                &fresh.tracing.to_string(),
+            ),
+            (
+                "cache_size",
+                &none_or(recorded.cache_size.as_deref()),
+                &none_or(fresh.cache_size.as_deref()),
+            ),
+        ],
+        ("variables", &recorded.variables, &fresh.variables),
     );
-    check(
-        &mut attributes,
-        "description",
-        none_or(recorded.description.as_deref()),
-        none_or(fresh.description.as_deref()),
-    );
-    check(
-        &mut attributes,
-        "tracing",
-        recorded.tracing.to_string(),
-        fresh.tracing.to_string(),
-    );
-    check(
-        &mut attributes,
-        "cache_size",
-        none_or(recorded.cache_size.as_deref()),
-        none_or(fresh.cache_size.as_deref()),
-    );
-    map_drift(
-        "variables",
-        &recorded.variables,
-        &fresh.variables,
-        &mut attributes,
-    );
-    (Some(fresh), drift(address, attributes))
+    (Some(fresh), drift)
 }
 
 /// A recorded canary refreshed from its stage's `GetStage`.
@@ -287,32 +300,32 @@ pub fn refresh_canary(
         &sensitive_keys(&recorded.variable_overrides, configured_sensitive),
         &state.lineage,
     );
-    let mut attributes = Vec::new();
-    check(
-        &mut attributes,
-        "deployment_id",
-        recorded.deployment_id.clone(),
-        fresh.deployment_id.clone(),
+    let drift = compare(
+        address,
+        [
+            (
+                "deployment_id",
+                &recorded.deployment_id,
+                &fresh.deployment_id,
+            ),
+            (
+                "percent_traffic",
+                &recorded.percent_traffic.to_string(),
+                &fresh.percent_traffic.to_string(),
+            ),
+            (
+                "use_stage_cache",
+                &recorded.use_stage_cache.to_string(),
+                &fresh.use_stage_cache.to_string(),
+            ),
+        ],
+        (
+            "variable_overrides",
+            &recorded.variable_overrides,
+            &fresh.variable_overrides,
+        ),
     );
-    check(
-        &mut attributes,
-        "percent_traffic",
-        recorded.percent_traffic.to_string(),
-        fresh.percent_traffic.to_string(),
-    );
-    check(
-        &mut attributes,
-        "use_stage_cache",
-        recorded.use_stage_cache.to_string(),
-        fresh.use_stage_cache.to_string(),
-    );
-    map_drift(
-        "variable_overrides",
-        &recorded.variable_overrides,
-        &fresh.variable_overrides,
-        &mut attributes,
-    );
-    (Some(fresh), drift(address, attributes))
+    (Some(fresh), drift)
 }
 
 /// A recorded branch refreshed from `GetBranch`. What cannot be read back (the password, the
@@ -339,43 +352,38 @@ pub fn refresh_branch(
         (Some(auth), true) => Some(auth.clone()),
         _ => None,
     };
-    let mut attributes = Vec::new();
-    check(
-        &mut attributes,
-        "stage",
-        none_or(recorded.stage.as_deref()),
-        none_or(fresh.stage.as_deref()),
+    let live_auth = if live.basic_auth_enabled {
+        "enabled"
+    } else {
+        "(none)"
+    };
+    let drift = compare(
+        address,
+        [
+            (
+                "stage",
+                &none_or(recorded.stage.as_deref()),
+                &none_or(fresh.stage.as_deref()),
+            ),
+            (
+                "description",
+                &none_or(recorded.description.as_deref()),
+                &none_or(fresh.description.as_deref()),
+            ),
+            (
+                "framework",
+                &none_or(recorded.framework.as_deref()),
+                &none_or(fresh.framework.as_deref()),
+            ),
+            (
+                "basic_auth",
+                &auth_shown(recorded.basic_auth.as_ref()),
+                &live_auth.to_string(),
+            ),
+        ],
+        ("environment", &recorded.environment, &fresh.environment),
     );
-    check(
-        &mut attributes,
-        "description",
-        none_or(recorded.description.as_deref()),
-        none_or(fresh.description.as_deref()),
-    );
-    check(
-        &mut attributes,
-        "framework",
-        none_or(recorded.framework.as_deref()),
-        none_or(fresh.framework.as_deref()),
-    );
-    check(
-        &mut attributes,
-        "basic_auth",
-        auth_shown(recorded.basic_auth.as_ref()),
-        if live.basic_auth_enabled {
-            "enabled"
-        } else {
-            "(none)"
-        }
-        .to_string(),
-    );
-    map_drift(
-        "environment",
-        &recorded.environment,
-        &fresh.environment,
-        &mut attributes,
-    );
-    (Some(fresh), drift(address, attributes))
+    (Some(fresh), drift)
 }
 
 fn auth_shown(auth: Option<&BasicAuthState>) -> String {
@@ -393,14 +401,6 @@ fn gone(address: &str) -> Drift {
     }
 }
 
-fn drift(address: &str, attributes: Vec<AttributeDrift>) -> Option<Drift> {
-    (!attributes.is_empty()).then(|| Drift {
-        address: address.to_string(),
-        deleted: false,
-        attributes,
-    })
-}
-
 /// Replaces (or removes) a resource's record after a refresh.
 pub fn set_record(state: &mut State, address: &str, record: Option<ResourceState>) {
     match record {
@@ -413,137 +413,5 @@ pub fn set_record(state: &mut State, address: &str, record: Option<ResourceState
     }
 }
 
-/// The drift as text, in Terraform's "Objects have changed outside of Terraform" manner.
-pub fn render_drift(drifts: &[Drift]) -> String {
-    let mut out = String::from(
-        "Note: Objects have changed outside of stagecraft\n\nstagecraft read the live resources and found these differences from the state:\n",
-    );
-    for drift in drifts {
-        if drift.deleted {
-            out.push_str(&format!("\n  # {} has been deleted\n", drift.address));
-            continue;
-        }
-        out.push_str(&format!("\n  # {} has changed\n", drift.address));
-        for attribute in &drift.attributes {
-            out.push_str(&format!(
-                "      ~ {} = {} -> {}\n",
-                attribute.attribute, attribute.recorded, attribute.live
-            ));
-        }
-    }
-    out.push('\n');
-    out
-}
-
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn recorded() -> (State, StageState) {
-        let mut state = State::new("p", "lin".to_string());
-        state.deployments.insert(
-            "api".into(),
-            BTreeMap::from([("r1".into(), "d1".into()), ("r2".into(), "d2".into())]),
-        );
-        let stage = StageState {
-            rest_api_id: "api".into(),
-            stage_name: "prod".into(),
-            revision: "r2".into(),
-            deployment_id: "d2".into(),
-            description: None,
-            tracing: false,
-            variables: BTreeMap::from([
-                ("backend".into(), StoredValue::Plain("b".into())),
-                (
-                    "key".into(),
-                    StoredValue::Sensitive {
-                        sensitive: sensitive_digest("lin", "old-secret"),
-                    },
-                ),
-            ]),
-            cache_size: None,
-        };
-        (state, stage)
-    }
-
-    #[test]
-    fn stage_drift_names_what_changed_and_masks_secrets() {
-        let (state, stage) = recorded();
-        let live = LiveStage {
-            stage_name: "prod".into(),
-            deployment_id: Some("d1".into()),
-            tracing: true,
-            variables: BTreeMap::from([
-                ("backend".into(), "b".into()),
-                ("key".into(), "new-secret".into()),
-                ("extra".into(), "hand-set-secret".into()),
-            ]),
-            ..LiveStage::default()
-        };
-        let (fresh, drift) = refresh_stage(
-            &state,
-            "rest_apis.a.stages.prod",
-            &stage,
-            Some(&live),
-            &BTreeSet::from(["extra".to_string()]),
-        );
-        let fresh = fresh.unwrap();
-        // Moved to r1's deployment by hand: the revision follows it.
-        assert_eq!(fresh.revision, "r1");
-        assert_eq!(
-            fresh.variables["key"],
-            StoredValue::Sensitive {
-                sensitive: sensitive_digest("lin", "new-secret")
-            }
-        );
-        let drift = drift.unwrap();
-        let names: Vec<&str> = drift
-            .attributes
-            .iter()
-            .map(|a| a.attribute.as_str())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "deployment_id",
-                "tracing",
-                "variables.extra",
-                "variables.key"
-            ]
-        );
-        let text = render_drift(&[drift]);
-        assert!(!text.contains("secret"), "{text}");
-        assert!(text.contains("~ variables.key = (sensitive value) -> (sensitive value)"));
-        // A key the configuration reads from the environment is masked even when unrecorded.
-        assert!(text.contains("~ variables.extra = (none) -> (sensitive value)"));
-        // The same stage, unchanged: no drift.
-        let same = LiveStage {
-            stage_name: "prod".into(),
-            deployment_id: Some("d2".into()),
-            variables: BTreeMap::from([
-                ("backend".into(), "b".into()),
-                ("key".into(), "old-secret".into()),
-            ]),
-            ..LiveStage::default()
-        };
-        let (fresh, drift) = refresh_stage(&state, "x", &stage, Some(&same), &BTreeSet::new());
-        assert_eq!(fresh.unwrap(), stage);
-        assert!(drift.is_none());
-        // Gone.
-        let (fresh, drift) = refresh_stage(&state, "x", &stage, None, &BTreeSet::new());
-        assert!(fresh.is_none() && drift.unwrap().deleted);
-    }
-
-    #[test]
-    fn an_unknown_deployment_gets_a_revision_no_configuration_has() {
-        let (state, stage) = recorded();
-        let live = LiveStage {
-            stage_name: "prod".into(),
-            deployment_id: Some("zzz".into()),
-            ..LiveStage::default()
-        };
-        let (fresh, _) = refresh_stage(&state, "x", &stage, Some(&live), &BTreeSet::new());
-        assert_eq!(fresh.unwrap().revision, "(unknown: deployment zzz)");
-    }
-}
+mod tests;

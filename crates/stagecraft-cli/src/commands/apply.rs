@@ -307,7 +307,7 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
         let (mut fresh, drifts) =
             runtime.block_on(refresh::refresh(&provider, &loaded.config, recorded))?;
         if !drifts.is_empty() {
-            print!("{}", stagecraft_core::live::render_drift(&drifts));
+            print!("{}", stagecraft_core::render::drift(&drifts));
             fresh.serial = recorded.serial + 1;
             backend.write(&fresh, &lock)?;
             state = Some(fresh);

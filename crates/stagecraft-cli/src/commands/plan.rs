@@ -104,7 +104,7 @@ pub fn run(settings: &Settings, args: &PlanArgs) -> Result<u8, Report> {
         let (fresh, drifts) =
             runtime.block_on(refresh::refresh(&provider, &loaded.config, recorded))?;
         if !drifts.is_empty() {
-            let text = stagecraft_core::live::render_drift(&drifts);
+            let text = stagecraft_core::render::drift(&drifts);
             if args.format == Format::Text {
                 print!("{text}");
             } else {

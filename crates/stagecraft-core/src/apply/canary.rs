@@ -107,7 +107,7 @@ impl Run<'_> {
         let Some(ResourceState::Stage(stage)) = self.record_of(&stage_address) else {
             return Err(format!("{stage_address} is not in the state"));
         };
-        let promoted = patch::promoted_stage(&stage, &canary);
+        let promoted = crate::plan::promoted_stage(&stage, &canary);
         let effects = vec![
             deployment_effect(&canary.rest_api_id, &canary.revision, &canary.deployment_id),
             resource_effect(&stage_address, ResourceState::Stage(promoted)),

@@ -156,17 +156,6 @@ pub(crate) fn promotion(canary: &CanaryState) -> Vec<PatchOp> {
     patch
 }
 
-/// The stage a promotion leaves: the canary's revision and deployment, overrides merged.
-pub(crate) fn promoted_stage(stage: &StageState, canary: &CanaryState) -> StageState {
-    let mut promoted = stage.clone();
-    promoted.revision = canary.revision.clone();
-    promoted.deployment_id = canary.deployment_id.clone();
-    for (key, value) in &canary.variable_overrides {
-        promoted.variables.insert(key.clone(), value.clone());
-    }
-    promoted
-}
-
 /// The values to send for a branch, in clear.
 pub(crate) struct ClearBranch {
     pub environment: BTreeMap<String, String>,

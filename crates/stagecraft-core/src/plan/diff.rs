@@ -160,7 +160,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         }
         let key = address.to_string();
         let before = recorded.get(&key);
-        let change = match address {
+        let (actions, desired) = match address {
             Address::Stage { api, stage } => {
                 let Some(settings) = config.stage(api, stage) else {
                     continue;
@@ -203,13 +203,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                         })
                         .map(str::to_string);
                 }
-                (!actions.is_empty()).then(|| Change {
-                    address: key,
-                    actions,
-                    before: before.cloned(),
-                    after: Some(Desired::Stage(desired)),
-                    depends_on: Vec::new(),
-                })
+                (actions, Desired::Stage(desired))
             }
             Address::Canary { api, stage } => {
                 let Some(canary) = config.stage(api, stage).and_then(|s| s.canary.as_ref()) else {
@@ -256,13 +250,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 if actions.contains(&Action::CanaryRepoint) {
                     desired.recorded_deployment = known.map(str::to_string);
                 }
-                (!actions.is_empty()).then(|| Change {
-                    address: key,
-                    actions,
-                    before: before.cloned(),
-                    after: Some(Desired::Canary(desired)),
-                    depends_on: Vec::new(),
-                })
+                (actions, Desired::Canary(desired))
             }
             Address::Branch { app, branch } => {
                 let Some(settings) = config.branch(app, branch) else {
@@ -309,19 +297,20 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                         actions
                     }
                 };
-                (!actions.is_empty()).then(|| Change {
-                    address: key,
-                    actions,
-                    before: before.cloned(),
-                    after: Some(Desired::Branch(desired)),
-                    depends_on: Vec::new(),
-                })
+                (actions, Desired::Branch(desired))
             }
         };
-        match change {
-            Some(change) => changes.push(change),
-            None => unchanged += 1,
+        if actions.is_empty() {
+            unchanged += 1;
+            continue;
         }
+        changes.push(Change {
+            address: key,
+            actions,
+            before: before.cloned(),
+            after: Some(desired),
+            depends_on: Vec::new(),
+        });
     }
 
     // Recorded resources no longer declared (or everything, under --destroy): delete them,

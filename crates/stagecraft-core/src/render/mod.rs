@@ -1,11 +1,13 @@
 //! Renderings of a [`Plan`] for people and programs: Terraform-style text, a versioned JSON
-//! document and a Markdown pull-request comment. The engine never prints: each renderer returns a
-//! `String` and the CLI decides where it goes (and, for text, whether it is coloured).
+//! document and a Markdown pull-request comment; and the drift `--refresh` finds (`drift.rs`).
+//! The engine never prints: each renderer returns a `String` and the CLI decides where it goes
+//! (and, for text, whether it is coloured).
 //!
-//! All three read one attribute model built here, so they agree on what changed and on what is
-//! masked: a sensitive value is carried only as its digest, for comparison, and no renderer ever
-//! writes that digest out.
+//! The three plan renderings read one attribute model built here, so they agree on what changed
+//! and on what is masked: a sensitive value is carried only as its digest, for comparison, and
+//! no renderer ever writes that digest out.
 
+mod drift;
 mod json;
 mod markdown;
 mod text;
@@ -15,6 +17,7 @@ mod tests;
 
 use std::fmt::Write as _;
 
+pub use drift::drift;
 pub use json::{JSON_FORMAT_VERSION, json};
 pub use markdown::{MARKDOWN_LIMIT, markdown};
 pub use text::{TextStyle, text};
