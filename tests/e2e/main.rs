@@ -8,6 +8,7 @@ mod crash;
 mod faults;
 mod fleet;
 mod interrupt;
+mod logs;
 mod plan;
 mod region;
 mod s3_state;

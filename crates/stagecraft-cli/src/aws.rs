@@ -101,5 +101,11 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Report> {
 /// The AWS provider for these settings.
 pub fn provider(aws: &AwsSettings, runtime: &tokio::runtime::Runtime) -> AwsProvider {
     let options = aws.options();
+    tracing::trace!(
+        region = ?options.region,
+        profile = ?options.profile,
+        endpoint = ?options.endpoint_url,
+        "making the AWS clients"
+    );
     runtime.block_on(AwsProvider::from_env(&options))
 }

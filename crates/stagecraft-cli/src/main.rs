@@ -37,8 +37,8 @@ pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    logging::init(cli.verbose);
     let settings = Settings::resolve(&cli);
+    logging::init(settings.verbose, settings.log_style);
     let color = settings.color;
     miette::set_hook(Box::new(move |_| {
         Box::new(

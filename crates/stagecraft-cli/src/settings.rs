@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::args::Cli;
+use crate::logging::LogStyle;
 
 /// Everything a command needs from the command line and the environment, decided.
 #[derive(Debug, Clone)]
@@ -16,6 +17,10 @@ pub struct Settings {
     pub config: PathBuf,
     /// Whether output is coloured (a terminal, no `--no-color`, no `NO_COLOR`).
     pub color: bool,
+    /// `-v` count.
+    pub verbose: u8,
+    /// How log lines (on standard error) look.
+    pub log_style: LogStyle,
     /// How many resources apply may work on at once.
     pub parallelism: usize,
     /// How long to wait for the state lock.
@@ -42,7 +47,13 @@ impl Settings {
     pub fn resolve(cli: &Cli) -> Settings {
         Settings {
             config: cli.config.clone(),
-            color: use_color(cli.no_color),
+            color: use_color(cli.no_color, std::io::stdout().is_terminal()),
+            verbose: cli.verbose,
+            log_style: if use_color(cli.no_color, std::io::stderr().is_terminal()) {
+                LogStyle::Colored
+            } else {
+                LogStyle::Plain
+            },
             parallelism: cli.parallelism,
             lock_timeout: cli.lock_timeout,
             job_timeout: cli.job_timeout,
@@ -56,8 +67,6 @@ impl Settings {
 }
 
 /// Colour only on a terminal, never with `--no-color` or `NO_COLOR`.
-fn use_color(no_color: bool) -> bool {
-    !no_color
-        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
-        && std::io::stdout().is_terminal()
+fn use_color(no_color_flag: bool, terminal: bool) -> bool {
+    !no_color_flag && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()) && terminal
 }
