@@ -165,7 +165,7 @@ pub(crate) struct ClearBranch {
 /// Every setting, for `CreateBranch` (or `UpdateBranch` of a branch found unrecorded).
 pub(crate) fn branch_all(desired: &DesiredBranch, clear: &ClearBranch) -> BranchSettings {
     BranchSettings {
-        stage: desired.stage.clone(),
+        stage: desired.stage.map(|stage| stage.as_str().to_string()),
         description: desired.description.clone(),
         framework: desired.framework.clone(),
         environment: Some(clear.environment.clone()),
@@ -180,8 +180,10 @@ pub(crate) fn branch_changes(
     clear: &ClearBranch,
 ) -> Option<BranchSettings> {
     let mut settings = BranchSettings::default();
-    if old.stage != desired.stage && desired.stage.is_some() {
-        settings.stage = desired.stage.clone();
+    if let Some(stage) = desired.stage
+        && old.stage.as_deref() != Some(stage.as_str())
+    {
+        settings.stage = Some(stage.as_str().to_string());
     }
     if old.description != desired.description {
         settings.description = Some(desired.description.clone().unwrap_or_default());

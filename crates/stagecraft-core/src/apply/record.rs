@@ -40,7 +40,7 @@ pub fn applied_state(desired: &Desired, deployment_id: &str) -> Option<ResourceS
         Desired::Branch(branch) => ResourceState::Branch(BranchState {
             app_id: branch.app_id.clone(),
             branch_name: branch.branch_name.clone(),
-            stage: branch.stage.clone(),
+            stage: branch.stage.map(|stage| stage.as_str().to_string()),
             description: branch.description.clone(),
             framework: branch.framework.clone(),
             environment: stored(&branch.environment)?,

@@ -272,7 +272,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 let desired = DesiredBranch {
                     app_id: config.amplify_apps[app].id.clone(),
                     branch_name: branch.clone(),
-                    stage: settings.stage.map(|stage| stage.as_str().to_string()),
+                    stage: settings.stage,
                     description: settings.description.clone(),
                     framework: settings.framework.clone(),
                     environment: resolver.values(&settings.environment, input.secrets, &lineage),
@@ -432,7 +432,7 @@ pub(crate) fn basic_auth_matches(
 fn branch_actions(old: &BranchState, desired: &DesiredBranch) -> Vec<Action> {
     let mut actions = Vec::new();
     let auth_matches = basic_auth_matches(old.basic_auth.as_ref(), desired.basic_auth.as_ref());
-    if old.stage != desired.stage
+    if old.stage.as_deref() != desired.stage.map(|stage| stage.as_str())
         || old.description != desired.description
         || old.framework != desired.framework
         || !values_match(&desired.environment, &old.environment)

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::state::{ResourceState, StoredValue};
-use stagecraft_config::{Address, CacheSize};
+use stagecraft_config::{Address, AmplifyStage, CacheSize};
 
 /// The version of the saved-plan and JSON-plan format.
 pub const PLAN_FORMAT_VERSION: u32 = 1;
@@ -148,7 +148,7 @@ pub struct DesiredStage {
     /// Stage variables.
     pub variables: BTreeMap<String, PlannedValue>,
     /// The cache size, when enabled (serialized in AWS's spelling, `"0.5"`).
-    #[serde(with = "cache_size_text")]
+    #[serde(with = "aws_spelling")]
     pub cache_size: Option<CacheSize>,
     /// For a rollback or re-point: the deployment the state records for `revision`, which the
     /// change goes back to (no new deployment).
@@ -184,8 +184,9 @@ pub struct DesiredBranch {
     pub app_id: String,
     /// The branch name.
     pub branch_name: String,
-    /// The Amplify stage.
-    pub stage: Option<String>,
+    /// The Amplify stage (serialized in AWS's spelling, `"PRODUCTION"`).
+    #[serde(with = "aws_spelling")]
+    pub stage: Option<AmplifyStage>,
     /// The description.
     pub description: Option<String>,
     /// The framework label.
@@ -367,27 +368,55 @@ impl Plan {
     }
 }
 
-/// `Option<CacheSize>` as AWS spells it (`"0.5"`, `"118"`) or `null`: the saved plan's shape
-/// from before the size was an enum.
-mod cache_size_text {
+/// An `Option` of a configuration enum as AWS spells it (`"0.5"`, `"PRODUCTION"`) or `null`:
+/// the saved plan's shape from before these values were enums.
+mod aws_spelling {
     use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
-    use stagecraft_config::CacheSize;
+    use stagecraft_config::{AmplifyStage, CacheSize};
 
-    pub(super) fn serialize<S: Serializer>(
-        size: &Option<CacheSize>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        size.map(CacheSize::as_str).serialize(serializer)
+    /// A value with one AWS spelling.
+    pub(super) trait Spelled: Copy + Sized {
+        /// What the value is, for the error on a spelling that names none.
+        const WHAT: &'static str;
+        fn spelling(self) -> &'static str;
+        fn from_spelling(text: &str) -> Option<Self>;
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+    impl Spelled for CacheSize {
+        const WHAT: &'static str = "cache size";
+        fn spelling(self) -> &'static str {
+            self.as_str()
+        }
+        fn from_spelling(text: &str) -> Option<Self> {
+            CacheSize::parse(text)
+        }
+    }
+
+    impl Spelled for AmplifyStage {
+        const WHAT: &'static str = "Amplify stage";
+        fn spelling(self) -> &'static str {
+            self.as_str()
+        }
+        fn from_spelling(text: &str) -> Option<Self> {
+            AmplifyStage::parse(text)
+        }
+    }
+
+    pub(super) fn serialize<T: Spelled, S: Serializer>(
+        value: &Option<T>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        value.map(T::spelling).serialize(serializer)
+    }
+
+    pub(super) fn deserialize<'de, T: Spelled, D: Deserializer<'de>>(
         deserializer: D,
-    ) -> Result<Option<CacheSize>, D::Error> {
+    ) -> Result<Option<T>, D::Error> {
         match Option::<String>::deserialize(deserializer)? {
             None => Ok(None),
-            Some(text) => CacheSize::parse(&text)
+            Some(text) => T::from_spelling(&text)
                 .map(Some)
-                .ok_or_else(|| D::Error::custom(format!("`{text}` is not a cache size"))),
+                .ok_or_else(|| D::Error::custom(format!("`{text}` is not a {}", T::WHAT))),
         }
     }
 }

@@ -400,6 +400,21 @@ fn saved_plans_round_trip() {
     assert!(Plan::from_json(&newer).is_err());
 }
 
+/// The cache size and the Amplify stage are enums in the plan but keep the saved plan's shape:
+/// AWS's spelling as a string, and a spelling that names none is refused on reading.
+#[test]
+fn saved_plans_spell_cache_sizes_and_amplify_stages_as_aws_does() {
+    let cached = BASE.replace("description = \"Production\"", "cache_size = 0.5");
+    let plan = make_plan(&config(&format!("{cached}{BRANCH}")), None).unwrap();
+    let saved = plan.to_json();
+    assert!(saved.contains("\"cache_size\": \"0.5\""), "{saved}");
+    assert!(saved.contains("\"stage\": \"BETA\""), "{saved}");
+    let odd = saved.replace("\"cache_size\": \"0.5\"", "\"cache_size\": \"0.7\"");
+    assert!(Plan::from_json(&odd).is_err());
+    let odd = saved.replace("\"stage\": \"BETA\"", "\"stage\": \"beta\"");
+    assert!(Plan::from_json(&odd).is_err());
+}
+
 /// A random valid configuration: APIs with up to ten stages, some with canaries, caches and
 /// sensitive variables, and branches that refer to stages.
 fn arbitrary_config() -> impl Strategy<Value = String> {

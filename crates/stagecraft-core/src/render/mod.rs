@@ -354,7 +354,7 @@ fn desired_side<'a>(plan: &'a Plan, change: &'a Change, desired: &'a Desired) ->
                 ("environment", Some(planned_map(&branch.environment))),
                 ("framework", optional_text(branch.framework.as_ref())),
                 ("job_id", job_id),
-                ("stage", optional_text(branch.stage.as_ref())),
+                ("stage", branch.stage.map(|stage| Val::Str(stage.as_str()))),
             ];
             // The state records only the artifact's digest, so its path is shown for new
             // branches alone (an update would otherwise always show it as added). It sorts

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use stagecraft_config::CacheSize;
+use stagecraft_config::{AmplifyStage, CacheSize};
 
 use super::{MARKDOWN_LIMIT, TextStyle, json, markdown, text};
 use crate::plan::{
@@ -209,7 +209,7 @@ fn branch_desired() -> DesiredBranch {
     DesiredBranch {
         app_id: APP.to_string(),
         branch_name: "main".to_string(),
-        stage: Some("PRODUCTION".to_string()),
+        stage: Some(AmplifyStage::Production),
         description: Some("Storefront".to_string()),
         framework: Some("React".to_string()),
         environment: BTreeMap::from([
