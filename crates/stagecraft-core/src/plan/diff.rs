@@ -137,13 +137,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 && desired.revision != stage_state.revision
             {
                 promoted.insert(stage_address.clone(), promoted_stage(stage_state, canary));
-                changes.push(Change {
-                    address: address.to_string(),
-                    actions: vec![Action::Promote],
-                    before: Some(resource.clone()),
-                    after: None,
-                    depends_on: Vec::new(),
-                });
+                changes.push(removal(address.to_string(), Action::Promote, resource));
             }
         }
     }
@@ -332,13 +326,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 address: text.clone(),
             });
         }
-        deletes.push(Change {
-            address: text.clone(),
-            actions: vec![Action::Delete],
-            before: Some(resource.clone()),
-            after: None,
-            depends_on: Vec::new(),
-        });
+        deletes.push(removal(text.clone(), Action::Delete, resource));
     }
     deletes.sort_by_key(|change| match change.parsed_address().map(|a| a.kind()) {
         Some(ResourceKind::Canary) => 0,
@@ -359,6 +347,17 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         changes,
         unchanged,
     })
+}
+
+/// A change that takes a recorded resource out of the state (a deletion or a promotion).
+fn removal(address: String, action: Action, before: &ResourceState) -> Change {
+    Change {
+        address,
+        actions: vec![action],
+        before: Some(before.clone()),
+        after: None,
+        depends_on: Vec::new(),
+    }
 }
 
 fn prevent_destroy(config: &Config, address: &Address) -> bool {

@@ -374,39 +374,35 @@ mod aws_spelling {
     use serde::{Deserialize, Deserializer, Serialize, Serializer, de::Error as _};
     use stagecraft_config::{AmplifyStage, CacheSize};
 
-    /// A value with one AWS spelling.
-    pub(super) trait Spelled: Copy + Sized {
+    /// A value with one AWS spelling, listed in its type's `ALL`.
+    pub(super) trait Spelled: Copy + PartialEq + 'static {
         /// What the value is, for the error on a spelling that names none.
         const WHAT: &'static str;
-        fn spelling(self) -> &'static str;
-        fn from_spelling(text: &str) -> Option<Self>;
+        /// Every value with its spelling.
+        const ALL: &'static [(Self, &'static str)];
     }
 
     impl Spelled for CacheSize {
         const WHAT: &'static str = "cache size";
-        fn spelling(self) -> &'static str {
-            self.as_str()
-        }
-        fn from_spelling(text: &str) -> Option<Self> {
-            CacheSize::parse(text)
-        }
+        const ALL: &'static [(Self, &'static str)] = &CacheSize::ALL;
     }
 
     impl Spelled for AmplifyStage {
         const WHAT: &'static str = "Amplify stage";
-        fn spelling(self) -> &'static str {
-            self.as_str()
-        }
-        fn from_spelling(text: &str) -> Option<Self> {
-            AmplifyStage::parse(text)
-        }
+        const ALL: &'static [(Self, &'static str)] = &AmplifyStage::ALL;
     }
 
     pub(super) fn serialize<T: Spelled, S: Serializer>(
         value: &Option<T>,
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
-        value.map(T::spelling).serialize(serializer)
+        let spelling = value.and_then(|value| {
+            T::ALL
+                .iter()
+                .find(|(known, _)| *known == value)
+                .map(|(_, text)| *text)
+        });
+        spelling.serialize(serializer)
     }
 
     pub(super) fn deserialize<'de, T: Spelled, D: Deserializer<'de>>(
@@ -414,8 +410,10 @@ mod aws_spelling {
     ) -> Result<Option<T>, D::Error> {
         match Option::<String>::deserialize(deserializer)? {
             None => Ok(None),
-            Some(text) => T::from_spelling(&text)
-                .map(Some)
+            Some(text) => T::ALL
+                .iter()
+                .find(|(_, spelling)| *spelling == text)
+                .map(|(value, _)| Some(*value))
                 .ok_or_else(|| D::Error::custom(format!("`{text}` is not a {}", T::WHAT))),
         }
     }
