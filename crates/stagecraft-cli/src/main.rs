@@ -9,6 +9,7 @@ mod backend;
 mod commands;
 mod load;
 mod logging;
+mod recovery;
 mod refresh;
 mod settings;
 

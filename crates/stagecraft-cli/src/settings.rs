@@ -47,9 +47,9 @@ impl Settings {
     pub fn resolve(cli: &Cli) -> Settings {
         Settings {
             config: cli.config.clone(),
-            color: use_color(cli.no_color, std::io::stdout().is_terminal()),
+            color: use_color(cli, &std::io::stdout()),
             verbose: cli.verbose,
-            log_style: if use_color(cli.no_color, std::io::stderr().is_terminal()) {
+            log_style: if use_color(cli, &std::io::stderr()) {
                 LogStyle::Colored
             } else {
                 LogStyle::Plain
@@ -66,7 +66,9 @@ impl Settings {
     }
 }
 
-/// Colour only on a terminal, never with `--no-color` or `NO_COLOR`.
-fn use_color(no_color_flag: bool, terminal: bool) -> bool {
-    !no_color_flag && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty()) && terminal
+/// Colour on `stream` only when it is a terminal, never with `--no-color` or `NO_COLOR`.
+fn use_color(cli: &Cli, stream: &impl IsTerminal) -> bool {
+    !cli.no_color
+        && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+        && stream.is_terminal()
 }

@@ -1,19 +1,19 @@
-//! `stagecraft apply`: fold in what an interrupted run left in the journal, plan (or load a
-//! saved plan and check it is still current), confirm, execute through the AWS provider with a
-//! line per resource, and record the state. Also the journal recovery that `plan` shares.
+//! `stagecraft apply`: fold in what an interrupted run left in the journal (`recovery.rs`), plan
+//! (or load a saved plan and check it is still current), confirm, execute through the AWS
+//! provider with a line per resource (`apply/progress.rs`), and record the state.
+
+mod progress;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
 use miette::{IntoDiagnostic, Report, WrapErr};
 use stagecraft_core::apply::{
     self, ApplyOptions, ApplyReport, Artifacts, Context, Event, Interrupt, Interrupted, Outcome,
     Package, SensitiveValues,
 };
-use stagecraft_core::plan::{Action, Plan, PlannedArtifact};
+use stagecraft_core::plan::{Plan, PlannedArtifact};
 use stagecraft_core::render;
 use stagecraft_core::state::State;
 
@@ -22,70 +22,10 @@ use crate::aws::{self, AwsSettings};
 use crate::backend::{Backend, FileJournal, StateLock};
 use crate::commands::plan::{PlanRequest, build_plan, parse_targets, plan_mode};
 use crate::load::{Loaded, SecretMode, load};
+use crate::recovery::recover;
 use crate::settings::Settings;
 use crate::{EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, refresh};
-
-/// The state as the last apply left it, journal included, without writing anything (for
-/// `plan`, which must not change the state).
-pub fn recovered_state(backend: &Backend, state: Option<State>) -> Result<Option<State>, Report> {
-    let Some(entries) = backend.read_journal()? else {
-        return Ok(state);
-    };
-    let had_state = state.is_some();
-    let (recovered, replay) = apply::replay(state, &entries)?;
-    if replay.changed || !replay.interrupted.is_empty() {
-        eprintln!(
-            "Warning: an apply was interrupted; its journal ({}) is counted in this plan and \
-             will be folded into the state by the next apply.",
-            backend.journal_path().display()
-        );
-    }
-    Ok((had_state || replay.changed).then_some(recovered))
-}
-
-/// Folds a journal left by an interrupted apply into the state and removes it. Returns the
-/// state and the operations that may or may not have reached AWS.
-fn recover(
-    backend: &Backend,
-    lock: &StateLock,
-    state: Option<State>,
-) -> Result<(Option<State>, Vec<Interrupted>), Report> {
-    let Some(entries) = backend.read_journal()? else {
-        return Ok((state, Vec::new()));
-    };
-    let prior_serial = state.as_ref().map(|state| state.serial);
-    let (mut recovered, replay) = apply::replay(state, &entries)?;
-    for operation in &replay.interrupted {
-        eprintln!(
-            "Warning: the last apply was cut off during {} for {}; stagecraft reads it back \
-             from AWS before acting on it again (`apply --refresh` reads everything back now).",
-            operation.call, operation.address
-        );
-    }
-    // The state is written when anything was recovered, so that the operations still in doubt
-    // are carried over in a journal bound to it.
-    let in_doubt = !replay.interrupted.is_empty();
-    let state = if replay.changed || in_doubt {
-        recovered.serial = prior_serial.map_or(1, |serial| serial + 1);
-        backend.write(&recovered, lock)?;
-        if replay.completed > 0 {
-            eprintln!(
-                "Recovered {} completed operation(s) of an interrupted apply into the state.",
-                replay.completed
-            );
-        }
-        Some(recovered)
-    } else {
-        prior_serial.map(|_| recovered)
-    };
-    match &state {
-        Some(state) if in_doubt => {
-            backend.carry_journal(&apply::carried(state, &replay.interrupted), lock)?;
-        }
-        _ => backend.remove_journal(lock)?,
-    }
-    Ok((state, replay.interrupted))
-}
+use progress::Progress;
 
 /// A saved plan, refused when the state or the configuration moved on since it was made.
 fn saved_plan(
@@ -179,102 +119,6 @@ impl Artifacts for DiskArtifacts {
             keep: Box::new(packaged),
         })
     }
-}
-
-/// Prints a line per event: above a progress bar on a terminal, plain elsewhere.
-struct Progress {
-    bar: Option<ProgressBar>,
-}
-
-impl Progress {
-    fn new(total: usize) -> Progress {
-        let bar = std::io::stdout().is_terminal().then(|| {
-            let bar = ProgressBar::new(total as u64);
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed}] {pos}/{len} applied {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
-        Progress { bar }
-    }
-
-    fn line(&self, line: String) {
-        match &self.bar {
-            Some(bar) => bar.println(line),
-            None => {
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{line}");
-                let _ = out.flush();
-            }
-        }
-    }
-
-    fn event(&self, event: Event) {
-        match event {
-            Event::Started { address, actions } => {
-                self.line(format!("{address}: {}...", verbs(&actions).0));
-            }
-            Event::Progress { address, message } => self.line(format!("{address}: {message}")),
-            Event::Retrying {
-                address,
-                call,
-                attempt,
-                max_attempts,
-                error,
-                delay,
-            } => tracing::info!(
-                "{address}: {call} attempt {attempt}/{max_attempts} failed ({error}); retrying in {:.1}s",
-                delay.as_secs_f64()
-            ),
-            Event::Finished {
-                address,
-                actions,
-                outcome,
-                elapsed,
-            } => {
-                if let Some(bar) = &self.bar {
-                    bar.inc(1);
-                }
-                let elapsed = seconds(elapsed);
-                match outcome {
-                    Outcome::Failed { error } => {
-                        self.line(format!("{address}: failed after {elapsed}: {error}"));
-                    }
-                    Outcome::NotStarted => {
-                        self.line(format!("{address}: not started (interrupted)"));
-                    }
-                    _ => self.line(format!("{address}: {} after {elapsed}", verbs(&actions).1)),
-                }
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-/// "Creating" / "Creation complete after" for a change's actions.
-fn verbs(actions: &[Action]) -> (&'static str, &'static str) {
-    if actions.contains(&Action::Delete) {
-        ("Destroying", "Destruction complete")
-    } else if actions.contains(&Action::Promote) {
-        ("Promoting canary", "Promotion complete")
-    } else if actions.contains(&Action::Create) {
-        ("Creating", "Creation complete")
-    } else if actions == [Action::ArtifactDeploy] {
-        ("Deploying artifact", "Deployment complete")
-    } else {
-        ("Modifying", "Modifications complete")
-    }
-}
-
-fn seconds(duration: Duration) -> String {
-    format!("{:.1}s", duration.as_secs_f64())
 }
 
 /// `stagecraft apply [PLAN]`.

@@ -15,8 +15,8 @@ use stagecraft_core::state::State;
 use crate::args::{Format, PlanArgs};
 use crate::aws::{self, AwsSettings};
 use crate::backend::{self, Backend};
-use crate::commands::apply::recovered_state;
 use crate::load::{Loaded, SecretMode, load};
+use crate::recovery::recovered_state;
 use crate::settings::Settings;
 use crate::{EXIT_CHANGES, EXIT_OK, refresh};
 
