@@ -7,6 +7,7 @@ mod aws;
 mod crash;
 mod faults;
 mod fleet;
+mod integrity;
 mod interrupt;
 mod logs;
 mod plan;

@@ -8,30 +8,35 @@ use miette::Report;
 use stagecraft_config::{Address, Config, Value};
 use stagecraft_core::live::{self, Drift};
 use stagecraft_core::provider::{LiveStage, Provider};
-use stagecraft_core::state::{ResourceState, State};
+use stagecraft_core::state::{ResourceState, SaltSeed, State};
 
 pub(crate) fn failed(what: &str, error: impl std::fmt::Display) -> Report {
     miette::miette!(code = "refresh::aws", "{what}: {error}")
 }
 
 /// The keys the configuration reads from the environment at `address` (all masked in drift).
-fn configured_sensitive(config: &Config, address: &str) -> BTreeSet<String> {
-    match Address::parse(address) {
-        Ok(Address::Stage { api, stage }) => config
-            .stage(&api, &stage)
+fn configured_sensitive(config: &Config, address: &Address) -> BTreeSet<String> {
+    match address {
+        Address::Stage { api, stage } => config
+            .stage(api, stage)
             .map(|stage| sensitive_keys(&stage.variables))
             .unwrap_or_default(),
-        Ok(Address::Canary { api, stage }) => config
-            .stage(&api, &stage)
+        Address::Canary { api, stage } => config
+            .stage(api, stage)
             .and_then(|stage| stage.canary.as_ref())
             .map(|canary| sensitive_keys(&canary.variable_overrides))
             .unwrap_or_default(),
-        Ok(Address::Branch { app, branch }) => config
-            .branch(&app, &branch)
+        Address::Branch { app, branch } => config
+            .branch(app, branch)
             .map(|branch| sensitive_keys(&branch.environment))
             .unwrap_or_default(),
-        Err(_) => BTreeSet::new(),
     }
+}
+
+/// Fresh random bytes for the salts of the sensitive-value digests a read from AWS records
+/// (the engine reads no randomness itself).
+pub(crate) fn salt_seed() -> SaltSeed {
+    SaltSeed(uuid::Uuid::new_v4().into_bytes())
 }
 
 /// The state with every recorded resource read back from AWS, and the drift found.
@@ -42,6 +47,7 @@ pub async fn refresh(
 ) -> Result<(State, Vec<Drift>), Report> {
     let mut fresh = state.clone();
     let mut drifts = Vec::new();
+    let seed = salt_seed();
     let mut stages: BTreeMap<String, BTreeMap<String, LiveStage>> = BTreeMap::new();
     for record in state.resources.values() {
         let api = match record {
@@ -64,18 +70,18 @@ pub async fn refresh(
     }
     for (address, record) in &state.resources {
         let configured = configured_sensitive(config, address);
+        let secrets = (&configured, &seed);
         let (record, drift) = match record {
             ResourceState::Stage(stage) => {
                 let live = stages[&stage.rest_api_id].get(&stage.stage_name);
-                let (fresh, drift) = live::refresh_stage(state, address, stage, live, &configured);
+                let (fresh, drift) = live::refresh_stage(state, address, stage, live, secrets);
                 (fresh.map(ResourceState::Stage), drift)
             }
             ResourceState::Canary(canary) => {
                 let live = stages[&canary.rest_api_id]
                     .get(&canary.stage_name)
                     .and_then(|stage| stage.canary.as_ref());
-                let (fresh, drift) =
-                    live::refresh_canary(state, address, canary, live, &configured);
+                let (fresh, drift) = live::refresh_canary(state, address, canary, live, secrets);
                 (fresh.map(ResourceState::Canary), drift)
             }
             ResourceState::Branch(branch) => {
@@ -83,14 +89,15 @@ pub async fn refresh(
                     .get_branch(&branch.app_id, &branch.branch_name)
                     .await
                     .map_err(|error| failed(&format!("GetBranch for {address}"), error))?;
-                let (fresh, drift) =
-                    live::refresh_branch(state, address, branch, live.as_ref(), &configured);
+                let (fresh, drift) = live::refresh_branch(address, branch, live.as_ref(), secrets);
                 (fresh.map(ResourceState::Branch), drift)
             }
         };
         live::set_record(&mut fresh, address, record);
         drifts.extend(drift);
     }
+    // In the order of the addresses' text, as the state file lists them.
+    drifts.sort_by_cached_key(|drift| drift.address.to_string());
     Ok((fresh, drifts))
 }
 

@@ -367,5 +367,31 @@ pub(crate) fn split_reference(text: &str) -> Result<(Address, String), AddressEr
     Ok((address, attribute.clone()))
 }
 
+/// An address is written as its text (`rest_apis.orders.stages.prod`), in the state file's
+/// resource map and in plans alike.
+impl serde::Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// An address is read from its text; text that does not follow the grammar is an error that
+/// says what was expected.
+impl<'de> serde::Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Address, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Address;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a resource address")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Address, E> {
+                Address::parse(text).map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -6,11 +6,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
+use stagecraft_config::Address;
 
 use crate::provider::{LiveBranch, LiveCanary, LiveStage};
 use crate::state::{
-    BasicAuthState, BranchState, CanaryState, ResourceState, StageState, State, StoredValue,
-    sensitive_digest,
+    BasicAuthState, BranchState, CanaryState, ResourceState, SaltSeed, Site, StageState, State,
+    StoredValue, digest_reusing,
 };
 
 /// Shown for a sensitive value in drift reports.
@@ -31,7 +32,7 @@ pub struct AttributeDrift {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Drift {
     /// The resource.
-    pub address: String,
+    pub address: Address,
     /// Gone from AWS entirely.
     pub deleted: bool,
     /// The attributes that changed.
@@ -42,17 +43,42 @@ fn none_or(value: Option<&str>) -> String {
     value.map_or_else(|| "(none)".to_string(), str::to_string)
 }
 
-/// Stores live map values: as digests where the key is sensitive.
+/// How the sensitive values of a live map become digests.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveSecrets<'a> {
+    /// The resource the values are digested for (a canary's overrides: its stage's, as the
+    /// plan digests them).
+    pub address: &'a Address,
+    /// The map's keys whose values are sensitive.
+    pub keys: &'a BTreeSet<String>,
+    /// The map as recorded: a live value with the recorded digest keeps it (so it is no drift).
+    pub recorded: Option<&'a BTreeMap<String, StoredValue>>,
+    /// The salts of new digests.
+    pub seed: &'a SaltSeed,
+}
+
+/// Stores the live values of the map `map` (`variables`, `environment`): as digests where the
+/// key is sensitive.
 fn stored_map(
     live: &BTreeMap<String, String>,
-    sensitive: &BTreeSet<String>,
-    lineage: &str,
+    secrets: &LiveSecrets<'_>,
+    map: &str,
 ) -> BTreeMap<String, StoredValue> {
     live.iter()
         .map(|(key, value)| {
-            let stored = if sensitive.contains(key) {
+            let stored = if secrets.keys.contains(key) {
+                let path = format!("{map}.{key}");
+                let recorded = match secrets.recorded.and_then(|recorded| recorded.get(key)) {
+                    Some(StoredValue::Sensitive { sensitive }) => Some(sensitive.as_str()),
+                    _ => None,
+                };
                 StoredValue::Sensitive {
-                    sensitive: sensitive_digest(lineage, value),
+                    sensitive: digest_reusing(
+                        recorded,
+                        secrets.seed,
+                        Site::new(secrets.address, &path),
+                        value,
+                    ),
                 }
             } else {
                 StoredValue::Plain(value.clone())
@@ -90,7 +116,7 @@ fn map_drift(
 /// A resource's drift: each scalar attribute `(name, recorded, live)` that differs, as shown,
 /// then the keys of its one map attribute that differ; `None` when nothing does.
 fn compare<const N: usize>(
-    address: &str,
+    address: &Address,
     scalars: [(&str, &String, &String); N],
     (name, recorded, live): (
         &str,
@@ -109,7 +135,7 @@ fn compare<const N: usize>(
         .collect();
     map_drift(name, recorded, live, &mut attributes);
     (!attributes.is_empty()).then(|| Drift {
-        address: address.to_string(),
+        address: address.clone(),
         deleted: false,
         attributes,
     })
@@ -150,8 +176,7 @@ pub fn stage_record(
     rest_api_id: &str,
     revision: &str,
     live: &LiveStage,
-    sensitive: &BTreeSet<String>,
-    lineage: &str,
+    secrets: &LiveSecrets<'_>,
 ) -> StageState {
     StageState {
         rest_api_id: rest_api_id.to_string(),
@@ -160,7 +185,7 @@ pub fn stage_record(
         deployment_id: live.deployment_id.clone().unwrap_or_default(),
         description: live.description.clone().filter(|d| !d.is_empty()),
         tracing: live.tracing,
-        variables: stored_map(&live.variables, sensitive, lineage),
+        variables: stored_map(&live.variables, secrets, "variables"),
         cache_size: live
             .cache_enabled
             .then(|| live.cache_size.clone())
@@ -174,8 +199,7 @@ pub fn canary_record(
     stage_name: &str,
     revision: &str,
     live: &LiveCanary,
-    sensitive: &BTreeSet<String>,
-    lineage: &str,
+    secrets: &LiveSecrets<'_>,
 ) -> CanaryState {
     CanaryState {
         rest_api_id: rest_api_id.to_string(),
@@ -183,26 +207,21 @@ pub fn canary_record(
         revision: revision.to_string(),
         deployment_id: live.deployment_id.clone().unwrap_or_default(),
         percent_traffic: live.percent_traffic,
-        variable_overrides: stored_map(&live.variable_overrides, sensitive, lineage),
+        variable_overrides: stored_map(&live.variable_overrides, secrets, "variables"),
         use_stage_cache: live.use_stage_cache,
     }
 }
 
 /// A branch record from AWS. Basic-auth credentials and the deployed content cannot be read
 /// back, so they are left unrecorded: the next plan sets them.
-pub fn branch_record(
-    app_id: &str,
-    live: &LiveBranch,
-    sensitive: &BTreeSet<String>,
-    lineage: &str,
-) -> BranchState {
+pub fn branch_record(app_id: &str, live: &LiveBranch, secrets: &LiveSecrets<'_>) -> BranchState {
     BranchState {
         app_id: app_id.to_string(),
         branch_name: live.branch_name.clone(),
         stage: live.stage.clone().filter(|stage| stage != "NONE"),
         description: live.description.clone().filter(|d| !d.is_empty()),
         framework: live.framework.clone().filter(|f| !f.is_empty()),
-        environment: stored_map(&live.environment, sensitive, lineage),
+        environment: stored_map(&live.environment, secrets, "environment"),
         basic_auth: None,
         artifact_digest: None,
         job_id: None,
@@ -225,10 +244,10 @@ fn sensitive_keys(
 /// A recorded stage refreshed from `GetStage`: the new record (`None` when gone) and its drift.
 pub fn refresh_stage(
     state: &State,
-    address: &str,
+    address: &Address,
     recorded: &StageState,
     live: Option<&LiveStage>,
-    configured_sensitive: &BTreeSet<String>,
+    (configured_sensitive, seed): (&BTreeSet<String>, &SaltSeed),
 ) -> (Option<StageState>, Option<Drift>) {
     let Some(live) = live else {
         return (None, Some(gone(address)));
@@ -243,8 +262,12 @@ pub fn refresh_stage(
         &recorded.rest_api_id,
         &revision,
         live,
-        &sensitive_keys(&recorded.variables, configured_sensitive),
-        &state.lineage,
+        &LiveSecrets {
+            address,
+            keys: &sensitive_keys(&recorded.variables, configured_sensitive),
+            recorded: Some(&recorded.variables),
+            seed,
+        },
     );
     let drift = compare(
         address,
@@ -278,10 +301,10 @@ pub fn refresh_stage(
 /// A recorded canary refreshed from its stage's `GetStage`.
 pub fn refresh_canary(
     state: &State,
-    address: &str,
+    address: &Address,
     recorded: &CanaryState,
     live: Option<&LiveCanary>,
-    configured_sensitive: &BTreeSet<String>,
+    (configured_sensitive, seed): (&BTreeSet<String>, &SaltSeed),
 ) -> (Option<CanaryState>, Option<Drift>) {
     let Some(live) = live else {
         return (None, Some(gone(address)));
@@ -292,13 +315,18 @@ pub fn refresh_canary(
         (&recorded.revision, &recorded.deployment_id),
         live.deployment_id.as_deref(),
     );
+    let stage = address.canary_parent().unwrap_or_else(|| address.clone());
     let fresh = canary_record(
         &recorded.rest_api_id,
         &recorded.stage_name,
         &revision,
         live,
-        &sensitive_keys(&recorded.variable_overrides, configured_sensitive),
-        &state.lineage,
+        &LiveSecrets {
+            address: &stage,
+            keys: &sensitive_keys(&recorded.variable_overrides, configured_sensitive),
+            recorded: Some(&recorded.variable_overrides),
+            seed,
+        },
     );
     let drift = compare(
         address,
@@ -331,11 +359,10 @@ pub fn refresh_canary(
 /// A recorded branch refreshed from `GetBranch`. What cannot be read back (the password, the
 /// deployed content) is kept as recorded unless AWS shows it changed (basic auth turned off).
 pub fn refresh_branch(
-    state: &State,
-    address: &str,
+    address: &Address,
     recorded: &BranchState,
     live: Option<&LiveBranch>,
-    configured_sensitive: &BTreeSet<String>,
+    (configured_sensitive, seed): (&BTreeSet<String>, &SaltSeed),
 ) -> (Option<BranchState>, Option<Drift>) {
     let Some(live) = live else {
         return (None, Some(gone(address)));
@@ -343,8 +370,12 @@ pub fn refresh_branch(
     let mut fresh = branch_record(
         &recorded.app_id,
         live,
-        &sensitive_keys(&recorded.environment, configured_sensitive),
-        &state.lineage,
+        &LiveSecrets {
+            address,
+            keys: &sensitive_keys(&recorded.environment, configured_sensitive),
+            recorded: Some(&recorded.environment),
+            seed,
+        },
     );
     fresh.artifact_digest = recorded.artifact_digest.clone();
     fresh.job_id = recorded.job_id.clone();
@@ -393,19 +424,19 @@ fn auth_shown(auth: Option<&BasicAuthState>) -> String {
     }
 }
 
-fn gone(address: &str) -> Drift {
+fn gone(address: &Address) -> Drift {
     Drift {
-        address: address.to_string(),
+        address: address.clone(),
         deleted: true,
         attributes: Vec::new(),
     }
 }
 
 /// Replaces (or removes) a resource's record after a refresh.
-pub fn set_record(state: &mut State, address: &str, record: Option<ResourceState>) {
+pub fn set_record(state: &mut State, address: &Address, record: Option<ResourceState>) {
     match record {
         Some(record) => {
-            state.resources.insert(address.to_string(), record);
+            state.resources.insert(address.clone(), record);
         }
         None => {
             state.resources.remove(address);

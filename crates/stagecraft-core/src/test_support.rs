@@ -11,7 +11,7 @@ use crate::graph::Graph;
 use crate::plan::{
     Action, Desired, Plan, PlanError, PlanInput, PlanMode, plan, promoted_stage, resolve_attribute,
 };
-use crate::state::{ResourceState, State};
+use crate::state::{ResourceState, SaltSeed, State};
 
 /// Every path exists; `$NAME` is `value-of-NAME`.
 pub(crate) struct TestHost;
@@ -63,6 +63,7 @@ pub(crate) fn make_plan_with(
         graph: &graph,
         state,
         new_lineage: "lineage".to_string(),
+        salt_seed: SaltSeed([7; 16]),
         region: config.project.region.clone(),
         artifact_digests: &digests,
         config_digest: "cfg".to_string(),
@@ -83,7 +84,7 @@ pub(crate) fn apply_to(state: Option<&State>, plan: &Plan) -> State {
                 if change.actions.contains(&Action::Promote)
                     && let Some(ResourceState::Canary(canary)) = &change.before
                 {
-                    let stage_key = change.address.trim_end_matches(".canary").to_string();
+                    let stage_key = change.address.canary_parent().unwrap();
                     if let Some(ResourceState::Stage(stage)) = next.resources.get_mut(&stage_key) {
                         *stage = promoted_stage(stage, canary);
                     }
@@ -92,7 +93,7 @@ pub(crate) fn apply_to(state: Option<&State>, plan: &Plan) -> State {
             }
             Some(desired) => {
                 let mut desired = desired.clone();
-                let ids: BTreeMap<String, String> = plan
+                let ids: BTreeMap<Address, String> = plan
                     .changes
                     .iter()
                     .filter_map(|c| match &c.after {
@@ -110,9 +111,9 @@ pub(crate) fn apply_to(state: Option<&State>, plan: &Plan) -> State {
                     resolve_attribute(
                         &parsed,
                         attribute,
-                        &|a| ids.get(&a.to_string()).cloned(),
+                        &|a| ids.get(a).cloned(),
                         plan.region.as_deref(),
-                        &|a| match current.resources.get(&a.to_string()) {
+                        &|a| match current.resources.get(a) {
                             Some(ResourceState::Stage(s)) => Some(s.deployment_id.clone()),
                             Some(ResourceState::Canary(c)) => Some(c.deployment_id.clone()),
                             _ => None,

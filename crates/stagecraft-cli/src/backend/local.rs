@@ -155,7 +155,12 @@ impl LocalBackend {
             let previous = fs::read(&self.path).map_err(io("cannot read", &self.path))?;
             write_atomically(&backup, &previous)?;
         }
-        write_atomically(&self.path, state.to_json().as_bytes())
+        let text = state.to_json().map_err(|error| BackendError::Io {
+            what: "cannot serialize the state for",
+            path: self.path.display().to_string(),
+            source: std::io::Error::other(error),
+        })?;
+        write_atomically(&self.path, text.as_bytes())
     }
 }
 

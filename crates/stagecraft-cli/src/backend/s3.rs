@@ -254,7 +254,14 @@ impl S3Backend {
     /// if there still is none), after copying that version to `<key>.backup`. A refused
     /// precondition is [`BackendError::Conflict`]: nothing is overwritten.
     pub fn write(&self, state: &State, _lock: &StateLock) -> Result<(), BackendError> {
-        let bytes = state.to_json().into_bytes();
+        let bytes = state
+            .to_json()
+            .map_err(|error| BackendError::Io {
+                what: "cannot serialize the state for",
+                path: self.location(),
+                source: std::io::Error::other(error),
+            })?
+            .into_bytes();
         let seen = self.seen().clone();
         let written = match &seen {
             Seen::Present(previous) => {

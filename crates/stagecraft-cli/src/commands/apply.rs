@@ -211,7 +211,7 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
     ));
     let progress = Progress::new(plan.changes.len());
     let sink = |event: Event| progress.event(event);
-    let sensitive = SensitiveValues::new(&loaded.config, &secrets, &plan.lineage);
+    let sensitive = SensitiveValues::new(&loaded.config, &secrets);
     let mut options = ApplyOptions::new(&loaded.config.aws, settings.parallelism);
     options.job_timeout = settings.job_timeout;
     let prior_serial = state.as_ref().map(|state| state.serial);

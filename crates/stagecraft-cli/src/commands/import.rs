@@ -3,15 +3,15 @@
 
 use miette::Report;
 use stagecraft_config::{Address, Config};
-use stagecraft_core::live;
+use stagecraft_core::live::{self, LiveSecrets};
 use stagecraft_core::provider::Provider;
-use stagecraft_core::state::{ResourceState, State};
+use stagecraft_core::state::{ResourceState, SaltSeed, State};
 
 use crate::EXIT_OK;
 use crate::aws::{self, AwsSettings};
 use crate::backend::Backend;
 use crate::load::{SecretMode, load};
-use crate::refresh::{failed, sensitive_keys};
+use crate::refresh::{failed, salt_seed, sensitive_keys};
 use crate::settings::Settings;
 
 fn not_declared(address: &str) -> Report {
@@ -27,7 +27,7 @@ async fn import_record(
     provider: &dyn Provider,
     config: &Config,
     address: &Address,
-    lineage: &str,
+    seed: &SaltSeed,
 ) -> Result<(ResourceState, Option<(String, String, String)>), Report> {
     let text = address.to_string();
     match address {
@@ -51,8 +51,12 @@ async fn import_record(
                     api_id,
                     &declared.revision,
                     &live,
-                    &sensitive_keys(&declared.variables),
-                    lineage,
+                    &LiveSecrets {
+                        address,
+                        keys: &sensitive_keys(&declared.variables),
+                        recorded: None,
+                        seed,
+                    },
                 );
                 let mapping = (
                     api_id.clone(),
@@ -71,13 +75,19 @@ async fn import_record(
                     "stage {stage} of REST API {api_id} has no canary to import"
                 )
             })?;
+            // Overrides are digested as the stage variables they override.
+            let stage_address = address.canary_parent().unwrap_or_else(|| address.clone());
             let record = live::canary_record(
                 api_id,
                 stage,
                 &canary.revision,
                 live_canary,
-                &sensitive_keys(&canary.variable_overrides),
-                lineage,
+                &LiveSecrets {
+                    address: &stage_address,
+                    keys: &sensitive_keys(&canary.variable_overrides),
+                    recorded: None,
+                    seed,
+                },
             );
             let mapping = (
                 api_id.clone(),
@@ -104,8 +114,12 @@ async fn import_record(
             let record = live::branch_record(
                 app_id,
                 &live,
-                &sensitive_keys(&declared.environment),
-                lineage,
+                &LiveSecrets {
+                    address,
+                    keys: &sensitive_keys(&declared.environment),
+                    recorded: None,
+                    seed,
+                },
             );
             Ok((ResourceState::Branch(record), None))
         }
@@ -138,7 +152,7 @@ pub fn run(settings: &Settings, address: &str) -> Result<u8, Report> {
         )
     });
     let key = parsed.to_string();
-    if state.resources.contains_key(&key) {
+    if state.resources.contains_key(&parsed) {
         return Err(miette::miette!(
             code = "import::exists",
             help = "`stagecraft state rm` forgets it first, if it must be imported again",
@@ -151,7 +165,7 @@ pub fn run(settings: &Settings, address: &str) -> Result<u8, Report> {
         &provider,
         &loaded.config,
         &parsed,
-        &state.lineage.clone(),
+        &salt_seed(),
     ))?;
     if let Some((api, revision, deployment)) = mapping {
         state
@@ -161,7 +175,7 @@ pub fn run(settings: &Settings, address: &str) -> Result<u8, Report> {
             .entry(revision)
             .or_insert(deployment);
     }
-    state.resources.insert(key.clone(), record);
+    state.resources.insert(parsed, record);
     state.serial = existing.map_or(1, |state| state.serial + 1);
     backend.write(&state, &lock)?;
     println!(

@@ -10,7 +10,7 @@ use miette::{IntoDiagnostic, Report, WrapErr};
 use stagecraft_config::{Address, Secrets};
 use stagecraft_core::plan::{Plan, PlanInput, PlanMode, plan};
 use stagecraft_core::render;
-use stagecraft_core::state::State;
+use stagecraft_core::state::{SaltSeed, State};
 
 use crate::args::{Format, PlanArgs};
 use crate::aws::{self, AwsSettings};
@@ -66,6 +66,8 @@ pub fn build_plan(
         graph: &loaded.graph,
         state,
         new_lineage: uuid::Uuid::new_v4().to_string(),
+        // Salts of new sensitive-value digests: fresh random bytes for every plan.
+        salt_seed: SaltSeed(uuid::Uuid::new_v4().into_bytes()),
         region: request.region.clone(),
         artifact_digests: request.artifacts,
         config_digest: loaded.config_digest(request.artifacts),

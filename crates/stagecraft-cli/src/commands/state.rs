@@ -2,6 +2,7 @@
 //! without touching AWS.
 
 use miette::{IntoDiagnostic, Report};
+use stagecraft_config::Address;
 use stagecraft_core::state::State;
 
 use crate::EXIT_OK;
@@ -32,7 +33,11 @@ pub fn run(settings: &Settings, command: &StateCommand) -> Result<u8, Report> {
     match command {
         StateCommand::List => {
             if let Some(state) = backend.read()? {
-                for address in state.resources.keys() {
+                // In the order of the addresses' text, as the state file lists them.
+                let mut addresses: Vec<String> =
+                    state.resources.keys().map(Address::to_string).collect();
+                addresses.sort_unstable();
+                for address in addresses {
                     println!("{address}");
                 }
             }
@@ -42,9 +47,9 @@ pub fn run(settings: &Settings, command: &StateCommand) -> Result<u8, Report> {
             let state = backend
                 .read()?
                 .unwrap_or_else(|| State::new("", String::new()));
-            let resource = state
-                .resources
-                .get(address)
+            let resource = Address::parse(address)
+                .ok()
+                .and_then(|parsed| state.resources.get(&parsed))
                 .ok_or_else(|| unknown_address(address))?;
             println!(
                 "{}",
@@ -64,7 +69,10 @@ pub fn run(settings: &Settings, command: &StateCommand) -> Result<u8, Report> {
             let mut state = backend
                 .read()?
                 .ok_or_else(|| miette::miette!("there is no state yet"))?;
-            if state.resources.remove(address).is_none() {
+            let removed = Address::parse(address)
+                .ok()
+                .and_then(|parsed| state.resources.remove(&parsed));
+            if removed.is_none() {
                 return Err(unknown_address(address));
             }
             state.serial += 1;

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use stagecraft_config::Address;
+
 use super::Run;
 use super::effects::{branch_record, removed, resource_effect};
 use super::patch::{self, ClearBranch};
@@ -13,7 +15,7 @@ use super::protocol::already_gone;
 use super::schedule::CallKind;
 use crate::plan::{Change, DesiredBranch};
 use crate::provider::JobStatus;
-use crate::state::{BranchState, ResourceState};
+use crate::state::{BranchState, ResourceState, Site};
 
 impl Run<'_> {
     pub(super) async fn branch(
@@ -21,14 +23,19 @@ impl Run<'_> {
         change: &Change,
         desired: &DesiredBranch,
     ) -> Result<(), String> {
-        let address = change.address.as_str();
+        let address = &change.address;
         let app = desired.app_id.as_str();
         let name = desired.branch_name.as_str();
         let clear = ClearBranch {
-            environment: self.clear(&desired.environment)?,
+            environment: self.clear((address, "environment"), &desired.environment)?,
             basic_auth: match &desired.basic_auth {
                 Some((user, password)) => {
-                    Some((self.clear_value(user)?, self.clear_value(password)?))
+                    let user_site = Site::new(address, "basic_auth.username");
+                    let password_site = Site::new(address, "basic_auth.password");
+                    Some((
+                        self.clear_value(user_site, user)?,
+                        self.clear_value(password_site, password)?,
+                    ))
                 }
                 None => None,
             },
@@ -95,7 +102,11 @@ impl Run<'_> {
 
     /// The manual-deployment flow: wait for an unfinished job, create a deployment, upload the
     /// zip, start it, poll the job. The digest is recorded only when the job succeeds.
-    async fn deploy_artifact(&self, address: &str, desired: &DesiredBranch) -> Result<(), String> {
+    async fn deploy_artifact(
+        &self,
+        address: &Address,
+        desired: &DesiredBranch,
+    ) -> Result<(), String> {
         let app = desired.app_id.as_str();
         let name = desired.branch_name.as_str();
         let Some(artifact) = &desired.artifact else {
@@ -210,7 +221,7 @@ impl Run<'_> {
     /// Polls `GetJob` until the job finishes or the job timeout passes.
     async fn wait_for_job(
         &self,
-        address: &str,
+        address: &Address,
         app: &str,
         name: &str,
         job: &str,
@@ -252,7 +263,7 @@ impl Run<'_> {
     /// `DeleteBranch`; a branch already gone from Amplify counts as deleted.
     pub(super) async fn delete_branch(
         &self,
-        address: &str,
+        address: &Address,
         branch: &BranchState,
     ) -> Result<(), String> {
         self.mutate(

@@ -18,10 +18,12 @@ impl Run<'_> {
         change: &Change,
         desired: &DesiredCanary,
     ) -> Result<(), String> {
-        let address = change.address.as_str();
+        let address = &change.address;
         let api = desired.rest_api_id.as_str();
         let name = desired.stage_name.as_str();
-        let clear = self.clear(&desired.variable_overrides)?;
+        // Overrides are digested as the stage variables they override (see the plan).
+        let stage_address = parent_stage(address)?;
+        let clear = self.clear((&stage_address, "variables"), &desired.variable_overrides)?;
         let old = match self.record_of(address) {
             Some(ResourceState::Canary(canary)) => Some(canary),
             _ => None,
@@ -97,7 +99,7 @@ impl Run<'_> {
     }
 
     pub(super) async fn promote(&self, change: &Change) -> Result<(), String> {
-        let address = change.address.as_str();
+        let address = &change.address;
         let Some(ResourceState::Canary(canary)) =
             self.record_of(address).or_else(|| change.before.clone())
         else {
@@ -112,7 +114,7 @@ impl Run<'_> {
             deployment_effect(&canary.rest_api_id, &canary.revision, &canary.deployment_id),
             resource_effect(&stage_address, ResourceState::Stage(promoted)),
             Effect::Resource {
-                address: address.to_string(),
+                address: address.clone(),
                 record: None,
             },
         ];
@@ -145,7 +147,7 @@ impl Run<'_> {
     /// removed. A removal in doubt is read back first, as AWS would refuse a second one.
     pub(super) async fn delete_canary(
         &self,
-        address: &str,
+        address: &Address,
         canary: &CanaryState,
     ) -> Result<(), String> {
         let api = canary.rest_api_id.as_str();
@@ -181,10 +183,8 @@ impl Run<'_> {
     }
 }
 
-fn parent_stage(address: &str) -> Result<String, String> {
-    Address::parse(address)
-        .ok()
-        .and_then(|address| address.canary_parent())
-        .map(|stage| stage.to_string())
+fn parent_stage(address: &Address) -> Result<Address, String> {
+    address
+        .canary_parent()
         .ok_or_else(|| format!("{address} is not a canary address"))
 }

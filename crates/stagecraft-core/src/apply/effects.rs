@@ -1,6 +1,8 @@
 //! What a call records: the journal effects of a new deployment or a replaced record, and the
 //! records a change leaves, built from its desired value.
 
+use stagecraft_config::Address;
+
 use super::Effect;
 use super::record::applied_state;
 use crate::plan::{Desired, DesiredBranch, DesiredCanary, DesiredStage};
@@ -19,7 +21,7 @@ pub(super) fn deployment_effect(rest_api_id: &str, revision: &str, deployment_id
 pub(super) fn deployed(
     rest_api_id: &str,
     revision: &str,
-    address: &str,
+    address: &Address,
     deployment_id: &str,
     record: Result<ResourceState, String>,
 ) -> Vec<Effect> {
@@ -30,9 +32,9 @@ pub(super) fn deployed(
     effects
 }
 
-pub(super) fn resource_effect(address: &str, record: ResourceState) -> Effect {
+pub(super) fn resource_effect(address: &Address, record: ResourceState) -> Effect {
     Effect::Resource {
-        address: address.to_string(),
+        address: address.clone(),
         record: Some(Box::new(record)),
     }
 }
@@ -71,9 +73,9 @@ pub(super) fn branch_record(
 }
 
 /// The effect of a resource's removal.
-pub(super) fn removed(address: &str) -> Vec<Effect> {
+pub(super) fn removed(address: &Address) -> Vec<Effect> {
     vec![Effect::Resource {
-        address: address.to_string(),
+        address: address.clone(),
         record: None,
     }]
 }

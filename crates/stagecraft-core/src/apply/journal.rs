@@ -32,7 +32,7 @@ pub enum JournalEntry {
         /// Numbers the operation within this journal.
         operation: u64,
         /// The resource it is for.
-        address: String,
+        address: Address,
         /// The AWS call (`CreateDeployment`, `UpdateStage`, ...).
         call: String,
     },
@@ -52,7 +52,7 @@ pub enum JournalEntry {
     /// and applied: that operation is no longer in doubt.
     Settled {
         /// The resource.
-        address: String,
+        address: Address,
     },
     /// State learned from a read (`GetStage` after a change), with no call in flight.
     Recorded {
@@ -77,7 +77,7 @@ pub enum Effect {
     /// A resource's record is replaced (`None`: removed).
     Resource {
         /// Its address.
-        address: String,
+        address: Address,
         /// The new record.
         record: Option<Box<ResourceState>>,
     },
@@ -114,7 +114,7 @@ impl Effect {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interrupted {
     /// The resource.
-    pub address: String,
+    pub address: Address,
     /// The AWS call.
     pub call: String,
 }
@@ -246,7 +246,7 @@ pub fn replay(
     // Amplify deployments cut after `CreateDeployment` or the upload, before `StartDeployment`:
     // the job exists and will never start, so the flow counts as interrupted even when its last
     // call completed.
-    let mut deploying: BTreeMap<String, String> = BTreeMap::new();
+    let mut deploying: BTreeMap<Address, String> = BTreeMap::new();
     for entry in &entries[1..] {
         match entry {
             JournalEntry::Header { .. } => {}
@@ -255,8 +255,7 @@ pub fn replay(
                 address,
                 call,
             } => {
-                let is_branch = Address::parse(address)
-                    .is_ok_and(|parsed| parsed.kind() == ResourceKind::Branch);
+                let is_branch = address.kind() == ResourceKind::Branch;
                 if is_branch && AMPLIFY_BEFORE_START.contains(&call.as_str()) {
                     deploying.insert(address.clone(), call.clone());
                 } else {
@@ -299,8 +298,16 @@ mod tests {
 
     fn op(address: &str) -> Interrupted {
         Interrupted {
-            address: address.to_string(),
+            address: stage(address),
             call: "CreateDeployment".to_string(),
+        }
+    }
+
+    /// The stage `<name>` of REST API `a`.
+    fn stage(name: &str) -> Address {
+        Address::Stage {
+            api: "a".into(),
+            stage: name.into(),
         }
     }
 
@@ -317,7 +324,7 @@ mod tests {
         });
         entries.push(JournalEntry::Started {
             operation: 1,
-            address: "a".into(),
+            address: stage("a"),
             call: "UpdateStage".into(),
         });
         entries.push(JournalEntry::Completed {
@@ -328,7 +335,7 @@ mod tests {
         let (_, replayed) = replay(Some(state.clone()), &entries).unwrap();
         assert_eq!(replayed.interrupted, vec![op("a"), op("b")]);
         entries.push(JournalEntry::Settled {
-            address: "a".into(),
+            address: stage("a"),
         });
         let (_, replayed) = replay(Some(state.clone()), &entries).unwrap();
         assert_eq!(replayed.interrupted, vec![op("b")]);

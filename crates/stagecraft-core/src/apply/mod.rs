@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use stagecraft_config::{AwsSettings, Config, Secret, Secrets, Value};
+use stagecraft_config::{Address, AwsSettings, Config, Secret, Secrets, Value};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
@@ -35,7 +35,7 @@ pub use journal::{
 
 use crate::plan::{Action, Change, ChangeKind, Counts, Desired, Plan, PlannedArtifact};
 use crate::provider::Provider;
-use crate::state::{ResourceState, State, sensitive_digest};
+use crate::state::{ResourceState, Site, State, digest_matches};
 use schedule::Schedule;
 
 /// Amplify runs at most this many jobs at once per account (AWS's quota).
@@ -132,46 +132,55 @@ impl Interrupt {
     }
 }
 
-/// The clear text of every sensitive value, by the digest the plan holds for it: apply finds a
-/// value by digest, so a secret that changed since the plan was made is refused, not sent.
+/// The clear text of every sensitive value, found by the digest the plan holds for it: a value
+/// is sent only while it still has that digest, so a secret that changed since the plan was made
+/// is refused, not sent.
 #[derive(Debug, Default)]
 pub struct SensitiveValues {
-    by_digest: BTreeMap<String, Secret>,
+    /// `{ env = NAME }` values, by `NAME`.
+    by_env: BTreeMap<String, Secret>,
+    /// Basic-auth passwords written in the file, by branch.
+    passwords: BTreeMap<Address, Secret>,
 }
 
 impl SensitiveValues {
-    /// Every `{ env = ... }` value and every basic-auth password of `config`, digested with
-    /// the lineage the plan was made for.
-    pub fn new(config: &Config, secrets: &Secrets, lineage: &str) -> SensitiveValues {
-        let mut by_digest = BTreeMap::new();
-        let mut add = |text: &str| {
-            by_digest.insert(
-                sensitive_digest(lineage, text),
-                Secret::new(text.to_string()),
-            );
-        };
+    /// Every `{ env = ... }` value and every basic-auth password written in `config`.
+    pub fn new(config: &Config, secrets: &Secrets) -> SensitiveValues {
+        let mut by_env = BTreeMap::new();
         for (_, configured) in config.values() {
             if let Value::Env { name, .. } = configured.value
                 && let Some(secret) = secrets.get(name)
             {
-                add(secret.expose());
+                by_env.insert(name.clone(), Secret::new(secret.expose().to_string()));
             }
         }
-        for app in config.amplify_apps.values() {
-            for branch in app.branches.values() {
+        let mut passwords = BTreeMap::new();
+        for (app_key, app) in &config.amplify_apps {
+            for (branch_key, branch) in &app.branches {
                 if let Some(auth) = &branch.basic_auth
                     && let Value::Text(template) = &auth.password
                     && let Some(text) = template.as_literal()
                 {
-                    add(&text);
+                    let address = Address::Branch {
+                        app: app_key.clone(),
+                        branch: branch_key.clone(),
+                    };
+                    passwords.insert(address, Secret::new(text.to_string()));
                 }
             }
         }
-        SensitiveValues { by_digest }
+        SensitiveValues { by_env, passwords }
     }
 
-    fn get(&self, digest: &str) -> Option<&str> {
-        self.by_digest.get(digest).map(Secret::expose)
+    /// The clear text of the value the plan digested as `digest` at `site`, read from `$env`
+    /// (no `env`: the password written in the file for the branch), while it has that digest.
+    fn get(&self, site: Site<'_>, env: &str, digest: &str) -> Option<&str> {
+        let secret = if env.is_empty() {
+            self.passwords.get(site.address)?
+        } else {
+            self.by_env.get(env)?
+        };
+        digest_matches(digest, site, secret.expose()).then(|| secret.expose())
     }
 }
 
@@ -181,21 +190,21 @@ pub enum Event {
     /// A change started.
     Started {
         /// The resource.
-        address: String,
+        address: Address,
         /// Its actions.
         actions: Vec<Action>,
     },
     /// Something worth a line while a change runs (waiting for a cache or a job).
     Progress {
         /// The resource.
-        address: String,
+        address: Address,
         /// What is happening.
         message: String,
     },
     /// A call failed in a way AWS says to retry; it will be retried.
     Retrying {
         /// The resource.
-        address: String,
+        address: Address,
         /// The AWS call.
         call: String,
         /// The attempt that failed (1-based).
@@ -210,7 +219,7 @@ pub enum Event {
     /// A change ended.
     Finished {
         /// The resource.
-        address: String,
+        address: Address,
         /// Its actions.
         actions: Vec<Action>,
         /// How it ended.
@@ -233,7 +242,7 @@ pub enum Outcome {
     /// Not attempted because something it depends on failed.
     Skipped {
         /// The failed dependency.
-        cause: String,
+        cause: Address,
     },
     /// Not started because apply was interrupted (or could not journal).
     NotStarted,
@@ -243,7 +252,7 @@ pub enum Outcome {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChangeResult {
     /// The resource.
-    pub address: String,
+    pub address: Address,
     /// What the change does to its resource as a whole.
     pub kind: ChangeKind,
     /// How it ended.
@@ -315,7 +324,7 @@ struct Run<'a> {
     /// Amplify's quota of concurrent jobs per account.
     amplify_jobs: tokio::sync::Semaphore,
     /// Changes that have sent a mutating call (after Ctrl-C, only these go on).
-    begun: Mutex<BTreeSet<String>>,
+    begun: Mutex<BTreeSet<Address>>,
     /// Per REST API: held while finding or making a revision's snapshot.
     revision_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
@@ -379,16 +388,16 @@ impl Run<'_> {
     /// The scheduling loop: starts each change once its dependencies are applied.
     async fn walk(&self, outcomes: &mut [Option<Outcome>]) {
         let changes = &self.plan.changes;
-        let index: BTreeMap<&str, usize> = changes
+        let index: BTreeMap<&Address, usize> = changes
             .iter()
             .enumerate()
-            .map(|(i, change)| (change.address.as_str(), i))
+            .map(|(i, change)| (&change.address, i))
             .collect();
         let mut waiting_on = vec![0usize; changes.len()];
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
         for (i, change) in changes.iter().enumerate() {
             for dependency in &change.depends_on {
-                if let Some(&d) = index.get(dependency.as_str()) {
+                if let Some(&d) = index.get(dependency) {
                     waiting_on[i] += 1;
                     dependents[d].push(i);
                 }
@@ -499,7 +508,7 @@ impl Run<'_> {
 
     /// Deletes a resource: the record this run holds, or the one the plan saw.
     async fn delete(&self, change: &Change) -> Result<(), String> {
-        let address = change.address.as_str();
+        let address = &change.address;
         let Some(record) = self.record_of(address).or_else(|| change.before.clone()) else {
             return Ok(());
         };

@@ -10,6 +10,8 @@ use std::sync::atomic::Ordering;
 use super::schedule::CallKind;
 use super::{Effect, Event, JournalEntry, Run};
 use crate::provider::{ErrorKind, ProviderError};
+use stagecraft_config::Address;
+
 use crate::state::{ResourceState, State};
 
 /// The error of a change that did not start because apply was interrupted first.
@@ -25,7 +27,7 @@ impl Run<'_> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(super) fn record_of(&self, address: &str) -> Option<ResourceState> {
+    pub(super) fn record_of(&self, address: &Address) -> Option<ResourceState> {
         self.state().resources.get(address).cloned()
     }
 
@@ -40,7 +42,7 @@ impl Run<'_> {
     /// moment), or as failed.
     pub(super) async fn mutate<T, F, Fut>(
         &self,
-        address: &str,
+        address: &Address,
         call: &str,
         kind: CallKind<'_>,
         send: F,
@@ -65,7 +67,7 @@ impl Run<'_> {
             self.begin(address);
             self.journal(&JournalEntry::Started {
                 operation,
-                address: address.to_string(),
+                address: address.clone(),
                 call: call.to_string(),
             })
             .map_err(|message| ProviderError::new(ErrorKind::Permanent, None, message))
@@ -110,7 +112,7 @@ impl Run<'_> {
     /// Sends a call under the schedule, reporting retries.
     async fn send<T, F, Fut>(
         &self,
-        address: &str,
+        address: &Address,
         call: &str,
         kind: CallKind<'_>,
         send: F,
@@ -127,7 +129,7 @@ impl Run<'_> {
     /// [`Self::send`], also showing `note` each error that is retried.
     async fn send_noting<T, F, Fut>(
         &self,
-        address: &str,
+        address: &Address,
         call: &str,
         kind: CallKind<'_>,
         send: F,
@@ -142,7 +144,7 @@ impl Run<'_> {
             .run(kind, send, before_send, |notice| {
                 note(notice.error);
                 (self.ctx.events)(Event::Retrying {
-                    address: address.to_string(),
+                    address: address.clone(),
                     call: call.to_string(),
                     attempt: notice.attempt,
                     max_attempts: notice.max_attempts,
@@ -156,7 +158,7 @@ impl Run<'_> {
     /// A read: retried like any call, never journaled.
     pub(super) async fn read<T, F, Fut>(
         &self,
-        address: &str,
+        address: &Address,
         call: &str,
         send: F,
     ) -> Result<T, String>
@@ -169,9 +171,9 @@ impl Run<'_> {
             .map_err(|error| failed(call, &error))
     }
 
-    pub(super) fn progress(&self, address: &str, message: String) {
+    pub(super) fn progress(&self, address: &Address, message: String) {
         (self.ctx.events)(Event::Progress {
-            address: address.to_string(),
+            address: address.clone(),
             message,
         });
     }
@@ -208,26 +210,26 @@ impl Run<'_> {
     }
 
     /// The call of an earlier run's operation in doubt on `address`, if any.
-    pub(super) fn in_doubt(&self, address: &str) -> Option<&str> {
+    pub(super) fn in_doubt(&self, address: &Address) -> Option<&str> {
         self.ctx
             .in_doubt
             .iter()
-            .find(|operation| operation.address == address)
+            .find(|operation| operation.address == *address)
             .map(|operation| operation.call.as_str())
     }
 
-    pub(super) fn has_begun(&self, address: &str) -> bool {
+    pub(super) fn has_begun(&self, address: &Address) -> bool {
         self.begun
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .contains(address)
     }
 
-    pub(super) fn begin(&self, address: &str) {
+    pub(super) fn begin(&self, address: &Address) {
         self.begun
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(address.to_string());
+            .insert(address.clone());
     }
 
     pub(super) fn next_operation(&self) -> u64 {

@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
+use stagecraft_config::Address;
+
 use super::Run;
 use super::effects::{deployed, deployment_effect, removed, resource_effect, stage_record};
 use super::patch;
@@ -26,10 +28,10 @@ impl Run<'_> {
         change: &Change,
         desired: &DesiredStage,
     ) -> Result<(), String> {
-        let address = change.address.as_str();
+        let address = &change.address;
         let api = desired.rest_api_id.as_str();
         let name = desired.stage_name.as_str();
-        let clear = self.clear(&desired.variables)?;
+        let clear = self.clear((address, "variables"), &desired.variables)?;
         let mut current = match self.record_of(address) {
             Some(ResourceState::Stage(stage)) => Some(stage),
             _ => None,
@@ -85,7 +87,7 @@ impl Run<'_> {
     /// moving to the same new revision share one snapshot, as a revision names one snapshot.
     pub(super) async fn snapshot(
         &self,
-        address: &str,
+        address: &Address,
         api: &str,
         revision: &str,
     ) -> Result<String, String> {
@@ -106,7 +108,7 @@ impl Run<'_> {
 
     async fn create_stage(
         &self,
-        address: &str,
+        address: &Address,
         desired: &DesiredStage,
         clear: &BTreeMap<String, String>,
     ) -> Result<(), String> {
@@ -167,7 +169,7 @@ impl Run<'_> {
     /// Records a stage found on AWS after an interrupted create, as that create would have.
     fn adopt_stage(
         &self,
-        address: &str,
+        address: &Address,
         desired: &DesiredStage,
         live: &LiveStage,
     ) -> Result<Option<StageState>, String> {
@@ -192,7 +194,7 @@ impl Run<'_> {
     /// Polls `GetStage` until the cache settles, with a progress line per status seen.
     async fn wait_for_cache(
         &self,
-        address: &str,
+        address: &Address,
         api: &str,
         name: &str,
         mut live: Option<LiveStage>,
@@ -232,7 +234,7 @@ impl Run<'_> {
     /// `DeleteStage`; a stage already gone from AWS counts as deleted.
     pub(super) async fn delete_stage(
         &self,
-        address: &str,
+        address: &Address,
         stage: &StageState,
     ) -> Result<(), String> {
         let api = stage.rest_api_id.as_str();

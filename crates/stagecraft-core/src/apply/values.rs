@@ -7,7 +7,7 @@ use stagecraft_config::{Address, Attribute};
 
 use super::Run;
 use crate::plan::{Desired, PlannedValue, resolve_attribute};
-use crate::state::ResourceState;
+use crate::state::{ResourceState, Site};
 
 impl Run<'_> {
     /// An attribute of an applied resource, for `${...}` values deferred by the plan.
@@ -18,12 +18,12 @@ impl Run<'_> {
             .find(|(name, _)| *name == attribute)?
             .1;
         let state = self.state();
-        let record = state.resources.get(&address.to_string());
+        let record = state.resources.get(&address);
         let desired = self
             .plan
             .changes
             .iter()
-            .find(|change| change.address == address.to_string())
+            .find(|change| change.address == address)
             .and_then(|change| change.after.as_ref());
         resolve_attribute(
             &address,
@@ -46,22 +46,36 @@ impl Run<'_> {
         )
     }
 
-    /// The values to send, in clear: sensitive ones found by the digest the plan holds.
+    /// The values to send, in clear: sensitive ones found by the digest the plan holds. `map`
+    /// names the values' map in the resource at `address` (`variables`, `environment`), where
+    /// the plan digested them.
     pub(super) fn clear(
         &self,
+        (address, map): (&Address, &str),
         values: &BTreeMap<String, PlannedValue>,
     ) -> Result<BTreeMap<String, String>, String> {
         values
             .iter()
-            .map(|(key, value)| Ok((key.clone(), self.clear_value(value)?)))
+            .map(|(key, value)| {
+                let path = format!("{map}.{key}");
+                Ok((
+                    key.clone(),
+                    self.clear_value(Site::new(address, &path), value)?,
+                ))
+            })
             .collect()
     }
 
-    pub(super) fn clear_value(&self, value: &PlannedValue) -> Result<String, String> {
+    /// A value to send, in clear; `site` is where the plan digested it, if it is sensitive.
+    pub(super) fn clear_value(
+        &self,
+        site: Site<'_>,
+        value: &PlannedValue,
+    ) -> Result<String, String> {
         match value {
             PlannedValue::Known { value } => Ok(value.clone()),
             PlannedValue::Sensitive { env, digest } => {
-                self.ctx.sensitive.get(digest).map(str::to_string).ok_or_else(|| {
+                self.ctx.sensitive.get(site, env, digest).map(str::to_string).ok_or_else(|| {
                     if env.is_empty() {
                         "a password changed since the plan was made; plan again".to_string()
                     } else {

@@ -5,7 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::*;
 use crate::render;
-use crate::state::sensitive_digest;
+use crate::state::{digest_matches, sensitive_digest};
+
+const SEED: SaltSeed = SaltSeed([5; 16]);
+
+fn address() -> Address {
+    Address::parse("rest_apis.a.stages.prod").unwrap()
+}
 
 fn recorded() -> (State, StageState) {
     let mut state = State::new("p", "lin".to_string());
@@ -25,7 +31,11 @@ fn recorded() -> (State, StageState) {
             (
                 "key".into(),
                 StoredValue::Sensitive {
-                    sensitive: sensitive_digest("lin", "old-secret"),
+                    sensitive: sensitive_digest(
+                        &SaltSeed([9; 16]),
+                        Site::new(&address(), "variables.key"),
+                        "old-secret",
+                    ),
                 },
             ),
         ]),
@@ -48,22 +58,19 @@ fn stage_drift_names_what_changed_and_masks_secrets() {
         ]),
         ..LiveStage::default()
     };
-    let (fresh, drift) = refresh_stage(
-        &state,
-        "rest_apis.a.stages.prod",
-        &stage,
-        Some(&live),
-        &BTreeSet::from(["extra".to_string()]),
-    );
+    let extra = BTreeSet::from(["extra".to_string()]);
+    let (fresh, drift) = refresh_stage(&state, &address(), &stage, Some(&live), (&extra, &SEED));
     let fresh = fresh.unwrap();
     // Moved to r1's deployment by hand: the revision follows it.
     assert_eq!(fresh.revision, "r1");
-    assert_eq!(
-        fresh.variables["key"],
-        StoredValue::Sensitive {
-            sensitive: sensitive_digest("lin", "new-secret")
-        }
-    );
+    let StoredValue::Sensitive { sensitive } = &fresh.variables["key"] else {
+        panic!("not a digest: {:?}", fresh.variables["key"]);
+    };
+    assert!(digest_matches(
+        sensitive,
+        Site::new(&address(), "variables.key"),
+        "new-secret"
+    ));
     let drift = drift.unwrap();
     let names: Vec<&str> = drift
         .attributes
@@ -84,7 +91,8 @@ fn stage_drift_names_what_changed_and_masks_secrets() {
     assert!(text.contains("~ variables.key = (sensitive value) -> (sensitive value)"));
     // A key the configuration reads from the environment is masked even when unrecorded.
     assert!(text.contains("~ variables.extra = (none) -> (sensitive value)"));
-    // The same stage, unchanged: no drift.
+    // The same stage, unchanged: no drift, and the recorded digest is kept although new
+    // digests get new salts.
     let same = LiveStage {
         stage_name: "prod".into(),
         deployment_id: Some("d2".into()),
@@ -94,11 +102,12 @@ fn stage_drift_names_what_changed_and_masks_secrets() {
         ]),
         ..LiveStage::default()
     };
-    let (fresh, drift) = refresh_stage(&state, "x", &stage, Some(&same), &BTreeSet::new());
+    let none = BTreeSet::new();
+    let (fresh, drift) = refresh_stage(&state, &address(), &stage, Some(&same), (&none, &SEED));
     assert_eq!(fresh.unwrap(), stage);
     assert!(drift.is_none());
     // Gone.
-    let (fresh, drift) = refresh_stage(&state, "x", &stage, None, &BTreeSet::new());
+    let (fresh, drift) = refresh_stage(&state, &address(), &stage, None, (&none, &SEED));
     assert!(fresh.is_none() && drift.unwrap().deleted);
 }
 
@@ -110,6 +119,7 @@ fn an_unknown_deployment_gets_a_revision_no_configuration_has() {
         deployment_id: Some("zzz".into()),
         ..LiveStage::default()
     };
-    let (fresh, _) = refresh_stage(&state, "x", &stage, Some(&live), &BTreeSet::new());
+    let none = BTreeSet::new();
+    let (fresh, _) = refresh_stage(&state, &address(), &stage, Some(&live), (&none, &SEED));
     assert_eq!(fresh.unwrap().revision, "(unknown: deployment zzz)");
 }

@@ -10,10 +10,11 @@ use super::model::{
     Action, Change, Desired, DesiredBranch, DesiredCanary, DesiredStage, PLAN_FORMAT_VERSION, Plan,
     PlanMode, PlannedArtifact, PlannedValue,
 };
-use super::resolve::{Resolver, password_value};
+use super::resolve::Resolver;
 use crate::graph::Graph;
 use crate::state::{
-    BasicAuthState, BranchState, CanaryState, ResourceState, StageState, State, StoredValue,
+    BasicAuthState, BranchState, CanaryState, ResourceState, SaltSeed, Site, StageState, State,
+    StoredValue,
 };
 
 /// Everything a plan is computed from.
@@ -28,6 +29,9 @@ pub struct PlanInput<'a> {
     pub state: Option<&'a State>,
     /// The lineage to use when there is no state yet.
     pub new_lineage: String,
+    /// Random bytes from which the salts of new sensitive-value digests are derived (the
+    /// engine reads no randomness itself; the caller supplies fresh ones for every plan).
+    pub salt_seed: SaltSeed,
     /// The region, when known (for `invoke_url`).
     pub region: Option<String>,
     /// Content digests of artifacts, by configured path.
@@ -89,6 +93,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         config,
         state: input.state,
         region: input.region.as_deref(),
+        salt_seed: &input.salt_seed,
     };
     let empty = BTreeMap::new();
     let recorded = input.state.map_or(&empty, |state| &state.resources);
@@ -98,7 +103,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         None
     } else {
         for target in input.targets {
-            if !config.contains(target) && !recorded.contains_key(&target.to_string()) {
+            if !config.contains(target) && !recorded.contains_key(target) {
                 return Err(PlanError::UnknownTarget {
                     address: target.to_string(),
                 });
@@ -116,19 +121,18 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     // now takes. The stage's own change is then planned against the promoted stage.
     let mut promoted: BTreeMap<Address, StageState> = BTreeMap::new();
     if !destroying {
-        for (text, resource) in recorded {
-            let (Ok(address), ResourceState::Canary(canary)) = (Address::parse(text), resource)
-            else {
+        for (address, resource) in recorded {
+            let ResourceState::Canary(canary) = resource else {
                 continue;
             };
-            if config.contains(&address) || !is_selected(&address) {
+            if config.contains(address) || !is_selected(address) {
                 continue;
             }
             let Some(stage_address) = address.canary_parent() else {
                 continue;
             };
             let (Address::Stage { api, stage }, Some(ResourceState::Stage(stage_state))) =
-                (&stage_address, recorded.get(&stage_address.to_string()))
+                (&stage_address, recorded.get(&stage_address))
             else {
                 continue;
             };
@@ -137,7 +141,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 && desired.revision != stage_state.revision
             {
                 promoted.insert(stage_address.clone(), promoted_stage(stage_state, canary));
-                changes.push(removal(address.to_string(), Action::Promote, resource));
+                changes.push(removal(address.clone(), Action::Promote, resource));
             }
         }
     }
@@ -152,27 +156,31 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         if !is_selected(address) {
             continue;
         }
-        let key = address.to_string();
-        let before = recorded.get(&key);
+        let before = recorded.get(address);
         let (actions, desired) = match address {
             Address::Stage { api, stage } => {
                 let Some(settings) = config.stage(api, stage) else {
                     continue;
                 };
+                let effective = promoted.get(address).cloned().or_else(|| match before {
+                    Some(ResourceState::Stage(stage)) => Some(stage.clone()),
+                    _ => None,
+                });
                 let desired = DesiredStage {
                     rest_api_id: config.rest_apis[api].id.clone(),
                     stage_name: stage.clone(),
                     revision: settings.revision.clone(),
                     description: settings.description.clone(),
                     tracing: settings.tracing,
-                    variables: resolver.values(&settings.variables, input.secrets, &lineage),
+                    variables: resolver.values(
+                        &settings.variables,
+                        input.secrets,
+                        (address, "variables"),
+                        effective.as_ref().map(|stage| &stage.variables),
+                    ),
                     cache_size: settings.cache_size,
                     recorded_deployment: None,
                 };
-                let effective = promoted.get(address).cloned().or_else(|| match before {
-                    Some(ResourceState::Stage(stage)) => Some(stage.clone()),
-                    _ => None,
-                });
                 let mut actions = match &effective {
                     None => vec![Action::Create],
                     Some(old) => stage_actions(old, &desired, input.state),
@@ -204,6 +212,13 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     continue;
                 };
                 let rest_api_id = config.rest_apis[api].id.clone();
+                let recorded_overrides = match before {
+                    Some(ResourceState::Canary(old)) => Some(&old.variable_overrides),
+                    _ => None,
+                };
+                // An override is digested as the stage variable it overrides, so that a
+                // promotion carries its digest to the stage unchanged.
+                let stage_address = address.canary_parent().unwrap_or_else(|| address.clone());
                 let desired = DesiredCanary {
                     rest_api_id: rest_api_id.clone(),
                     stage_name: stage.clone(),
@@ -212,7 +227,8 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     variable_overrides: resolver.values(
                         &canary.variable_overrides,
                         input.secrets,
-                        &lineage,
+                        (&stage_address, "variables"),
+                        recorded_overrides,
                     ),
                     use_stage_cache: canary.use_stage_cache,
                     recorded_deployment: None,
@@ -263,20 +279,37 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     }),
                     None => None,
                 };
+                let recorded = match before {
+                    Some(ResourceState::Branch(old)) => Some(old),
+                    _ => None,
+                };
+                let recorded_auth = recorded.and_then(|old| old.basic_auth.as_ref());
                 let desired = DesiredBranch {
                     app_id: config.amplify_apps[app].id.clone(),
                     branch_name: branch.clone(),
                     stage: settings.stage,
                     description: settings.description.clone(),
                     framework: settings.framework.clone(),
-                    environment: resolver.values(&settings.environment, input.secrets, &lineage),
+                    environment: resolver.values(
+                        &settings.environment,
+                        input.secrets,
+                        (address, "environment"),
+                        recorded.map(|old| &old.environment),
+                    ),
                     basic_auth: settings.basic_auth.as_ref().map(|auth| {
+                        let user_site = Site::new(address, "basic_auth.username");
+                        let password_site = Site::new(address, "basic_auth.password");
+                        let recorded_user = recorded_auth.map(|auth| &auth.username);
+                        let recorded_password = recorded_auth.map(|auth| &auth.password);
+                        let password = resolver.value(
+                            &auth.password,
+                            input.secrets,
+                            password_site,
+                            recorded_password,
+                        );
                         (
-                            resolver.value(&auth.username, input.secrets, &lineage),
-                            password_value(
-                                &resolver.value(&auth.password, input.secrets, &lineage),
-                                &lineage,
-                            ),
+                            resolver.value(&auth.username, input.secrets, user_site, recorded_user),
+                            resolver.password(&password, password_site, recorded_password),
                         )
                     }),
                     artifact,
@@ -299,7 +332,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             continue;
         }
         changes.push(Change {
-            address: key,
+            address: address.clone(),
             actions,
             before: before.cloned(),
             after: Some(desired),
@@ -310,28 +343,29 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     // Recorded resources no longer declared (or everything, under --destroy): delete them,
     // canaries before their stages.
     let mut deletes: Vec<Change> = Vec::new();
-    for (text, resource) in recorded {
-        let Ok(address) = Address::parse(text) else {
-            continue;
-        };
-        if (!destroying && config.contains(&address))
-            || !is_selected(&address)
-            || changes.iter().any(|change| change.address == *text)
+    for (address, resource) in recorded {
+        if (!destroying && config.contains(address))
+            || !is_selected(address)
+            || changes.iter().any(|change| change.address == *address)
         {
             continue;
         }
-        let protected = prevent_destroy(config, &address);
+        let protected = prevent_destroy(config, address);
         if protected {
             return Err(PlanError::PreventDestroy {
-                address: text.clone(),
+                address: address.to_string(),
             });
         }
-        deletes.push(removal(text.clone(), Action::Delete, resource));
+        deletes.push(removal(address.clone(), Action::Delete, resource));
     }
-    deletes.sort_by_key(|change| match change.parsed_address().map(|a| a.kind()) {
-        Some(ResourceKind::Canary) => 0,
-        Some(ResourceKind::Branch) => 1,
-        _ => 2,
+    // Within a kind, in the order of the addresses' text, as plans always listed them.
+    deletes.sort_by_cached_key(|change| {
+        let rank = match change.address.kind() {
+            ResourceKind::Canary => 0,
+            ResourceKind::Branch => 1,
+            ResourceKind::Stage => 2,
+        };
+        (rank, change.address.to_string())
     });
     changes.extend(deletes);
 
@@ -350,7 +384,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 }
 
 /// A change that takes a recorded resource out of the state (a deletion or a promotion).
-fn removal(address: String, action: Action, before: &ResourceState) -> Change {
+fn removal(address: Address, action: Action, before: &ResourceState) -> Change {
     Change {
         address,
         actions: vec![action],
@@ -450,46 +484,41 @@ fn branch_actions(old: &BranchState, desired: &DesiredBranch) -> Vec<Action> {
 /// Fills each change's `depends_on` with the changes it must wait for: configured edges, a
 /// stage waits for its canary's promotion, and a stage's deletion waits for its canary's.
 fn link_dependencies(changes: &mut [Change], graph: &Graph) {
-    let in_plan: BTreeSet<String> = changes
+    let in_plan: BTreeSet<Address> = changes
         .iter()
         .map(|change| change.address.clone())
         .collect();
-    let promoted: BTreeSet<String> = changes
+    let promoted: BTreeSet<Address> = changes
         .iter()
         .filter(|change| change.actions.contains(&Action::Promote))
         .map(|change| change.address.clone())
         .collect();
     for change in changes.iter_mut() {
-        let Some(address) = change.parsed_address() else {
-            continue;
-        };
-        let mut depends: BTreeSet<String> = BTreeSet::new();
+        let address = &change.address;
+        let mut depends: BTreeSet<Address> = BTreeSet::new();
         if change.after.is_some() {
-            for dependency in graph.dependencies(&address) {
-                depends.insert(dependency.to_string());
-            }
-            if let Address::Stage { api, stage } = &address {
+            depends.extend(graph.dependencies(address));
+            if let Address::Stage { api, stage } = address {
                 let canary = Address::Canary {
                     api: api.clone(),
                     stage: stage.clone(),
-                }
-                .to_string();
+                };
                 if promoted.contains(&canary) {
                     depends.insert(canary);
                 }
             }
-        } else if let Address::Stage { api, stage } = &address {
-            depends.insert(
-                Address::Canary {
-                    api: api.clone(),
-                    stage: stage.clone(),
-                }
-                .to_string(),
-            );
+        } else if let Address::Stage { api, stage } = address {
+            depends.insert(Address::Canary {
+                api: api.clone(),
+                stage: stage.clone(),
+            });
         }
-        change.depends_on = depends
+        let mut depends: Vec<Address> = depends
             .into_iter()
             .filter(|d| in_plan.contains(d))
             .collect();
+        // Listed in the order of the addresses' text, as plans always showed them.
+        depends.sort_by_cached_key(Address::to_string);
+        change.depends_on = depends;
     }
 }

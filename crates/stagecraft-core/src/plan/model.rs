@@ -212,7 +212,7 @@ pub struct PlannedArtifact {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// The resource's address.
-    pub address: String,
+    pub address: Address,
     /// What the change does, in order.
     pub actions: Vec<Action>,
     /// The recorded state before (`None` for a new resource).
@@ -220,7 +220,7 @@ pub struct Change {
     /// The desired attributes after (`None` when deleted or promoted away).
     pub after: Option<Desired>,
     /// Addresses of other changes in this plan that must finish first.
-    pub depends_on: Vec<String>,
+    pub depends_on: Vec<Address>,
 }
 
 /// What a change does to its resource as a whole: what the summary counts and the renderings
@@ -276,11 +276,6 @@ impl Change {
         } else {
             ChangeKind::Update
         }
-    }
-
-    /// The parsed address.
-    pub fn parsed_address(&self) -> Option<Address> {
-        Address::parse(&self.address).ok()
     }
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use stagecraft_config::{Address, Attribute, Config, Part, Reference, Secrets, Value};
 
 use super::model::{Desired, PlannedPart, PlannedValue};
-use crate::state::{State, sensitive_digest};
+use crate::state::{SaltSeed, Site, State, StoredValue, digest_reusing};
 
 /// Looks up `(address, attribute)` during apply, for deferred values.
 pub type AttributeLookup<'a> = dyn Fn(&str, &str) -> Option<String> + 'a;
@@ -59,6 +59,8 @@ pub(super) struct Resolver<'a> {
     pub(super) config: &'a Config,
     pub(super) state: Option<&'a State>,
     pub(super) region: Option<&'a str>,
+    /// The seed of the salts of new sensitive-value digests.
+    pub(super) salt_seed: &'a SaltSeed,
 }
 
 impl Resolver<'_> {
@@ -133,13 +135,21 @@ pub fn resolve_attribute(
 }
 
 impl Resolver<'_> {
-    pub(super) fn value(&self, value: &Value, secrets: &Secrets, lineage: &str) -> PlannedValue {
+    /// The value planned at `site`. A sensitive one is digested there, keeping the recorded
+    /// digest when it is the digest of the same value (so an unchanged secret compares equal).
+    pub(super) fn value(
+        &self,
+        value: &Value,
+        secrets: &Secrets,
+        site: Site<'_>,
+        recorded: Option<&StoredValue>,
+    ) -> PlannedValue {
         match value {
             Value::Env { name, .. } => PlannedValue::Sensitive {
                 env: name.clone(),
                 digest: secrets
                     .get(name)
-                    .map(|secret| sensitive_digest(lineage, secret.expose()))
+                    .map(|secret| self.digest(site, recorded, secret.expose()))
                     .unwrap_or_default(),
             },
             Value::Text(template) => {
@@ -178,26 +188,53 @@ impl Resolver<'_> {
         }
     }
 
+    /// The values of the map `map` (`variables`, `environment`) of the resource at `address`,
+    /// against what `recorded` holds for it.
     pub(super) fn values(
         &self,
         values: &BTreeMap<String, Value>,
         secrets: &Secrets,
-        lineage: &str,
+        (address, map): (&Address, &str),
+        recorded: Option<&BTreeMap<String, StoredValue>>,
     ) -> BTreeMap<String, PlannedValue> {
         values
             .iter()
-            .map(|(key, value)| (key.clone(), self.value(value, secrets, lineage)))
+            .map(|(key, value)| {
+                let path = format!("{map}.{key}");
+                let planned = self.value(
+                    value,
+                    secrets,
+                    Site::new(address, &path),
+                    recorded.and_then(|recorded| recorded.get(key)),
+                );
+                (key.clone(), planned)
+            })
             .collect()
     }
-}
 
-/// Passwords are always sensitive, even when written in the file.
-pub(super) fn password_value(value: &PlannedValue, lineage: &str) -> PlannedValue {
-    match value {
-        PlannedValue::Known { value } => PlannedValue::Sensitive {
-            env: String::new(),
-            digest: sensitive_digest(lineage, value),
-        },
-        other => other.clone(),
+    /// The digest of `clear` at `site`: the recorded one if it digests the same value, else
+    /// a new one salted from the plan's seed.
+    fn digest(&self, site: Site<'_>, recorded: Option<&StoredValue>, clear: &str) -> String {
+        let recorded = match recorded {
+            Some(StoredValue::Sensitive { sensitive }) => Some(sensitive.as_str()),
+            _ => None,
+        };
+        digest_reusing(recorded, self.salt_seed, site, clear)
+    }
+
+    /// Passwords are always sensitive, even when written in the file.
+    pub(super) fn password(
+        &self,
+        value: &PlannedValue,
+        site: Site<'_>,
+        recorded: Option<&StoredValue>,
+    ) -> PlannedValue {
+        match value {
+            PlannedValue::Known { value } => PlannedValue::Sensitive {
+                env: String::new(),
+                digest: self.digest(site, recorded, value),
+            },
+            other => other.clone(),
+        }
     }
 }

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
+use stagecraft_config::Address;
 
 use super::{Attr, Val, attributes, kind};
 use crate::plan::{Action, Counts, Plan, PlanMode};
@@ -33,7 +34,7 @@ struct Document<'a> {
 /// One resource's change.
 #[derive(Serialize)]
 struct ResourceChange<'a> {
-    address: &'a str,
+    address: &'a Address,
     kind: &'static str,
     actions: &'a [Action],
     symbol: String,
@@ -41,7 +42,7 @@ struct ResourceChange<'a> {
     after: Option<BTreeMap<&'static str, Value>>,
     after_unknown: Vec<String>,
     sensitive_paths: Vec<String>,
-    depends_on: &'a [String],
+    depends_on: &'a [Address],
 }
 
 /// Renders `plan` as the JSON plan document (pretty-printed, ending with a newline).

@@ -22,11 +22,11 @@ pub const MARKDOWN_LIMIT: usize = 65_536;
 /// of the addresses not listed).
 pub fn markdown(plan: &Plan, limit: usize) -> String {
     let summary = summary_line(plan);
-    let destroyed: Vec<&str> = plan
+    let destroyed: Vec<String> = plan
         .changes
         .iter()
         .filter(|change| change.actions.contains(&Action::Delete))
-        .map(|change| change.address.as_str())
+        .map(|change| change.address.to_string())
         .collect();
     let callout = Callout::new(&destroyed);
     let table = deployments_table(plan);
@@ -126,7 +126,7 @@ struct Callout {
 }
 
 impl Callout {
-    fn new(destroyed: &[&str]) -> Callout {
+    fn new(destroyed: &[String]) -> Callout {
         let header = format!(
             "> [!CAUTION]\n> **This plan destroys {}:**\n",
             count(destroyed.len(), "resource", "resources")
@@ -207,7 +207,7 @@ fn deployments_table(plan: &Plan) -> Option<String> {
             format!(
                 "| {} {} | {} |\n",
                 change.kind(),
-                code(&change.address).replace('|', "\\|"),
+                code(&change.address.to_string()).replace('|', "\\|"),
                 escape(words)
             )
         })

@@ -22,6 +22,8 @@ pub use json::{JSON_FORMAT_VERSION, json};
 pub use markdown::{MARKDOWN_LIMIT, markdown};
 pub use text::{TextStyle, text};
 
+use stagecraft_config::Address;
+
 use crate::plan::{Action, Change, Desired, Plan, PlannedValue, promoted_stage, settings_match};
 use crate::state::{CanaryState, ResourceState, StoredValue};
 
@@ -133,9 +135,7 @@ fn kind(change: &Change) -> &'static str {
             "apigateway_canary"
         }
         (Some(Desired::Branch(_)), _) | (None, Some(ResourceState::Branch(_))) => "amplify_branch",
-        (None, None) => change
-            .parsed_address()
-            .map_or("unknown", |address| address.kind().as_str()),
+        (None, None) => change.address.kind().as_str(),
     }
 }
 
@@ -230,28 +230,22 @@ fn recorded_side(resource: &ResourceState) -> Side<'_> {
     }
 }
 
-/// Whether `address` is `<stage>.canary`, without building the canary's address.
-fn is_canary_of(address: &str, stage: &str) -> bool {
-    address
-        .strip_prefix(stage)
-        .is_some_and(|rest| rest == ".canary")
-}
-
 /// The canary a plan promotes into the stage changed by `stage_change`, if any. A stage waits
 /// for its canary's promotion, so only a stage that depends on its canary needs the search:
 /// that keeps rendering linear in the size of the plan.
 fn promoted_canary<'a>(plan: &'a Plan, stage_change: &Change) -> Option<&'a CanaryState> {
-    let stage = stage_change.address.as_str();
-    if !stage_change
-        .depends_on
-        .iter()
-        .any(|address| is_canary_of(address, stage))
-    {
+    let is_canary_of_stage = |address: &Address| match (address, &stage_change.address) {
+        (Address::Canary { api, stage }, Address::Stage { api: a, stage: s }) => {
+            api == a && stage == s
+        }
+        _ => false,
+    };
+    if !stage_change.depends_on.iter().any(is_canary_of_stage) {
         return None;
     }
     plan.changes.iter().find_map(|change| {
         match (&change.before, change.actions.contains(&Action::Promote)) {
-            (Some(ResourceState::Canary(canary)), true) if is_canary_of(&change.address, stage) => {
+            (Some(ResourceState::Canary(canary)), true) if is_canary_of_stage(&change.address) => {
                 Some(canary)
             }
             _ => None,

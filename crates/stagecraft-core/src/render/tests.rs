@@ -12,9 +12,11 @@ use crate::plan::{
     Action, Change, Desired, DesiredBranch, DesiredCanary, DesiredStage, PLAN_FORMAT_VERSION, Plan,
     PlanMode, PlannedArtifact, PlannedPart, PlannedValue,
 };
+use stagecraft_config::Address;
+
 use crate::state::{
-    BasicAuthState, BranchState, CanaryState, ResourceState, StageState, StoredValue,
-    sensitive_digest,
+    BasicAuthState, BranchState, CanaryState, ResourceState, SaltSeed, Site, StageState,
+    StoredValue, sensitive_digest,
 };
 use crate::test_support::{apply_to, config, make_plan};
 
@@ -36,7 +38,8 @@ const SECRETS: [&str; 4] = [
 ];
 
 fn digest(secret: &str) -> String {
-    sensitive_digest(LINEAGE, secret)
+    let address = Address::parse(PROD).unwrap();
+    sensitive_digest(&SaltSeed([3; 16]), Site::new(&address, "k"), secret)
 }
 
 fn known(value: &str) -> PlannedValue {
@@ -101,7 +104,7 @@ fn change(
     after: Option<Desired>,
 ) -> Change {
     Change {
-        address: address.to_string(),
+        address: Address::parse(address).unwrap(),
         actions,
         before,
         after,
@@ -336,7 +339,7 @@ fn canary_create() -> Plan {
         None,
         Some(Desired::Canary(desired)),
     );
-    change.depends_on = vec![PROD.to_string()];
+    change.depends_on = vec![Address::parse(PROD).unwrap()];
     plan(vec![change])
 }
 
@@ -387,7 +390,7 @@ fn promote() -> Plan {
         Some(ResourceState::Stage(prod_state())),
         Some(Desired::Stage(desired)),
     );
-    stage.depends_on = vec![CANARY.to_string()];
+    stage.depends_on = vec![Address::parse(CANARY).unwrap()];
     plan(vec![
         change(
             CANARY,
@@ -412,7 +415,7 @@ fn branch_create() -> Plan {
         None,
         Some(Desired::Branch(desired)),
     );
-    change.depends_on = vec![PROD.to_string()];
+    change.depends_on = vec![Address::parse(PROD).unwrap()];
     plan(vec![change])
 }
 
@@ -448,7 +451,7 @@ fn delete() -> Plan {
         Some(ResourceState::Stage(prod_state())),
         None,
     );
-    stage.depends_on = vec![CANARY.to_string()];
+    stage.depends_on = vec![Address::parse(CANARY).unwrap()];
     let mut plan = plan(vec![
         change(
             CANARY,
@@ -671,7 +674,7 @@ fn json_lists_unknowns_and_uses_the_plan_serde_names() {
     let changes = document["resource_changes"].as_array().unwrap();
     let plan = mixed();
     for (rendered, change) in changes.iter().zip(&plan.changes) {
-        assert_eq!(rendered["address"], change.address.as_str());
+        assert_eq!(rendered["address"], change.address.to_string());
         assert_eq!(
             rendered["actions"],
             serde_json::to_value(&change.actions).unwrap()

@@ -173,7 +173,7 @@ fn push_resource(out: &mut String, plan: &Plan, change: &Change, paint: Paint) {
     out.push_str("  ");
     paint.symbol(out, change.kind());
     out.push(' ');
-    out.push_str(&change.address);
+    let _ = write!(out, "{}", change.address);
     out.push_str(" {\n");
     let hidden = attribute_lines(out, &attributes(plan, change), paint);
     if hidden > 0 {
@@ -190,7 +190,7 @@ fn push_resource(out: &mut String, plan: &Plan, change: &Change, paint: Paint) {
 /// `  # <address> will <description>`
 fn push_header(out: &mut String, plan: &Plan, change: &Change) {
     out.push_str("  # ");
-    out.push_str(&change.address);
+    let _ = write!(out, "{}", change.address);
     out.push_str(" will ");
     push_description(out, plan, change);
 }

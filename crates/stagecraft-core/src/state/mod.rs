@@ -4,14 +4,18 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use stagecraft_config::{Address, ResourceKind};
+
+pub mod digest;
+mod resources;
+
+pub use digest::{SaltSeed, Site, digest_matches, digest_reusing, sensitive_digest};
 
 /// The version of the state format this build reads and writes.
 pub const STATE_FORMAT_VERSION: u32 = 1;
 
 /// The recorded state: what stagecraft applied, per resource, and the deployments it made.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct State {
     /// Always [`STATE_FORMAT_VERSION`] when written by this build.
     pub format_version: u32,
@@ -22,11 +26,26 @@ pub struct State {
     /// The project name of the configuration that wrote it.
     pub project: String,
     /// Per REST API id: each revision label and the deployment it produced (for rollbacks).
-    #[serde(default)]
     pub deployments: BTreeMap<String, BTreeMap<String, String>>,
-    /// Resources by address (the address grammar of the configuration).
+    /// Resources by address. In the file the keys are the addresses' text, in the order of that
+    /// text (so a canary follows its stage); see [`State::from_json`] for what is refused.
+    #[serde(serialize_with = "resources::serialize")]
+    pub resources: BTreeMap<Address, ResourceState>,
+}
+
+/// The state as the file holds it: the resources as the entries written, in order, so that a
+/// key that is no address, or a resource named twice, can be named before anything uses them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateFile {
+    format_version: u32,
+    lineage: String,
+    serial: u64,
+    project: String,
     #[serde(default)]
-    pub resources: BTreeMap<String, ResourceState>,
+    deployments: BTreeMap<String, BTreeMap<String, String>>,
+    #[serde(default)]
+    resources: resources::Entries,
 }
 
 impl State {
@@ -42,41 +61,56 @@ impl State {
         }
     }
 
-    /// Parses a state file, refusing versions this build does not know.
+    /// Parses a state file, refusing versions this build does not know and a resource map that
+    /// does not say unambiguously what is recorded: a key that is not an address, a record whose
+    /// kind is not the kind its address names, or one resource recorded under two keys (the
+    /// same key twice, or two spellings of one address such as `a` and `"a"`). Such a state is
+    /// refused whole, with the key named, rather than read with the key dropped: a dropped key
+    /// would be deployed again and kept in the file where no command could delete it.
     pub fn from_json(text: &str) -> Result<State, StateError> {
         // A readable state of this version parses once; only a failure needs the version read
         // first, so that a newer format is reported as such rather than as corrupt.
-        if let Ok(state) = serde_json::from_str::<State>(text)
-            && state.format_version == STATE_FORMAT_VERSION
-        {
-            return Ok(state);
-        }
-        #[derive(Deserialize)]
-        struct Version {
-            format_version: Option<u32>,
-        }
-        let version: Version = serde_json::from_str(text).map_err(|error| StateError::Corrupt {
-            message: error.to_string(),
-        })?;
-        match version.format_version {
-            Some(STATE_FORMAT_VERSION) => {}
-            Some(found) => return Err(StateError::UnknownVersion { found }),
-            None => {
-                return Err(StateError::Corrupt {
-                    message: "no `format_version`".to_string(),
-                });
+        let file = match serde_json::from_str::<StateFile>(text) {
+            Ok(file) if file.format_version == STATE_FORMAT_VERSION => file,
+            parsed => {
+                #[derive(Deserialize)]
+                struct Version {
+                    format_version: Option<u32>,
+                }
+                let version: Version =
+                    serde_json::from_str(text).map_err(|error| StateError::Corrupt {
+                        message: error.to_string(),
+                    })?;
+                match version.format_version {
+                    Some(STATE_FORMAT_VERSION) => {}
+                    Some(found) => return Err(StateError::UnknownVersion { found }),
+                    None => {
+                        return Err(StateError::Corrupt {
+                            message: "no `format_version`".to_string(),
+                        });
+                    }
+                }
+                parsed.map_err(|error| StateError::Corrupt {
+                    message: error.to_string(),
+                })?
             }
-        }
-        serde_json::from_str(text).map_err(|error| StateError::Corrupt {
-            message: error.to_string(),
+        };
+        Ok(State {
+            format_version: file.format_version,
+            lineage: file.lineage,
+            serial: file.serial,
+            project: file.project,
+            deployments: file.deployments,
+            resources: file.resources.into_map()?,
         })
     }
 
-    /// The JSON text written to disk (pretty, stable key order, trailing newline).
-    pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).unwrap_or_default();
-        text.push('\n');
-        text
+    /// The JSON text written to disk (pretty, stable key order, trailing newline). An error,
+    /// never an empty or partial text, when the state cannot be serialized.
+    pub fn to_json(&self) -> Result<String, StateError> {
+        pretty_json(self).map_err(|error| StateError::Unserializable {
+            message: error.to_string(),
+        })
     }
 
     /// The deployment a revision of an API produced, if recorded.
@@ -88,7 +122,16 @@ impl State {
     }
 }
 
-/// Why a state file could not be read.
+/// A document written to disk (the state, a saved plan) as pretty JSON with a trailing newline,
+/// or the serializer's error: never an empty or partial text, which a caller could write over
+/// the previous file.
+pub(crate) fn pretty_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Why a state file could not be read, or a state not be written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, miette::Diagnostic)]
 pub enum StateError {
     /// Not valid JSON, or not the expected shape.
@@ -111,6 +154,60 @@ pub enum StateError {
         /// The version found.
         found: u32,
     },
+    /// A key of `resources` is not a resource address.
+    #[error("the state file records a resource under `{key}`, which is not an address: {reason}")]
+    #[diagnostic(
+        code(state::bad_address),
+        help(
+            "nothing was changed; correct the key or restore the file from `<state>.backup` or \
+             from version control"
+        )
+    )]
+    BadAddress {
+        /// The key as written.
+        key: String,
+        /// What the address grammar expected.
+        reason: String,
+    },
+    /// A record's `kind` is not the kind of resource its address names.
+    #[error("the state file records a {found} under `{key}`, which names a {expected}")]
+    #[diagnostic(
+        code(state::kind_mismatch),
+        help(
+            "nothing was changed; correct the record or restore the file from `<state>.backup` \
+             or from version control"
+        )
+    )]
+    KindMismatch {
+        /// The key as written.
+        key: String,
+        /// The `kind` the record gives.
+        found: &'static str,
+        /// The kind the address names.
+        expected: &'static str,
+    },
+    /// One resource is recorded twice: the same key twice, or two spellings of one address.
+    #[error("the state file records `{key}` twice (also as `{first}`)")]
+    #[diagnostic(
+        code(state::duplicate),
+        help(
+            "nothing was changed; keep one of the two records or restore the file from \
+             `<state>.backup` or from version control"
+        )
+    )]
+    Duplicate {
+        /// The later key.
+        key: String,
+        /// The key that recorded the resource first.
+        first: String,
+    },
+    /// The state could not be turned into JSON (nothing is written then).
+    #[error("the state cannot be serialized: {message}")]
+    #[diagnostic(code(state::serialize))]
+    Unserializable {
+        /// What the serializer said.
+        message: String,
+    },
 }
 
 /// A value as recorded: in clear, or (for sensitive values) only its digest.
@@ -119,21 +216,11 @@ pub enum StateError {
 pub enum StoredValue {
     /// A value that is not sensitive.
     Plain(String),
-    /// A sensitive value: `{"sensitive": "sha256:..."}`.
+    /// A sensitive value: `{"sensitive": "argon2id$..."}`.
     Sensitive {
-        /// The salted digest (see [`sensitive_digest`]).
+        /// The salted digest (see [`digest`]).
         sensitive: String,
     },
-}
-
-/// The digest kept for a sensitive value: SHA-256 over the state's lineage and the value, so the
-/// same secret digests differently in every state lineage and cannot be looked up in a table.
-pub fn sensitive_digest(lineage: &str, value: &str) -> String {
-    let mut hasher = Sha256::new();
-    hasher.update(lineage.as_bytes());
-    hasher.update([0]);
-    hasher.update(value.as_bytes());
-    format!("sha256:{}", hex::encode(hasher.finalize()))
 }
 
 /// One recorded resource.
@@ -149,6 +236,17 @@ pub enum ResourceState {
     /// An Amplify branch.
     #[serde(rename = "amplify_branch")]
     Branch(BranchState),
+}
+
+impl ResourceState {
+    /// The kind of resource recorded (as an [`Address`] of it would name it).
+    pub fn kind(&self) -> ResourceKind {
+        match self {
+            ResourceState::Stage(_) => ResourceKind::Stage,
+            ResourceState::Canary(_) => ResourceKind::Canary,
+            ResourceState::Branch(_) => ResourceKind::Branch,
+        }
+    }
 }
 
 /// A recorded API Gateway stage.
@@ -241,57 +339,4 @@ pub struct BasicAuthState {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn round_trips_and_refuses_unknown_versions() {
-        let mut state = State::new("p", "lineage-1".to_string());
-        state.resources.insert(
-            "rest_apis.a.stages.s".to_string(),
-            ResourceState::Stage(StageState {
-                rest_api_id: "abc".into(),
-                stage_name: "s".into(),
-                revision: "1".into(),
-                deployment_id: "d1".into(),
-                description: None,
-                tracing: true,
-                variables: BTreeMap::from([
-                    ("plain".into(), StoredValue::Plain("x".into())),
-                    (
-                        "secret".into(),
-                        StoredValue::Sensitive {
-                            sensitive: sensitive_digest("lineage-1", "pw"),
-                        },
-                    ),
-                ]),
-                cache_size: Some("0.5".into()),
-            }),
-        );
-        let text = state.to_json();
-        assert!(text.contains("\"kind\": \"apigateway_stage\""));
-        assert!(!text.contains("\"pw\""));
-        assert_eq!(State::from_json(&text).unwrap(), state);
-        let newer = text.replace("\"format_version\": 1", "\"format_version\": 9");
-        assert_eq!(
-            State::from_json(&newer),
-            Err(StateError::UnknownVersion { found: 9 })
-        );
-        assert!(matches!(
-            State::from_json("{\"format_version\": 1, \"lineage\": 3}"),
-            Err(StateError::Corrupt { .. })
-        ));
-        assert!(matches!(
-            State::from_json("not json"),
-            Err(StateError::Corrupt { .. })
-        ));
-    }
-
-    #[test]
-    fn digests_are_salted_by_lineage() {
-        assert_ne!(sensitive_digest("a", "pw"), sensitive_digest("b", "pw"));
-        assert_eq!(sensitive_digest("a", "pw"), sensitive_digest("a", "pw"));
-        assert!(sensitive_digest("a", "pw").starts_with("sha256:"));
-    }
-}
+mod tests;
