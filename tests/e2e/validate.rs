@@ -81,3 +81,117 @@ fn missing_secret_is_named_by_plan_but_not_needed_by_validate() {
     assert!(run.stderr.contains("ORDERS_API_KEY"), "{}", run.stderr);
     assert!(run.stderr.contains("WEB_PASSWORD"), "{}", run.stderr);
 }
+
+/// A stage with an unknown key, two stages that depend on each other and a variable read from
+/// an environment variable that is not set.
+const THREE_PROBLEMS: &str = "[project]\nname = \"p\"\n\
+[rest_apis.a]\nid = \"abc\"\n\
+[rest_apis.a.stages.x]\nrevision = \"1\"\ncolour = \"blue\"\n\
+variables = { key = { env = \"STAGECRAFT_TEST_UNSET_KEY\" } }\n\
+depends_on = [\"rest_apis.a.stages.y\"]\n\
+[rest_apis.a.stages.y]\nrevision = \"1\"\ndepends_on = [\"rest_apis.a.stages.x\"]\n";
+
+/// Integrity 6: the file's own errors, the cycle and the missing variable come in one report
+/// (they took three runs: the cycle was looked for only once the file had no error, the
+/// environment only once there was no cycle), and the cycle underlines both members.
+#[test]
+fn plan_reports_file_errors_cycles_and_missing_variables_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("deploy.toml"), THREE_PROBLEMS).unwrap();
+    let run = stagecraft_with_env(dir.path(), &["plan"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("3 errors in deploy.toml"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("unknown key `colour`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("dependency cycle"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("depends on `rest_apis.a.stages.y`")
+            && run.stderr.contains("depends on `rest_apis.a.stages.x`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("the environment variable `STAGECRAFT_TEST_UNSET_KEY` is not set"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Integrity 6 for `validate`, which reads no environment: the file's errors and the cycle in
+/// one report.
+#[test]
+fn validate_reports_file_errors_and_cycles_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("deploy.toml"), THREE_PROBLEMS).unwrap();
+    let run = stagecraft_with_env(dir.path(), &["validate"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("2 errors in deploy.toml"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("unknown key `colour`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("dependency cycle"), "{}", run.stderr);
+    assert!(!run.stderr.contains("STAGECRAFT_TEST_UNSET_KEY` is not set"));
+}
+
+/// Integrity 5: a file that is not UTF-8 is refused at the line and column of its first bad
+/// byte (it was an I/O error naming no position).
+#[test]
+fn a_file_that_is_not_utf8_is_an_error_at_its_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("deploy.toml"),
+        b"[project]\nname = \"p\"\n# caf\xe9\n",
+    )
+    .unwrap();
+    let run = stagecraft(dir.path(), &["validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("not UTF-8"), "{}", run.stderr);
+    assert!(run.stderr.contains("deploy.toml:3:6"), "{}", run.stderr);
+}
+
+/// Integrity 7: a file with many errors shows the first 50 in full and counts the rest.
+#[test]
+fn errors_beyond_the_first_fifty_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("[project]\nname = \"p\"\n");
+    for n in 1..=60 {
+        text.push_str(&format!("extra_{n:03} = 1\n"));
+    }
+    std::fs::write(dir.path().join("deploy.toml"), text).unwrap();
+    let run = stagecraft(dir.path(), &["validate"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("60 errors in deploy.toml"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("unknown key `extra_050`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("unknown key `extra_051`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("... and 10 more errors"),
+        "{}",
+        run.stderr
+    );
+}

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use miette::Report;
 use sha2::{Digest, Sha256};
 use stagecraft_config::{
-    ArtifactKind, Config, ConfigError, ConfigErrors, Host, PathInfo, Secrets, resolve_secrets,
+    ArtifactKind, Config, ConfigErrors, Host, PathInfo, Secrets, resolve_secrets,
 };
-use stagecraft_core::graph::Graph;
+use stagecraft_core::graph::{CycleError, Graph};
 
 /// The file system beside the configuration and the process environment.
 pub struct DiskHost {
@@ -56,9 +56,12 @@ pub enum SecretMode {
     Skip,
 }
 
-/// Reads, parses and validates `path`, rendering every problem into one report.
+/// Reads, parses and validates `path`, rendering every problem into one report: the file's
+/// own (not UTF-8, TOML, keys and values, references), dependency cycles among the resources
+/// that are valid, and, with [`SecretMode::Read`], the environment variables that are missing
+/// or invalid.
 pub fn load(path: &Path, mode: SecretMode) -> Result<(Loaded, Secrets), Report> {
-    let text = fs::read_to_string(path).map_err(|error| {
+    let bytes = fs::read(path).map_err(|error| {
         miette::miette!(
             code = "config::read",
             help = "pass --config FILE, or run stagecraft in the folder that holds deploy.toml",
@@ -71,43 +74,41 @@ pub fn load(path: &Path, mode: SecretMode) -> Result<(Loaded, Secrets), Report> 
         _ => PathBuf::from("."),
     };
     let host = DiskHost { base: base.clone() };
-    let name = path.display().to_string();
-    let config = stagecraft_config::parse(&text, &host)
-        .map_err(|errors| Report::new(ConfigErrors::new(&name, text.clone(), errors)))?;
-    let graph = Graph::build(&config).map_err(|cycles| {
-        let errors = cycles
-            .iter()
-            .map(|cycle| {
-                let span = cycle
-                    .spans
-                    .first()
-                    .copied()
-                    .unwrap_or_else(|| (0..0).into());
-                ConfigError::new(
-                    "config::dependency_cycle",
-                    span,
-                    cycle.to_string(),
-                    "part of the cycle",
-                )
-                .with_help("remove one of the `depends_on` entries or references that form it")
-            })
-            .collect();
-        Report::new(ConfigErrors::new(&name, text.clone(), errors))
-    })?;
-    let secrets = match mode {
-        SecretMode::Read => resolve_secrets(&config, &host)
-            .map_err(|errors| Report::new(ConfigErrors::new(&name, text.clone(), errors)))?,
-        SecretMode::Skip => Secrets::default(),
-    };
-    Ok((
-        Loaded {
-            config,
-            graph,
-            base,
+    let parsed = stagecraft_config::parse_bytes(&bytes, &host);
+    let mut errors = parsed.errors;
+    let mut graph = None;
+    let mut secrets = Secrets::default();
+    if let Some(config) = &parsed.config {
+        match Graph::build(config) {
+            Ok(built) => graph = Some(built),
+            Err(cycles) => errors.extend(cycles.iter().map(CycleError::to_config_error)),
+        }
+        if mode == SecretMode::Read {
+            match resolve_secrets(config, &host) {
+                Ok(read) => secrets = read,
+                Err(missing) => errors.extend(missing),
+            }
+        }
+    }
+    // The text as it is shown: for a file that is not UTF-8 (its only error), with replacement
+    // characters; otherwise the bytes unchanged.
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    match (parsed.config, graph) {
+        (Some(config), Some(graph)) if errors.is_empty() => Ok((
+            Loaded {
+                config,
+                graph,
+                base,
+                text,
+            },
+            secrets,
+        )),
+        _ => Err(Report::new(ConfigErrors::new(
+            path.display().to_string(),
             text,
-        },
-        secrets,
-    ))
+            errors,
+        ))),
+    }
 }
 
 impl Loaded {

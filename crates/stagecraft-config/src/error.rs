@@ -3,10 +3,17 @@
 
 use std::fmt;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
+use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
+
+use crate::indexed_source::IndexedSource;
+
+/// How many diagnostics a report shows in full; the rest are counted. A file with thousands of
+/// errors is a generated or mangled file, and the first screens say what is wrong with it.
+pub const SHOWN_IN_FULL: usize = 50;
 
 /// One problem in a configuration file, pointing at its span.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct ConfigError {
     /// A stable machine-readable code, e.g. `config::unknown_key`.
     pub code: &'static str,
@@ -18,6 +25,8 @@ pub struct ConfigError {
     pub label: String,
     /// How to fix it, when there is something to say.
     pub help: Option<String>,
+    /// Further places the problem involves, each with its own label (a cycle's members).
+    pub other_labels: Vec<(SourceSpan, String)>,
 }
 
 impl ConfigError {
@@ -34,7 +43,18 @@ impl ConfigError {
             span: span.into(),
             label: label.into(),
             help: None,
+            other_labels: Vec::new(),
         }
+    }
+
+    /// Adds a further labelled span.
+    pub fn with_label(
+        mut self,
+        span: impl Into<SourceSpan>,
+        label: impl Into<String>,
+    ) -> ConfigError {
+        self.other_labels.push((span.into(), label.into()));
+        self
     }
 
     /// Adds a hint.
@@ -50,14 +70,6 @@ impl ConfigError {
     }
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 impl Diagnostic for ConfigError {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new(self.code))
@@ -70,27 +82,71 @@ impl Diagnostic for ConfigError {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(std::iter::once(LabeledSpan::new_with_span(
-            Some(self.label.clone()),
-            self.span,
-        ))))
+        let first = LabeledSpan::new_with_span(Some(self.label.clone()), self.span);
+        let others = self
+            .other_labels
+            .iter()
+            .map(|(span, label)| LabeledSpan::new_with_span(Some(label.clone()), *span));
+        Some(Box::new(std::iter::once(first).chain(others)))
     }
 }
 
-/// Every problem found in one file, rendered together against that file's text.
-#[derive(Debug)]
+/// Every problem found in one file, rendered together against that file's text: the first
+/// [`SHOWN_IN_FULL`] in full, then a count of the rest.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", summary(.errors.len(), .text.name()))]
 pub struct ConfigErrors {
-    source: NamedSource<String>,
+    text: NamedSource<IndexedSource>,
     errors: Vec<ConfigError>,
+    more: Option<MoreErrors>,
+}
+
+/// The line that stands for the errors not shown in full.
+#[derive(Debug, thiserror::Error)]
+#[error("... and {} more {}", thousands(*.0), if *.0 == 1 { "error" } else { "errors" })]
+struct MoreErrors(usize);
+
+impl Diagnostic for MoreErrors {
+    fn severity(&self) -> Option<Severity> {
+        Some(Severity::Advice)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(
+            "fix the errors above and run again to see the rest",
+        ))
+    }
+}
+
+fn summary(count: usize, name: &str) -> String {
+    match count {
+        1 => format!("1 error in {name}"),
+        n => format!("{n} errors in {name}"),
+    }
+}
+
+/// `15950` as `15,950`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 impl ConfigErrors {
     /// Wraps the errors of one file, sorted by position.
     pub fn new(name: impl AsRef<str>, text: String, mut errors: Vec<ConfigError>) -> ConfigErrors {
         errors.sort_by_key(|error| (error.span.offset(), error.span.len()));
+        let more = (errors.len() > SHOWN_IN_FULL).then(|| MoreErrors(errors.len() - SHOWN_IN_FULL));
         ConfigErrors {
-            source: NamedSource::new(name, text).with_language("toml"),
+            text: NamedSource::new(name, IndexedSource::new(text)).with_language("toml"),
             errors,
+            more,
         }
     }
 
@@ -100,30 +156,23 @@ impl ConfigErrors {
     }
 }
 
-impl fmt::Display for ConfigErrors {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.errors.len() {
-            1 => write!(f, "1 error in {}", self.source.name()),
-            n => write!(f, "{n} errors in {}", self.source.name()),
-        }
-    }
-}
-
-impl std::error::Error for ConfigErrors {}
-
 impl Diagnostic for ConfigErrors {
     fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         Some(Box::new("config::invalid"))
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.source)
+        Some(&self.text)
     }
 
     fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
-        Some(Box::new(
-            self.errors.iter().map(|error| error as &dyn Diagnostic),
-        ))
+        let shown = self
+            .errors
+            .iter()
+            .take(SHOWN_IN_FULL)
+            .map(|error| error as &dyn Diagnostic);
+        let more = self.more.iter().map(|more| more as &dyn Diagnostic);
+        Some(Box::new(shown.chain(more)))
     }
 }
 
@@ -139,3 +188,6 @@ pub fn did_you_mean<'a>(
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| format!("did you mean `{candidate}`?"))
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,16 +7,17 @@
 
 mod address;
 mod error;
+mod indexed_source;
 mod model;
 mod parse;
 pub mod rules;
 mod secrets;
 
 pub use address::{Address, AddressError, AddressRef, Attribute, Reference, ResourceKind};
-pub use error::{ConfigError, ConfigErrors, did_you_mean};
+pub use error::{ConfigError, ConfigErrors, SHOWN_IN_FULL, did_you_mean};
 pub use miette::SourceSpan;
 pub use model::*;
-pub use parse::parse;
+pub use parse::{Parsed, parse, parse_bytes, parse_recoverable};
 pub use secrets::{Secrets, resolve_secrets};
 
 /// What a path relative to the configuration file points at.

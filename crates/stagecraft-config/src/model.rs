@@ -520,12 +520,18 @@ impl Config {
 
     /// Whether an address names a declared resource.
     pub fn contains(&self, address: &Address) -> bool {
+        self.declared_at(address).is_some()
+    }
+
+    /// Where the resource at an address is declared (its table's header), if it is.
+    pub fn declared_at(&self, address: &Address) -> Option<SourceSpan> {
         match address {
-            Address::Stage { api, stage } => self.stage(api, stage).is_some(),
+            Address::Stage { api, stage } => self.stage(api, stage).map(|stage| stage.span),
             Address::Canary { api, stage } => self
                 .stage(api, stage)
-                .is_some_and(|settings| settings.canary.is_some()),
-            Address::Branch { app, branch } => self.branch(app, branch).is_some(),
+                .and_then(|stage| stage.canary.as_ref())
+                .map(|canary| canary.span),
+            Address::Branch { app, branch } => self.branch(app, branch).map(|branch| branch.span),
         }
     }
 }

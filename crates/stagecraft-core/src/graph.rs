@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap};
 use miette::{Diagnostic, LabeledSpan, SourceSpan};
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
-use stagecraft_config::{Address, AddressRef, Config, ResourceKind, Value};
+use stagecraft_config::{Address, AddressRef, Config, ConfigError, ResourceKind, Value};
 
 /// The resources of a configuration and what each depends on.
 ///
@@ -23,6 +23,9 @@ pub struct Graph {
 pub struct CycleError {
     /// The members, each followed by the one it depends on; the last depends on the first.
     pub members: Vec<Address>,
+    /// Where each member is declared (its table's header), in the order of `members`
+    /// (empty only if a member were undeclared).
+    pub declared: Vec<SourceSpan>,
     /// The `depends_on` entries and references that make the cycle.
     pub spans: Vec<SourceSpan>,
 }
@@ -35,20 +38,52 @@ fn cycle_text(members: &[Address]) -> String {
     names.join(" -> ")
 }
 
+const CYCLE_CODE: &str = "config::dependency_cycle";
+const CYCLE_HELP: &str = "remove one of the `depends_on` entries or references that form it";
+
+impl CycleError {
+    /// Every label of the cycle: each member at its declaration, saying what it depends on,
+    /// then each `depends_on` entry and reference that makes it.
+    fn labels(&self) -> Vec<(SourceSpan, String)> {
+        let next = self.members.iter().cycle().skip(1);
+        let members = self
+            .declared
+            .iter()
+            .zip(next)
+            .map(|(span, next)| (*span, format!("depends on `{next}`")));
+        let edges = self
+            .spans
+            .iter()
+            .map(|span| (*span, "part of the cycle".to_string()));
+        members.chain(edges).collect()
+    }
+
+    /// The cycle as one of a configuration's errors, to report with the others; it points at
+    /// the first member and underlines every other member and edge.
+    pub fn to_config_error(&self) -> ConfigError {
+        let mut labels = self.labels().into_iter();
+        let (span, label) = labels
+            .next()
+            .unwrap_or_else(|| ((0..0).into(), "part of the cycle".to_string()));
+        labels.fold(
+            ConfigError::new(CYCLE_CODE, span, self.to_string(), label).with_help(CYCLE_HELP),
+            |error, (span, label)| error.with_label(span, label),
+        )
+    }
+}
+
 impl Diagnostic for CycleError {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new("config::dependency_cycle"))
+        Some(Box::new(CYCLE_CODE))
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new(
-            "remove one of these `depends_on` entries or references to break the cycle",
-        ))
+        Some(Box::new(CYCLE_HELP))
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(self.spans.iter().map(|span| {
-            LabeledSpan::new_with_span(Some("part of the cycle".to_string()), *span)
+        Some(Box::new(self.labels().into_iter().map(|(span, label)| {
+            LabeledSpan::new_with_span(Some(label), span)
         })))
     }
 }
@@ -100,7 +135,7 @@ impl Graph {
             graph.add_edge(from, to, spans);
         }
         let built = Graph { graph };
-        let cycles = built.cycles();
+        let cycles = built.cycles(config);
         if cycles.is_empty() {
             Ok(built)
         } else {
@@ -117,7 +152,7 @@ impl Graph {
             .map(NodeIndex::new)
     }
 
-    fn cycles(&self) -> Vec<CycleError> {
+    fn cycles(&self, config: &Config) -> Vec<CycleError> {
         let mut out = Vec::new();
         for component in tarjan_scc(&self.graph) {
             let self_loop =
@@ -160,8 +195,18 @@ impl Graph {
                 order.push(next);
                 current = next;
             }
+            let members: Vec<Address> =
+                order.iter().map(|node| self.graph[*node].clone()).collect();
+            // Every node is a declared resource, so each has its declaration; were one
+            // missing, no member would be labelled rather than the wrong one.
+            let declared = members
+                .iter()
+                .map(|member| config.declared_at(member))
+                .collect::<Option<Vec<_>>>()
+                .unwrap_or_default();
             out.push(CycleError {
-                members: order.iter().map(|node| self.graph[*node].clone()).collect(),
+                members,
+                declared,
                 spans,
             });
         }
@@ -223,3 +268,6 @@ impl Graph {
         out
     }
 }
+
+#[cfg(test)]
+mod tests;

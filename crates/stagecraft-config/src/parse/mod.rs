@@ -22,8 +22,66 @@ use crate::error::ConfigError;
 use crate::model::*;
 use crate::rules;
 
+/// What parsing found: the model as far as it could be built, and every problem.
+///
+/// The model is there whenever the document's required parts are, even when other parts are
+/// broken (those are left out of it), so that later checks (the dependency graph, the
+/// environment) can report their problems in the same report. It is `None` for a file that is
+/// not UTF-8 or not TOML.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parsed {
+    /// The model built from what is valid.
+    pub config: Option<Config>,
+    /// Every problem found, in the order found.
+    pub errors: Vec<ConfigError>,
+}
+
+impl Parsed {
+    /// The model when nothing is wrong, else every problem.
+    pub fn into_result(self) -> Result<Config, Vec<ConfigError>> {
+        match self.config {
+            Some(config) if self.errors.is_empty() => Ok(config),
+            _ => Err(self.errors),
+        }
+    }
+}
+
 /// Parses and validates a configuration. On failure, every problem found, in file order.
 pub fn parse(source: &str, host: &dyn Host) -> Result<Config, Vec<ConfigError>> {
+    parse_recoverable(source, host).into_result()
+}
+
+/// Parses and validates a configuration read as bytes. Bytes that are not UTF-8 are one error,
+/// pointing at the first bad byte (its line and column); spans of the other errors are byte
+/// offsets into `bytes` as into the text.
+pub fn parse_bytes(bytes: &[u8], host: &dyn Host) -> Parsed {
+    match std::str::from_utf8(bytes) {
+        Ok(source) => parse_recoverable(source, host),
+        Err(error) => Parsed {
+            config: None,
+            errors: vec![not_utf8(bytes, &error)],
+        },
+    }
+}
+
+/// The error for the first byte that is not UTF-8. The span is empty, at that byte, so that it
+/// points at the same line and column in the text with replacement characters that a report
+/// shows ([`String::from_utf8_lossy`]).
+fn not_utf8(bytes: &[u8], error: &std::str::Utf8Error) -> ConfigError {
+    let at = error.valid_up_to();
+    let byte = bytes.get(at).copied().unwrap_or_default();
+    ConfigError::new(
+        "config::not_utf8",
+        at..at,
+        format!("the file is not UTF-8: byte 0x{byte:02X} is not valid here"),
+        "not UTF-8",
+    )
+    .with_help("save the file as UTF-8 (TOML files are UTF-8 text)")
+}
+
+/// Parses and validates a configuration, keeping the model built from its valid parts (see
+/// [`Parsed`]).
+pub fn parse_recoverable(source: &str, host: &dyn Host) -> Parsed {
     let (root, syntax_errors) = toml::de::DeTable::parse_recoverable(source);
     let mut errors: Vec<ConfigError> = syntax_errors
         .iter()
@@ -39,7 +97,8 @@ pub fn parse(source: &str, host: &dyn Host) -> Result<Config, Vec<ConfigError>> 
         .collect();
     if !errors.is_empty() {
         // A broken document is walked anyway: the recovered parts still get their checks, but
-        // missing-key errors caused by the syntax error would only add noise.
+        // missing-key errors caused by the syntax error would only add noise, and a model
+        // built from a guess at the document would only mislead later checks.
         let mut walker = Walker::new(host);
         walker.document(source, &root);
         errors.extend(
@@ -48,7 +107,10 @@ pub fn parse(source: &str, host: &dyn Host) -> Result<Config, Vec<ConfigError>> 
                 .into_iter()
                 .filter(|error| error.code != "config::missing_key"),
         );
-        return Err(errors);
+        return Parsed {
+            config: None,
+            errors,
+        };
     }
     let mut walker = Walker::new(host);
     let config = walker.document(source, &root);
@@ -56,10 +118,7 @@ pub fn parse(source: &str, host: &dyn Host) -> Result<Config, Vec<ConfigError>> 
     if let Some(config) = &config {
         check_references(config, &mut errors);
     }
-    match config {
-        Some(config) if errors.is_empty() => Ok(config),
-        _ => Err(errors),
-    }
+    Parsed { config, errors }
 }
 
 impl Walker<'_> {

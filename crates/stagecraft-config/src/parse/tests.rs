@@ -41,9 +41,14 @@ fn render(name: &str, source: &str, errors: Vec<ConfigError>) -> String {
     out
 }
 
-/// Parses and resolves secrets, as `plan` does, returning every error.
+/// Parses and resolves secrets, returning every error.
 fn check(source: &str) -> Result<Config, Vec<ConfigError>> {
-    let config = parse(source, &FakeHost)?;
+    check_bytes(source.as_bytes())
+}
+
+/// [`check`] for a file read as bytes, as the CLI reads it.
+fn check_bytes(bytes: &[u8]) -> Result<Config, Vec<ConfigError>> {
+    let config = parse_bytes(bytes, &FakeHost).into_result()?;
     resolve_secrets(&config, &FakeHost)?;
     Ok(config)
 }
@@ -68,8 +73,11 @@ fn invalid_fixtures_report_every_error() {
     let mut mismatches = Vec::new();
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let source = std::fs::read_to_string(&path).unwrap();
-        let errors = match check(&source) {
+        // Read as bytes: a fixture may be broken below the level of text. Its report is shown
+        // against the text with replacement characters, as the CLI shows it.
+        let bytes = std::fs::read(&path).unwrap();
+        let source = String::from_utf8_lossy(&bytes).into_owned();
+        let errors = match check_bytes(&bytes) {
             Ok(_) => panic!("{name} should be invalid"),
             Err(errors) => errors,
         };
@@ -230,8 +238,37 @@ fn valid_sources() -> Vec<String> {
     sources
 }
 
+/// Integrity 5: a file that is not UTF-8 is one error at its first bad byte, whose line and
+/// column the report names (the CLI used to refuse it with an I/O error and no position).
+#[test]
+fn text_that_is_not_utf8_is_an_error_at_the_first_bad_byte() {
+    let mut bytes = b"[project]\nname = \"p\"\n# caf".to_vec();
+    bytes.push(0xE9);
+    bytes.extend_from_slice(b"\n\xFF\n");
+    let errors = check_bytes(&bytes).unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].code, "config::not_utf8");
+    assert_eq!(errors[0].span.offset(), 26);
+    assert!(errors[0].message.contains("0xE9"), "{}", errors[0].message);
+    let rendered = render("deploy.toml", &String::from_utf8_lossy(&bytes), errors);
+    assert!(rendered.contains("deploy.toml:3:6"), "{rendered}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Arbitrary bytes never panic the parser; bytes that are not UTF-8 are one error at the
+    /// first bad byte.
+    #[test]
+    fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        let result = check_bytes(&bytes);
+        if let Err(error) = std::str::from_utf8(&bytes) {
+            let errors = result.unwrap_err();
+            prop_assert_eq!(errors.len(), 1);
+            prop_assert_eq!(errors[0].span.offset(), error.valid_up_to());
+            let _ = render("bytes.toml", &String::from_utf8_lossy(&bytes), errors);
+        }
+    }
 
     /// Arbitrary text never panics the parser and never passes with errors reported.
     #[test]
