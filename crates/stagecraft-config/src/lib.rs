@@ -1,5 +1,7 @@
-//! Parsing and validation of stagecraft's `deploy.toml`: text in, a validated [`Config`] or every
-//! problem out, each pointing at its span.
+//! Parsing and validation of stagecraft's `deploy.toml`: text (or bytes, [`parse_bytes`]) in, a
+//! validated [`Config`] or every problem out, each pointing at its span; [`parse_recoverable`]
+//! also keeps the model of the valid parts, so that later checks join the same report.
+//! [`ConfigErrors`] renders a report in time linear in the file and the errors.
 //!
 //! This crate is pure: it reads no files, no environment and no clock. The two things validation
 //! needs from the outside world (whether an artifact path exists, and the values of

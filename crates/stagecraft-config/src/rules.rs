@@ -1,5 +1,5 @@
-//! AWS's rules for names and values (AWS-NOTES.md "Validation"), as data: each rule is a
-//! character class and a length range, with the error code and the hint shown when it fails.
+//! AWS's rules for names and values (the table in docs/configuration.md), as data: each rule is
+//! a character class and a length range, with the error code and the hint shown when it fails.
 
 /// At most this many stages per REST API (AWS's default quota).
 pub const MAX_STAGES_PER_API: usize = 10;
@@ -20,25 +20,50 @@ pub struct Rule {
     pub help: &'static str,
 }
 
+/// How a text breaks a [`Rule`]; the message completes a sentence that names the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleViolation {
+    /// Empty where at least one character is needed.
+    #[error("must not be empty")]
+    Empty,
+    /// Shorter than the rule's minimum.
+    #[error("is shorter than {min} characters")]
+    TooShort {
+        /// The rule's minimum length.
+        min: usize,
+    },
+    /// Longer than the rule's maximum.
+    #[error("is {length} characters long; the limit is {max}")]
+    TooLong {
+        /// The text's length in characters.
+        length: usize,
+        /// The rule's maximum length.
+        max: usize,
+    },
+    /// A character outside the rule's class (the first one).
+    #[error("contains {}, which is not allowed", describe(*.0))]
+    NotAllowed(char),
+}
+
 impl Rule {
-    /// `Ok` when `text` obeys the rule, else a short description of the problem.
-    pub fn check(&self, text: &str) -> Result<(), String> {
+    /// `Ok` when `text` obeys the rule, else how it does not.
+    pub fn check(&self, text: &str) -> Result<(), RuleViolation> {
         let length = text.chars().count();
         if length < self.min {
             return Err(if length == 0 {
-                "must not be empty".to_string()
+                RuleViolation::Empty
             } else {
-                format!("is shorter than {} characters", self.min)
+                RuleViolation::TooShort { min: self.min }
             });
         }
         if length > self.max {
-            return Err(format!(
-                "is {length} characters long; the limit is {}",
-                self.max
-            ));
+            return Err(RuleViolation::TooLong {
+                length,
+                max: self.max,
+            });
         }
         if let Some(bad) = text.chars().find(|c| !(self.allowed)(*c)) {
-            return Err(format!("contains {}, which is not allowed", describe(bad)));
+            return Err(RuleViolation::NotAllowed(bad));
         }
         Ok(())
     }

@@ -27,7 +27,7 @@ use crate::rules;
 /// The model is there whenever the document's required parts are, even when other parts are
 /// broken (those are left out of it), so that later checks (the dependency graph, the
 /// environment) can report their problems in the same report. It is `None` for a file that is
-/// not UTF-8 or not TOML.
+/// not UTF-8 or not TOML, or that lacks a required part.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Parsed {
     /// The model built from what is valid.

@@ -32,7 +32,7 @@ impl Walker<'_> {
                                 rule.code,
                                 span(node.span()),
                                 format!("the value of `{what}` {problem}"),
-                                problem,
+                                problem.to_string(),
                             )
                             .with_help(rule.help),
                         );
