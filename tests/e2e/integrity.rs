@@ -1,6 +1,6 @@
 //! Files stagecraft reads and must not misread: a state whose resource map does not say
-//! unambiguously what is recorded is refused before anything is sent or written
-//! (`docs/behaviour.md`, "State").
+//! unambiguously what is recorded (`docs/behaviour.md`, "State"), and a saved plan edited after
+//! it was saved ("Saved plans"), are refused before anything is sent or written.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -136,6 +136,41 @@ fn a_state_that_does_not_say_what_it_records_is_refused() {
             assert_only_config_and_state(project.dir.path());
         }
     }
+}
+
+/// Integrity 2: a saved plan whose description was edited (still valid JSON) was applied as
+/// edited. `apply FILE` and `show FILE` refuse it: exit 1, the edit named, nothing sent.
+#[test]
+fn a_saved_plan_edited_after_it_was_saved_is_refused() {
+    let project = Project::new();
+    let saved = project.run(&["plan", "--out", "reviewed.plan"]);
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    let text = std::fs::read_to_string(project.path("reviewed.plan")).unwrap();
+    let edited = text.replace("\"Production\"", "\"Not what was reviewed\"");
+    assert_ne!(edited, text);
+    std::fs::write(project.path("reviewed.plan"), &edited).unwrap();
+    project.calls();
+    for args in [&["show", "reviewed.plan"][..], &["apply", "reviewed.plan"]] {
+        let run = project.run(args);
+        assert_eq!(run.code, 1, "{args:?}:\n{}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains("changed after it was saved"),
+            "{args:?}:\n{}",
+            run.stderr
+        );
+        assert!(
+            !run.stdout.contains("Not what was reviewed"),
+            "{}",
+            run.stdout
+        );
+        assert_eq!(project.calls(), BTreeMap::new(), "{args:?} sent calls");
+    }
+    assert!(!project.path("stagecraft.state.json").exists());
+    // The plan as saved is still good.
+    std::fs::write(project.path("reviewed.plan"), &text).unwrap();
+    let shown = project.run(&["show", "reviewed.plan"]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(shown.stdout.contains("Production"), "{}", shown.stdout);
 }
 
 /// Nothing but the configuration and the state (and the lock file beside it) is in `dir`: no

@@ -139,7 +139,7 @@ pub fn run(settings: &Settings, args: &PlanArgs) -> Result<u8, Report> {
     let rendered = render_plan(&plan, args.format, settings.color);
     write_stdout(&rendered)?;
     if let Some(out) = &args.out {
-        backend::write_atomically(out, plan.to_json().as_bytes())?;
+        backend::write_atomically(out, plan.to_json()?.as_bytes())?;
         if args.format == Format::Text {
             println!("\nSaved the plan to {}.", display_relative(out));
         }

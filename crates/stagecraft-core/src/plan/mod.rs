@@ -1,12 +1,13 @@
 //! The plan: a value computed from the configuration and the state, listing each resource's
 //! change with its actions (`docs/behaviour.md`, "Actions and their calls") and its attributes
 //! before and after. Apply executes the plan, not the configuration; renderings (text, JSON,
-//! Markdown) read it. `model.rs` is the saved-plan model, `resolve.rs` value resolution,
-//! `diff.rs` the diff itself.
+//! Markdown) read it. `model.rs` is the saved-plan model, `saved.rs` the saved document with
+//! its digest, `resolve.rs` value resolution, `diff.rs` the diff itself.
 
 mod diff;
 mod model;
 mod resolve;
+mod saved;
 
 pub use diff::{PlanError, PlanInput, plan, promoted_stage};
 pub(crate) use diff::{basic_auth_matches, settings_match, values_match};
@@ -15,6 +16,7 @@ pub use model::{
     PLAN_FORMAT_VERSION, Plan, PlanMode, PlannedArtifact, PlannedPart, PlannedValue,
 };
 pub use resolve::{AttributeLookup, resolve_attribute};
+pub use saved::SavedPlanError;
 
 #[cfg(test)]
 mod tests;

@@ -344,23 +344,6 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         !self.changes.is_empty()
     }
-
-    /// Serializes the plan (saved plans and `--format json` share this document).
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default()
-    }
-
-    /// Reads a saved plan.
-    pub fn from_json(text: &str) -> Result<Plan, String> {
-        let plan: Plan = serde_json::from_str(text).map_err(|error| error.to_string())?;
-        if plan.format_version != PLAN_FORMAT_VERSION {
-            return Err(format!(
-                "plan format_version {} is not supported (expected {PLAN_FORMAT_VERSION})",
-                plan.format_version
-            ));
-        }
-        Ok(plan)
-    }
 }
 
 /// An `Option` of a configuration enum as AWS spells it (`"0.5"`, `"PRODUCTION"`) or `null`:
