@@ -31,7 +31,9 @@ pub fn stagecraft(dir: &Path, args: &[&str]) -> Run {
 }
 
 /// `stagecraft ARGS` in `dir` with exactly these extra variables, as a command to run or spawn:
-/// the example secrets and the AWS region removed from the environment, no colour.
+/// the example secrets and the AWS region removed from the environment, empty shared AWS
+/// configuration and credentials files and no instance metadata (so that the developer's own
+/// `~/.aws/config` cannot name a region), no colour.
 pub fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_stagecraft"));
     command
@@ -41,6 +43,10 @@ pub fn command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
         .env_remove("WEB_PASSWORD")
         .env_remove("AWS_REGION")
         .env_remove("AWS_DEFAULT_REGION")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "warn");
     for (key, value) in env {
