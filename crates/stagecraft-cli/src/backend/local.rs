@@ -148,18 +148,20 @@ impl LocalBackend {
         }
     }
 
-    /// Replaces the state atomically, keeping the previous version as `<path>.backup`.
+    /// Replaces the state atomically, keeping the previous version as `<path>.backup`. The
+    /// state is serialized first: when that fails, neither file is touched.
     pub fn write(&self, state: &State, _lock: &StateLock) -> Result<(), BackendError> {
+        let text = state
+            .to_json()
+            .map_err(|source| BackendError::StateSerialize {
+                path: self.path.display().to_string(),
+                source,
+            })?;
         if self.path.exists() {
             let backup = self.sibling(".backup");
             let previous = fs::read(&self.path).map_err(io("cannot read", &self.path))?;
             write_atomically(&backup, &previous)?;
         }
-        let text = state.to_json().map_err(|error| BackendError::Io {
-            what: "cannot serialize the state for",
-            path: self.path.display().to_string(),
-            source: std::io::Error::other(error),
-        })?;
         write_atomically(&self.path, text.as_bytes())
     }
 }

@@ -119,6 +119,17 @@ pub enum BackendError {
     #[error("cannot start the S3 backend's runtime: {0}")]
     #[diagnostic(code(state::s3))]
     Runtime(std::io::Error),
+    /// The state could not be turned into JSON; nothing was written (no backup either).
+    #[error("cannot serialize the state for {path}; nothing was written")]
+    #[diagnostic(code(state::serialize))]
+    StateSerialize {
+        /// The state file or object.
+        path: String,
+        /// Why.
+        #[source]
+        #[diagnostic_source]
+        source: StateError,
+    },
     /// A document could not be turned into JSON; nothing was written.
     #[error("cannot serialize {what}; nothing was written: {source}")]
     #[diagnostic(code(state::serialize))]

@@ -256,10 +256,9 @@ impl S3Backend {
     pub fn write(&self, state: &State, _lock: &StateLock) -> Result<(), BackendError> {
         let bytes = state
             .to_json()
-            .map_err(|error| BackendError::Io {
-                what: "cannot serialize the state for",
+            .map_err(|source| BackendError::StateSerialize {
                 path: self.location(),
-                source: std::io::Error::other(error),
+                source,
             })?
             .into_bytes();
         let seen = self.seen().clone();
