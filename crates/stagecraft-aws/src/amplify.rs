@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use aws_sdk_amplify::Client;
-use aws_sdk_amplify::types::{Branch, Job, JobSummary, Stage};
+use aws_sdk_amplify::types::{Branch, Job as SdkJob, JobStatus as SdkJobStatus, JobSummary, Stage};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use stagecraft_core::provider::{
-    AmplifyUpload, BranchSettings, ErrorKind, JobStatus, LiveBranch, ProviderResult,
+    AmplifyUpload, BranchSettings, ErrorKind, Job, JobStatus, LiveBranch, ProviderResult,
 };
 
 use crate::apigateway::non_empty;
@@ -43,20 +43,35 @@ fn live_branch(b: &Branch) -> LiveBranch {
     }
 }
 
-/// A job summary as a [`JobStatus`] (no step details: those come from `GetJob`).
-fn job_status(s: &JobSummary) -> JobStatus {
-    JobStatus {
+/// A job summary as a [`Job`] (no step details: those come from `GetJob`).
+fn job_of(s: &JobSummary) -> Job {
+    Job {
         job_id: s.job_id().to_string(),
-        status: s.status().as_str().to_string(),
+        status: job_status(s.status()),
         failures: Vec::new(),
     }
 }
 
+/// The SDK's job status as the engine's; one this version does not know keeps its spelling.
+pub(crate) fn job_status(status: &SdkJobStatus) -> JobStatus {
+    match status {
+        SdkJobStatus::Created => JobStatus::Created,
+        SdkJobStatus::Pending => JobStatus::Pending,
+        SdkJobStatus::Provisioning => JobStatus::Provisioning,
+        SdkJobStatus::Running => JobStatus::Running,
+        SdkJobStatus::Cancelling => JobStatus::Cancelling,
+        SdkJobStatus::Succeed => JobStatus::Succeed,
+        SdkJobStatus::Failed => JobStatus::Failed,
+        SdkJobStatus::Cancelled => JobStatus::Cancelled,
+        other => JobStatus::Unknown(other.as_str().to_string()),
+    }
+}
+
 /// One line per step that did not succeed: `<stepName>: <statusReason> (log: <logUrl>)`.
-fn step_failures(job: &Job) -> Vec<String> {
+fn step_failures(job: &SdkJob) -> Vec<String> {
     job.steps()
         .iter()
-        .filter(|step| step.status().as_str() != "SUCCEED")
+        .filter(|step| *step.status() != SdkJobStatus::Succeed)
         .map(|step| {
             let reason = step
                 .status_reason()
@@ -198,7 +213,7 @@ pub(crate) async fn list_jobs(
     client: &Client,
     app_id: &str,
     branch_name: &str,
-) -> ProviderResult<Vec<JobStatus>> {
+) -> ProviderResult<Vec<Job>> {
     const OP: &str = "ListJobs";
     tracing::debug!(app_id, branch_name, "{OP}");
     let out = client
@@ -211,7 +226,7 @@ pub(crate) async fn list_jobs(
     let mut summaries: Vec<&JobSummary> = out.job_summaries().iter().collect();
     // AWS lists newest first already; a stable sort keeps its order among equal times.
     summaries.sort_by(|a, b| b.start_time().cmp(a.start_time()));
-    Ok(summaries.into_iter().map(job_status).collect())
+    Ok(summaries.into_iter().map(job_of).collect())
 }
 
 /// `CreateDeployment` for a manual deployment: the job and the zip upload URL.
@@ -317,7 +332,7 @@ pub(crate) async fn get_job(
     app_id: &str,
     branch_name: &str,
     job_id: &str,
-) -> ProviderResult<JobStatus> {
+) -> ProviderResult<Job> {
     const OP: &str = "GetJob";
     tracing::debug!(app_id, branch_name, job_id, "{OP}");
     let out = client
@@ -330,15 +345,18 @@ pub(crate) async fn get_job(
         .map_err(|e| from_sdk(OP, e))?;
     let job = out.job().ok_or_else(|| incomplete(OP, "job"))?;
     let summary = job.summary().ok_or_else(|| incomplete(OP, "job summary"))?;
-    let status = summary.status().as_str().to_string();
-    let failures = if matches!(status.as_str(), "FAILED" | "CANCELLED") {
+    let status = job_status(summary.status());
+    let failures = if matches!(status, JobStatus::Failed | JobStatus::Cancelled) {
         step_failures(job)
     } else {
         Vec::new()
     };
-    Ok(JobStatus {
+    Ok(Job {
         job_id: non_empty(Some(summary.job_id())).unwrap_or_else(|| job_id.to_string()),
         status,
         failures,
     })
 }
+
+#[cfg(test)]
+mod tests;

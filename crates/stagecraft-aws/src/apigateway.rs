@@ -4,10 +4,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::types::{
-    CacheClusterSize, CanarySettings, DeploymentCanarySettings, Op, PatchOperation,
+    CacheClusterSize, CacheClusterStatus, CanarySettings, DeploymentCanarySettings, Op,
+    PatchOperation,
 };
 use stagecraft_core::provider::{
-    ErrorKind, LiveCanary, LiveStage, NewCanary, NewStage, PatchOp, ProviderResult,
+    CacheStatus, ErrorKind, LiveCanary, LiveStage, NewCanary, NewStage, PatchOp, ProviderResult,
 };
 
 use crate::errors::{from_sdk, incomplete};
@@ -25,10 +26,23 @@ macro_rules! live_stage {
             variables: to_btree(s.variables()),
             cache_enabled: s.cache_cluster_enabled(),
             cache_size: s.cache_cluster_size().map(|c| c.as_str().to_string()),
-            cache_status: s.cache_cluster_status().map(|c| c.as_str().to_string()),
+            cache_status: s.cache_cluster_status().map(cache_status),
             canary: s.canary_settings().map(live_canary),
         }
     }};
+}
+
+/// The SDK's cache cluster status as the engine's; one this version does not know keeps its
+/// spelling.
+pub(crate) fn cache_status(status: &CacheClusterStatus) -> CacheStatus {
+    match status {
+        CacheClusterStatus::CreateInProgress => CacheStatus::CreateInProgress,
+        CacheClusterStatus::Available => CacheStatus::Available,
+        CacheClusterStatus::DeleteInProgress => CacheStatus::DeleteInProgress,
+        CacheClusterStatus::NotAvailable => CacheStatus::NotAvailable,
+        CacheClusterStatus::FlushInProgress => CacheStatus::FlushInProgress,
+        other => CacheStatus::Unknown(other.as_str().to_string()),
+    }
 }
 
 /// `Some(text)` unless absent or empty.
@@ -221,3 +235,6 @@ pub(crate) async fn delete_stage(
         .map_err(|e| from_sdk(OP, e))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -229,3 +229,6 @@ fn xml_element<'a>(body: &'a str, name: &str) -> Option<&'a str> {
     let len = body[start..].find(&close)?;
     Some(body[start..start + len].trim()).filter(|s| !s.is_empty())
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,6 +18,8 @@ mod region;
 mod s3;
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;
@@ -30,7 +32,7 @@ use aws_smithy_types::timeout::TimeoutConfig;
 pub use region::chain_region;
 pub use s3::{S3Object, S3Store, StoreError};
 use stagecraft_core::provider::{
-    AmplifyUpload, BranchSettings, JobStatus, LiveBranch, LiveStage, NewCanary, NewStage, PatchOp,
+    AmplifyUpload, BranchSettings, Job, LiveBranch, LiveStage, NewCanary, NewStage, PatchOp,
     Provider, ProviderResult,
 };
 
@@ -212,7 +214,7 @@ impl Provider for AwsProvider {
         amplify::delete_branch(&self.amplify, app_id, branch_name).await
     }
 
-    async fn list_jobs(&self, app_id: &str, branch_name: &str) -> ProviderResult<Vec<JobStatus>> {
+    async fn list_jobs(&self, app_id: &str, branch_name: &str) -> ProviderResult<Vec<Job>> {
         amplify::list_jobs(&self.amplify, app_id, branch_name).await
     }
 
@@ -241,12 +243,7 @@ impl Provider for AwsProvider {
         amplify::stop_job(&self.amplify, app_id, branch_name, job_id).await
     }
 
-    async fn get_job(
-        &self,
-        app_id: &str,
-        branch_name: &str,
-        job_id: &str,
-    ) -> ProviderResult<JobStatus> {
+    async fn get_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<Job> {
         amplify::get_job(&self.amplify, app_id, branch_name, job_id).await
     }
 }

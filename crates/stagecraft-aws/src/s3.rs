@@ -275,3 +275,6 @@ fn is_missing<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> boo
         None => status(error) == Some(404),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -151,8 +151,8 @@ pub struct LiveStage {
     pub cache_enabled: bool,
     /// The cache cluster size, when reported.
     pub cache_size: Option<String>,
-    /// The cache cluster status (`AVAILABLE`, `CREATE_IN_PROGRESS`, ...).
-    pub cache_status: Option<String>,
+    /// The cache cluster status.
+    pub cache_status: Option<CacheStatus>,
     /// The canary, if one is live.
     pub canary: Option<LiveCanary>,
 }
@@ -205,21 +205,154 @@ pub struct LiveBranch {
     pub active_job_id: Option<String>,
 }
 
-/// An Amplify job's status.
+/// An Amplify job as Amplify reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobStatus {
+pub struct Job {
     /// The job id.
     pub job_id: String,
-    /// `PENDING`, `RUNNING`, `SUCCEED`, `FAILED`, `CANCELLED`, ...
-    pub status: String,
+    /// Where it is.
+    pub status: JobStatus,
     /// For a finished job that failed: each failed step's reason and log URL.
     pub failures: Vec<String>,
 }
 
-impl JobStatus {
+impl Job {
     /// Whether the job has reached a final status.
     pub fn is_finished(&self) -> bool {
-        matches!(self.status.as_str(), "SUCCEED" | "FAILED" | "CANCELLED")
+        self.status.is_finished()
+    }
+}
+
+/// An Amplify job's status. Shown as AWS spells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobStatus {
+    /// `CREATED`: a manual deployment's job, waiting for `StartDeployment`.
+    Created,
+    /// `PENDING`.
+    Pending,
+    /// `PROVISIONING`.
+    Provisioning,
+    /// `RUNNING`.
+    Running,
+    /// `CANCELLING`.
+    Cancelling,
+    /// `SUCCEED`: final.
+    Succeed,
+    /// `FAILED`: final.
+    Failed,
+    /// `CANCELLED`: final.
+    Cancelled,
+    /// A status this version does not know, as AWS spelled it (never final).
+    Unknown(String),
+}
+
+impl JobStatus {
+    /// The status AWS spells `text`.
+    pub fn parse(text: &str) -> JobStatus {
+        match text {
+            "CREATED" => JobStatus::Created,
+            "PENDING" => JobStatus::Pending,
+            "PROVISIONING" => JobStatus::Provisioning,
+            "RUNNING" => JobStatus::Running,
+            "CANCELLING" => JobStatus::Cancelling,
+            "SUCCEED" => JobStatus::Succeed,
+            "FAILED" => JobStatus::Failed,
+            "CANCELLED" => JobStatus::Cancelled,
+            other => JobStatus::Unknown(other.to_string()),
+        }
+    }
+
+    /// AWS's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            JobStatus::Created => "CREATED",
+            JobStatus::Pending => "PENDING",
+            JobStatus::Provisioning => "PROVISIONING",
+            JobStatus::Running => "RUNNING",
+            JobStatus::Cancelling => "CANCELLING",
+            JobStatus::Succeed => "SUCCEED",
+            JobStatus::Failed => "FAILED",
+            JobStatus::Cancelled => "CANCELLED",
+            JobStatus::Unknown(text) => text,
+        }
+    }
+
+    /// Whether the status is final.
+    pub fn is_finished(&self) -> bool {
+        matches!(
+            self,
+            JobStatus::Succeed | JobStatus::Failed | JobStatus::Cancelled
+        )
+    }
+
+    /// Whether the job has not begun running: a manual deployment's job before (or right at)
+    /// `StartDeployment`.
+    pub fn is_waiting_to_start(&self) -> bool {
+        matches!(self, JobStatus::Pending | JobStatus::Created)
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stage's cache cluster status. Shown as AWS spells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// `CREATE_IN_PROGRESS`.
+    CreateInProgress,
+    /// `AVAILABLE`.
+    Available,
+    /// `DELETE_IN_PROGRESS`.
+    DeleteInProgress,
+    /// `NOT_AVAILABLE`.
+    NotAvailable,
+    /// `FLUSH_IN_PROGRESS`.
+    FlushInProgress,
+    /// A status this version does not know, as AWS spelled it (waited on, like any change).
+    Unknown(String),
+}
+
+impl CacheStatus {
+    /// The status AWS spells `text`.
+    pub fn parse(text: &str) -> CacheStatus {
+        match text {
+            "CREATE_IN_PROGRESS" => CacheStatus::CreateInProgress,
+            "AVAILABLE" => CacheStatus::Available,
+            "DELETE_IN_PROGRESS" => CacheStatus::DeleteInProgress,
+            "NOT_AVAILABLE" => CacheStatus::NotAvailable,
+            "FLUSH_IN_PROGRESS" => CacheStatus::FlushInProgress,
+            other => CacheStatus::Unknown(other.to_string()),
+        }
+    }
+
+    /// AWS's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            CacheStatus::CreateInProgress => "CREATE_IN_PROGRESS",
+            CacheStatus::Available => "AVAILABLE",
+            CacheStatus::DeleteInProgress => "DELETE_IN_PROGRESS",
+            CacheStatus::NotAvailable => "NOT_AVAILABLE",
+            CacheStatus::FlushInProgress => "FLUSH_IN_PROGRESS",
+            CacheStatus::Unknown(text) => text,
+        }
+    }
+
+    /// Whether a cache change counts as settled. A cache can stay in `DELETE_IN_PROGRESS`
+    /// indefinitely (an AWS fault), so that one counts too.
+    pub fn is_settled(&self) -> bool {
+        matches!(
+            self,
+            CacheStatus::Available | CacheStatus::NotAvailable | CacheStatus::DeleteInProgress
+        )
+    }
+}
+
+impl fmt::Display for CacheStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -283,7 +416,7 @@ pub trait Provider: Send + Sync {
     /// `DeleteBranch`.
     async fn delete_branch(&self, app_id: &str, branch_name: &str) -> ProviderResult<()>;
     /// `ListJobs`, newest first.
-    async fn list_jobs(&self, app_id: &str, branch_name: &str) -> ProviderResult<Vec<JobStatus>>;
+    async fn list_jobs(&self, app_id: &str, branch_name: &str) -> ProviderResult<Vec<Job>>;
     /// `CreateDeployment` for a manual deployment.
     async fn create_amplify_deployment(
         &self,
@@ -304,10 +437,5 @@ pub trait Provider: Send + Sync {
     /// `StopJob`.
     async fn stop_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<()>;
     /// `GetJob`.
-    async fn get_job(
-        &self,
-        app_id: &str,
-        branch_name: &str,
-        job_id: &str,
-    ) -> ProviderResult<JobStatus>;
+    async fn get_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<Job>;
 }

@@ -15,7 +15,7 @@ use miette::Diagnostic;
 use serde::{Deserialize, Serialize};
 use stagecraft_aws::StoreError;
 use stagecraft_config::StateSettings;
-use stagecraft_core::apply::{Journal, JournalEntry, JournalError};
+use stagecraft_core::apply::{Journal, JournalEntry, JournalError, JournalWriteError};
 use stagecraft_core::state::{State, StateError};
 
 use crate::aws::AwsSettings;
@@ -384,21 +384,20 @@ impl FileJournal {
 }
 
 impl Journal for FileJournal {
-    fn append(&self, entry: &JournalEntry) -> Result<(), String> {
-        let mut line = serde_json::to_string(entry).map_err(|error| error.to_string())?;
+    fn append(&self, entry: &JournalEntry) -> Result<(), JournalWriteError> {
+        let mut line = serde_json::to_string(entry)?;
         line.push('\n');
         let mut guard = self.file.lock().unwrap_or_else(|e| e.into_inner());
         let Some(file) = guard.as_mut() else {
-            return Err("the journal is closed".to_string());
+            return Err(JournalWriteError::Closed);
         };
         let written = file
             .write_all(line.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(|error| error.to_string());
+            .and_then(|()| file.sync_data());
         if written.is_err() {
             *guard = None;
         }
-        written
+        Ok(written?)
     }
 }
 

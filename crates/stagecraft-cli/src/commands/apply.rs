@@ -11,7 +11,7 @@ use std::sync::Arc;
 use miette::{IntoDiagnostic, Report, WrapErr};
 use stagecraft_core::apply::{
     self, ApplyOptions, ApplyReport, Artifacts, Context, Event, Interrupt, Interrupted, Outcome,
-    Package, SensitiveValues,
+    Package, PackageError, SensitiveValues,
 };
 use stagecraft_core::plan::{Plan, PlannedArtifact};
 use stagecraft_core::render;
@@ -109,9 +109,9 @@ struct DiskArtifacts {
 }
 
 impl Artifacts for DiskArtifacts {
-    fn package(&self, artifact: &PlannedArtifact) -> Result<Package, String> {
+    fn package(&self, artifact: &PlannedArtifact) -> Result<Package, PackageError> {
         let packaged = crate::artifact::package(&self.base, &artifact.path)
-            .map_err(|error| error.to_string())?;
+            .map_err(|error| PackageError::Packaging(Box::new(error)))?;
         Ok(Package {
             path: packaged.path().to_path_buf(),
             size: packaged.size(),

@@ -2,19 +2,19 @@
 //! artifact deployment (wait for an unfinished job, `CreateDeployment`, upload the zip,
 //! `StartDeployment`, poll `GetJob`).
 
-use std::time::Duration;
-
 use tokio::time::Instant;
 
 use stagecraft_config::Address;
 
 use super::Run;
 use super::effects::{branch_record, removed, resource_effect};
+use super::error::{ApplyError, JobOwner};
+use super::journal::Call;
 use super::patch::{self, ClearBranch};
 use super::protocol::already_gone;
 use super::schedule::CallKind;
 use crate::plan::{Change, DesiredBranch};
-use crate::provider::JobStatus;
+use crate::provider::{Job, JobStatus};
 use crate::state::{BranchState, ResourceState, Site};
 
 impl Run<'_> {
@@ -22,7 +22,7 @@ impl Run<'_> {
         &self,
         change: &Change,
         desired: &DesiredBranch,
-    ) -> Result<(), String> {
+    ) -> Result<(), ApplyError> {
         let address = &change.address;
         let app = desired.app_id.as_str();
         let name = desired.branch_name.as_str();
@@ -53,7 +53,7 @@ impl Run<'_> {
             None => {
                 let exists = self.in_doubt(address).is_some()
                     && self
-                        .read(address, "GetBranch", || {
+                        .read(address, Call::GetBranch, || {
                             self.ctx.provider.get_branch(app, name)
                         })
                         .await?
@@ -62,7 +62,7 @@ impl Run<'_> {
                 if exists {
                     self.mutate(
                         address,
-                        "UpdateBranch",
+                        Call::UpdateBranch,
                         CallKind::Other,
                         || self.ctx.provider.update_branch(app, name, &settings),
                         |_| vec![resource_effect(address, record.clone())],
@@ -71,7 +71,7 @@ impl Run<'_> {
                 } else {
                     self.mutate(
                         address,
-                        "CreateBranch",
+                        Call::CreateBranch,
                         CallKind::Other,
                         || self.ctx.provider.create_branch(app, name, &settings),
                         |_| vec![resource_effect(address, record.clone())],
@@ -83,7 +83,7 @@ impl Run<'_> {
                 if let Some(settings) = patch::branch_changes(old, desired, &clear) {
                     self.mutate(
                         address,
-                        "UpdateBranch",
+                        Call::UpdateBranch,
                         CallKind::Other,
                         || self.ctx.provider.update_branch(app, name, &settings),
                         |_| vec![resource_effect(address, record.clone())],
@@ -106,27 +106,22 @@ impl Run<'_> {
         &self,
         address: &Address,
         desired: &DesiredBranch,
-    ) -> Result<(), String> {
+    ) -> Result<(), ApplyError> {
         let app = desired.app_id.as_str();
         let name = desired.branch_name.as_str();
         let Some(artifact) = &desired.artifact else {
             return Ok(());
         };
         // Amplify runs at most five jobs at once per account.
-        let _permit = self
-            .amplify_jobs
-            .acquire()
-            .await
-            .map_err(|error| error.to_string())?;
+        let _permit = self.amplify_jobs.acquire().await?;
         let package = self.ctx.artifacts.package(artifact)?;
         if package.digest != artifact.digest {
-            return Err(format!(
-                "the artifact {} changed since the plan was made; plan again",
-                artifact.path
-            ));
+            return Err(ApplyError::ArtifactChanged {
+                path: artifact.path.clone(),
+            });
         }
         let jobs = self
-            .read(address, "ListJobs", || {
+            .read(address, Call::ListJobs, || {
                 self.ctx.provider.list_jobs(app, name)
             })
             .await?;
@@ -135,10 +130,10 @@ impl Run<'_> {
         // `StartDeployment`) blocks every later deployment and will never finish: stop it.
         let ours_never_started = self
             .in_doubt(address)
-            .is_some_and(|call| super::journal::AMPLIFY_BEFORE_START.contains(&call))
+            .is_some_and(Call::precedes_amplify_start)
             && unfinished
                 .as_ref()
-                .is_some_and(|job| matches!(job.status.as_str(), "PENDING" | "CREATED"));
+                .is_some_and(|job| job.status.is_waiting_to_start());
         if ours_never_started && let Some(job) = &unfinished {
             self.progress(
                 address,
@@ -149,7 +144,7 @@ impl Run<'_> {
             );
             self.mutate(
                 address,
-                "StopJob",
+                Call::StopJob,
                 CallKind::Other,
                 || self.ctx.provider.stop_job(app, name, &job.job_id),
                 |_| Vec::new(),
@@ -160,13 +155,13 @@ impl Run<'_> {
                 address,
                 format!("waiting for unfinished job {} ({})", job.job_id, job.status),
             );
-            self.wait_for_job(address, app, name, &job.job_id, true)
+            self.wait_for_job(address, app, name, &job.job_id, JobOwner::Earlier)
                 .await?;
         }
         let upload = self
             .mutate(
                 address,
-                "CreateDeployment",
+                Call::CreateAmplifyDeployment,
                 CallKind::Other,
                 || self.ctx.provider.create_amplify_deployment(app, name),
                 |_| Vec::new(),
@@ -179,7 +174,7 @@ impl Run<'_> {
         );
         self.mutate(
             address,
-            "upload",
+            Call::Upload,
             CallKind::Other,
             || {
                 self.ctx
@@ -192,23 +187,21 @@ impl Run<'_> {
         drop(package);
         self.mutate(
             address,
-            "StartDeployment",
+            Call::StartDeployment,
             CallKind::Other,
             || self.ctx.provider.start_deployment(app, name, job),
             |_| Vec::new(),
         )
         .await?;
-        let status = self.wait_for_job(address, app, name, job, false).await?;
-        if status.status != "SUCCEED" {
-            let reasons = if status.failures.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", status.failures.join("; "))
-            };
-            return Err(format!(
-                "deployment job {job} ended {}{reasons}",
-                status.status
-            ));
+        let ended = self
+            .wait_for_job(address, app, name, job, JobOwner::Ours)
+            .await?;
+        if ended.status != JobStatus::Succeed {
+            return Err(ApplyError::JobEnded {
+                job: job.to_string(),
+                status: ended.status,
+                failures: ended.failures,
+            });
         }
         let record = branch_record(
             desired,
@@ -225,35 +218,33 @@ impl Run<'_> {
         app: &str,
         name: &str,
         job: &str,
-        someone_elses: bool,
-    ) -> Result<JobStatus, String> {
+        owner: JobOwner,
+    ) -> Result<Job, ApplyError> {
         let deadline = Instant::now() + self.ctx.options.job_timeout;
-        let mut last = String::new();
+        let mut last: Option<JobStatus> = None;
         let mut round = 0;
         loop {
             let status = self
-                .read(address, "GetJob", || {
+                .read(address, Call::GetJob, || {
                     self.ctx.provider.get_job(app, name, job)
                 })
                 .await?;
             if status.is_finished() {
                 return Ok(status);
             }
-            if status.status != last {
+            if last.as_ref() != Some(&status.status) {
                 self.progress(address, format!("job {job} is {}", status.status));
-                last = status.status.clone();
+                last = Some(status.status.clone());
             }
             if Instant::now() >= deadline {
-                let whose = if someone_elses {
-                    "an earlier deployment blocks this one: "
-                } else {
-                    ""
-                };
-                return Err(format!(
-                    "{whose}job {job} on branch {name} is still {} after {}; wait for it to finish or stop it (aws amplify stop-job --app-id {app} --branch-name {name} --job-id {job}), then apply again",
-                    status.status,
-                    humanize(self.ctx.options.job_timeout)
-                ));
+                return Err(ApplyError::JobTimeout {
+                    owner,
+                    app: app.to_string(),
+                    branch: name.to_string(),
+                    job: job.to_string(),
+                    status: status.status,
+                    timeout: self.ctx.options.job_timeout,
+                });
             }
             self.pause(round).await;
             round += 1;
@@ -265,10 +256,10 @@ impl Run<'_> {
         &self,
         address: &Address,
         branch: &BranchState,
-    ) -> Result<(), String> {
+    ) -> Result<(), ApplyError> {
         self.mutate(
             address,
-            "DeleteBranch",
+            Call::DeleteBranch,
             CallKind::Other,
             || async {
                 already_gone(
@@ -282,8 +273,4 @@ impl Run<'_> {
         )
         .await
     }
-}
-
-fn humanize(duration: Duration) -> String {
-    format!("{}s", duration.as_secs())
 }

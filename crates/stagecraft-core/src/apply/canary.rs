@@ -4,6 +4,8 @@
 use stagecraft_config::Address;
 
 use super::effects::{canary_record, deployed, deployment_effect, removed, resource_effect};
+use super::error::ApplyError;
+use super::journal::Call;
 use super::patch;
 use super::protocol::already_gone;
 use super::schedule::CallKind;
@@ -17,7 +19,7 @@ impl Run<'_> {
         &self,
         change: &Change,
         desired: &DesiredCanary,
-    ) -> Result<(), String> {
+    ) -> Result<(), ApplyError> {
         let address = &change.address;
         let api = desired.rest_api_id.as_str();
         let name = desired.stage_name.as_str();
@@ -46,7 +48,7 @@ impl Run<'_> {
             };
             self.mutate(
                 address,
-                "CreateDeployment",
+                Call::CreateDeployment,
                 CallKind::Deployment { rest_api_id: api },
                 || self.ctx.provider.create_canary(&new),
                 |id| {
@@ -55,14 +57,14 @@ impl Run<'_> {
                         &desired.revision,
                         address,
                         id,
-                        canary_record(desired, id),
+                        canary_record(desired, id).ok(),
                     )
                 },
             )
             .await?;
             // AWS fills the canary's deployment id itself: record what it reports.
             let live = self
-                .read(address, "GetStage", || {
+                .read(address, Call::GetStage, || {
                     self.ctx.provider.get_stage(api, name)
                 })
                 .await?;
@@ -89,7 +91,7 @@ impl Run<'_> {
         let record = canary_record(desired, &id)?;
         self.mutate(
             address,
-            "UpdateStage",
+            Call::UpdateStage,
             CallKind::ApiMutation { rest_api_id: api },
             || self.ctx.provider.update_stage(api, name, &patch),
             |_| vec![resource_effect(address, record.clone())],
@@ -98,7 +100,7 @@ impl Run<'_> {
         Ok(())
     }
 
-    pub(super) async fn promote(&self, change: &Change) -> Result<(), String> {
+    pub(super) async fn promote(&self, change: &Change) -> Result<(), ApplyError> {
         let address = &change.address;
         let Some(ResourceState::Canary(canary)) =
             self.record_of(address).or_else(|| change.before.clone())
@@ -107,7 +109,9 @@ impl Run<'_> {
         };
         let stage_address = parent_stage(address)?;
         let Some(ResourceState::Stage(stage)) = self.record_of(&stage_address) else {
-            return Err(format!("{stage_address} is not in the state"));
+            return Err(ApplyError::NotInState {
+                address: stage_address,
+            });
         };
         let promoted = crate::plan::promoted_stage(&stage, &canary);
         let effects = vec![
@@ -122,7 +126,7 @@ impl Run<'_> {
         let name = canary.stage_name.as_str();
         if self.in_doubt(address).is_some() {
             let live = self
-                .read(address, "GetStage", || {
+                .read(address, Call::GetStage, || {
                     self.ctx.provider.get_stage(api, name)
                 })
                 .await?;
@@ -134,7 +138,7 @@ impl Run<'_> {
         let patch = patch::promotion(&canary);
         self.mutate(
             address,
-            "UpdateStage",
+            Call::UpdateStage,
             CallKind::ApiMutation { rest_api_id: api },
             || self.ctx.provider.update_stage(api, name, &patch),
             |_| effects.clone(),
@@ -149,11 +153,11 @@ impl Run<'_> {
         &self,
         address: &Address,
         canary: &CanaryState,
-    ) -> Result<(), String> {
+    ) -> Result<(), ApplyError> {
         let api = canary.rest_api_id.as_str();
         if self.in_doubt(address).is_some() {
             let live = self
-                .read(address, "GetStage", || {
+                .read(address, Call::GetStage, || {
                     self.ctx.provider.get_stage(api, &canary.stage_name)
                 })
                 .await?;
@@ -166,7 +170,7 @@ impl Run<'_> {
         }];
         self.mutate(
             address,
-            "UpdateStage",
+            Call::UpdateStage,
             CallKind::ApiMutation { rest_api_id: api },
             || async {
                 already_gone(
@@ -183,8 +187,10 @@ impl Run<'_> {
     }
 }
 
-fn parent_stage(address: &Address) -> Result<Address, String> {
+fn parent_stage(address: &Address) -> Result<Address, ApplyError> {
     address
         .canary_parent()
-        .ok_or_else(|| format!("{address} is not a canary address"))
+        .ok_or_else(|| ApplyError::NotCanary {
+            address: address.clone(),
+        })
 }

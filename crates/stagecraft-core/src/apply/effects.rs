@@ -4,6 +4,7 @@
 use stagecraft_config::Address;
 
 use super::Effect;
+use super::error::ApplyError;
 use super::record::applied_state;
 use crate::plan::{Desired, DesiredBranch, DesiredCanary, DesiredStage};
 use crate::state::{BranchState, ResourceState};
@@ -23,10 +24,10 @@ pub(super) fn deployed(
     revision: &str,
     address: &Address,
     deployment_id: &str,
-    record: Result<ResourceState, String>,
+    record: Option<ResourceState>,
 ) -> Vec<Effect> {
     let mut effects = vec![deployment_effect(rest_api_id, revision, deployment_id)];
-    if let Ok(record) = record {
+    if let Some(record) = record {
         effects.push(resource_effect(address, record));
     }
     effects
@@ -39,36 +40,32 @@ pub(super) fn resource_effect(address: &Address, record: ResourceState) -> Effec
     }
 }
 
-fn unresolved() -> String {
-    "a value is still unknown after its dependencies were applied".to_string()
-}
-
 pub(super) fn stage_record(
     desired: &DesiredStage,
     deployment: &str,
-) -> Result<ResourceState, String> {
-    applied_state(&Desired::Stage(desired.clone()), deployment).ok_or_else(unresolved)
+) -> Result<ResourceState, ApplyError> {
+    applied_state(&Desired::Stage(desired.clone()), deployment).ok_or(ApplyError::RecordUnknown)
 }
 
 pub(super) fn canary_record(
     desired: &DesiredCanary,
     deployment: &str,
-) -> Result<ResourceState, String> {
-    applied_state(&Desired::Canary(desired.clone()), deployment).ok_or_else(unresolved)
+) -> Result<ResourceState, ApplyError> {
+    applied_state(&Desired::Canary(desired.clone()), deployment).ok_or(ApplyError::RecordUnknown)
 }
 
 pub(super) fn branch_record(
     desired: &DesiredBranch,
     artifact_digest: Option<String>,
     job_id: Option<String>,
-) -> Result<ResourceState, String> {
+) -> Result<ResourceState, ApplyError> {
     match applied_state(&Desired::Branch(desired.clone()), "") {
         Some(ResourceState::Branch(branch)) => Ok(ResourceState::Branch(BranchState {
             artifact_digest,
             job_id,
             ..branch
         })),
-        _ => Err(unresolved()),
+        _ => Err(ApplyError::RecordUnknown),
     }
 }
 

@@ -29,7 +29,7 @@ struct World {
     /// Deployment descriptions by id.
     deployments: BTreeMap<String, String>,
     branches: BTreeMap<(String, String), LiveBranch>,
-    jobs: BTreeMap<String, JobStatus>,
+    jobs: BTreeMap<String, Job>,
     uploads: BTreeMap<String, Vec<u8>>,
 }
 
@@ -168,14 +168,11 @@ fn apply_patch(stage: &mut LiveStage, patch: &[PatchOp]) -> ProviderResult<()> {
                     ["tracingEnabled"] => stage.tracing = value == "true",
                     ["cacheClusterEnabled"] => {
                         stage.cache_enabled = value == "true";
-                        stage.cache_status = Some(
-                            if stage.cache_enabled {
-                                "CREATE_IN_PROGRESS"
-                            } else {
-                                "DELETE_IN_PROGRESS"
-                            }
-                            .to_string(),
-                        );
+                        stage.cache_status = Some(if stage.cache_enabled {
+                            CacheStatus::CreateInProgress
+                        } else {
+                            CacheStatus::DeleteInProgress
+                        });
                     }
                     ["cacheClusterSize"] => {
                         if !stage.cache_enabled {
@@ -266,7 +263,7 @@ impl Provider for FakeAws {
                 variables: new.variables.clone(),
                 cache_enabled: new.cache_size.is_some(),
                 cache_size: new.cache_size.clone(),
-                cache_status: new.cache_size.as_ref().map(|_| "AVAILABLE".to_string()),
+                cache_status: new.cache_size.as_ref().map(|_| CacheStatus::Available),
                 ..LiveStage::default()
             });
         stage.deployment_id = Some(id.clone());
@@ -360,16 +357,16 @@ impl Provider for FakeAws {
         let live = stage.as_ref().map(|stage| (*stage).clone());
         if let Some(stage) = stage
             && let Some(status) = &stage.cache_status
-            && status.ends_with("IN_PROGRESS")
+            && matches!(
+                status,
+                CacheStatus::CreateInProgress | CacheStatus::DeleteInProgress
+            )
         {
-            stage.cache_status = Some(
-                if stage.cache_enabled {
-                    "AVAILABLE"
-                } else {
-                    "NOT_AVAILABLE"
-                }
-                .to_string(),
-            );
+            stage.cache_status = Some(if stage.cache_enabled {
+                CacheStatus::Available
+            } else {
+                CacheStatus::NotAvailable
+            });
         }
         Ok(live)
     }
@@ -456,7 +453,7 @@ impl Provider for FakeAws {
             .ok_or_else(|| not_found("branch"))
     }
 
-    async fn list_jobs(&self, _app_id: &str, branch_name: &str) -> ProviderResult<Vec<JobStatus>> {
+    async fn list_jobs(&self, _app_id: &str, branch_name: &str) -> ProviderResult<Vec<Job>> {
         self.enter("ListJobs", None, branch_name.to_string())
             .await?;
         let world = self.world.lock().unwrap();
@@ -478,9 +475,9 @@ impl Provider for FakeAws {
         let job_id = world.next_id.to_string();
         world.jobs.insert(
             job_id.clone(),
-            JobStatus {
+            Job {
                 job_id: job_id.clone(),
-                status: "PENDING".to_string(),
+                status: JobStatus::Pending,
                 failures: Vec::new(),
             },
         );
@@ -517,7 +514,7 @@ impl Provider for FakeAws {
         let fail = *self.fail_jobs.lock().unwrap();
         let mut world = self.world.lock().unwrap();
         let job = world.jobs.get_mut(job_id).ok_or_else(|| not_found("job"))?;
-        job.status = "RUNNING".to_string();
+        job.status = JobStatus::Running;
         if fail {
             job.failures = vec!["Deploy: index.html is missing (log: https://logs/1)".to_string()];
         }
@@ -533,7 +530,7 @@ impl Provider for FakeAws {
         self.enter("StopJob", None, job_id.to_string()).await?;
         let mut world = self.world.lock().unwrap();
         let job = world.jobs.get_mut(job_id).ok_or_else(|| not_found("job"))?;
-        job.status = "CANCELLED".to_string();
+        job.status = JobStatus::Cancelled;
         Ok(())
     }
 
@@ -542,19 +539,18 @@ impl Provider for FakeAws {
         _app_id: &str,
         _branch_name: &str,
         job_id: &str,
-    ) -> ProviderResult<JobStatus> {
+    ) -> ProviderResult<Job> {
         self.enter("GetJob", None, job_id.to_string()).await?;
         let mut world = self.world.lock().unwrap();
         let job = world.jobs.get_mut(job_id).ok_or_else(|| not_found("job"))?;
         let snapshot = job.clone();
         // A running job finishes after being polled once.
-        if job.status == "RUNNING" {
+        if job.status == JobStatus::Running {
             job.status = if job.failures.is_empty() {
-                "SUCCEED"
+                JobStatus::Succeed
             } else {
-                "FAILED"
-            }
-            .to_string();
+                JobStatus::Failed
+            };
         }
         Ok(snapshot)
     }

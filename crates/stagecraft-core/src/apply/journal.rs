@@ -4,19 +4,150 @@
 //! the state ([`replay`]) and reports the operations that started and never completed.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use stagecraft_config::{Address, ResourceKind};
 
 use crate::state::{ResourceState, State};
 
-/// The Amplify calls made before `StartDeployment`; the executor names them so.
-pub const AMPLIFY_BEFORE_START: &[&str] = &["CreateDeployment", "upload"];
+/// An AWS call the executor makes. The mutating ones are journaled; every one is named in
+/// retry events. Shown (and journaled) by AWS's own name: API Gateway's and Amplify's
+/// `CreateDeployment` share a name, so a journal line tells them apart by its resource's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Call {
+    /// API Gateway `CreateDeployment`: a new stage, a snapshot or a canary.
+    CreateDeployment,
+    /// API Gateway `UpdateStage`.
+    UpdateStage,
+    /// API Gateway `DeleteStage`.
+    DeleteStage,
+    /// API Gateway `GetStage` (a read).
+    GetStage,
+    /// Amplify `CreateBranch`.
+    CreateBranch,
+    /// Amplify `UpdateBranch`.
+    UpdateBranch,
+    /// Amplify `DeleteBranch`.
+    DeleteBranch,
+    /// Amplify `GetBranch` (a read).
+    GetBranch,
+    /// Amplify `CreateDeployment`: a manual deployment's job and upload URL.
+    CreateAmplifyDeployment,
+    /// The zip's `PUT` to the upload URL Amplify gave (journaled as `upload`).
+    Upload,
+    /// Amplify `StartDeployment`.
+    StartDeployment,
+    /// Amplify `StopJob`.
+    StopJob,
+    /// Amplify `ListJobs` (a read).
+    ListJobs,
+    /// Amplify `GetJob` (a read).
+    GetJob,
+}
+
+/// The service a call goes to, which the kind of its resource decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// API Gateway: stages and canaries.
+    ApiGateway,
+    /// Amplify: branches.
+    Amplify,
+}
+
+impl Service {
+    /// The service of a resource kind's calls.
+    pub fn of(kind: ResourceKind) -> Service {
+        match kind {
+            ResourceKind::Stage | ResourceKind::Canary => Service::ApiGateway,
+            ResourceKind::Branch => Service::Amplify,
+        }
+    }
+}
+
+impl Call {
+    /// Every call, for parsing.
+    const ALL: [Call; 14] = [
+        Call::CreateDeployment,
+        Call::UpdateStage,
+        Call::DeleteStage,
+        Call::GetStage,
+        Call::CreateBranch,
+        Call::UpdateBranch,
+        Call::DeleteBranch,
+        Call::GetBranch,
+        Call::CreateAmplifyDeployment,
+        Call::Upload,
+        Call::StartDeployment,
+        Call::StopJob,
+        Call::ListJobs,
+        Call::GetJob,
+    ];
+
+    /// AWS's name for the call, as shown and journaled.
+    pub fn name(self) -> &'static str {
+        match self {
+            Call::CreateDeployment | Call::CreateAmplifyDeployment => "CreateDeployment",
+            Call::UpdateStage => "UpdateStage",
+            Call::DeleteStage => "DeleteStage",
+            Call::GetStage => "GetStage",
+            Call::CreateBranch => "CreateBranch",
+            Call::UpdateBranch => "UpdateBranch",
+            Call::DeleteBranch => "DeleteBranch",
+            Call::GetBranch => "GetBranch",
+            Call::Upload => "upload",
+            Call::StartDeployment => "StartDeployment",
+            Call::StopJob => "StopJob",
+            Call::ListJobs => "ListJobs",
+            Call::GetJob => "GetJob",
+        }
+    }
+
+    /// The service the call goes to.
+    pub fn service(self) -> Service {
+        match self {
+            Call::CreateDeployment | Call::UpdateStage | Call::DeleteStage | Call::GetStage => {
+                Service::ApiGateway
+            }
+            _ => Service::Amplify,
+        }
+    }
+
+    /// The call of `service` named `name`, if there is one.
+    pub fn named(service: Service, name: &str) -> Option<Call> {
+        Call::ALL
+            .into_iter()
+            .find(|call| call.service() == service && call.name() == name)
+    }
+
+    /// Whether the call is a step of an Amplify deployment before `StartDeployment`: a flow
+    /// cut after it leaves a job that exists and will never start.
+    pub fn precedes_amplify_start(self) -> bool {
+        matches!(self, Call::CreateAmplifyDeployment | Call::Upload)
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Call {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
 
 /// One line of the journal (JSON lines). Holds no sensitive value: resource records carry
-/// only digests, as the state does.
+/// only digests, as the state does. Read through [`wire::JournalLine`], which names a call by
+/// its string, as a [`Call`] is known only with its resource's kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "entry", rename_all = "snake_case")]
+#[serde(
+    tag = "entry",
+    rename_all = "snake_case",
+    try_from = "wire::JournalLine"
+)]
 pub enum JournalEntry {
     /// The first line: which state the journal applies to.
     Header {
@@ -33,8 +164,8 @@ pub enum JournalEntry {
         operation: u64,
         /// The resource it is for.
         address: Address,
-        /// The AWS call (`CreateDeployment`, `UpdateStage`, ...).
-        call: String,
+        /// The AWS call.
+        call: Call,
     },
     /// The call succeeded, with what it changed in the state.
     Completed {
@@ -116,7 +247,7 @@ pub struct Interrupted {
     /// The resource.
     pub address: Address,
     /// The AWS call.
-    pub call: String,
+    pub call: Call,
 }
 
 /// What replaying a journal did.
@@ -173,7 +304,7 @@ pub fn carried(state: &State, interrupted: &[Interrupted]) -> Vec<JournalEntry> 
         entries.push(JournalEntry::Started {
             operation: u64::MAX - index as u64,
             address: operation.address.clone(),
-            call: operation.call.clone(),
+            call: operation.call,
         });
     }
     entries
@@ -246,7 +377,7 @@ pub fn replay(
     // Amplify deployments cut after `CreateDeployment` or the upload, before `StartDeployment`:
     // the job exists and will never start, so the flow counts as interrupted even when its last
     // call completed.
-    let mut deploying: BTreeMap<Address, String> = BTreeMap::new();
+    let mut deploying: BTreeMap<Address, Call> = BTreeMap::new();
     for entry in &entries[1..] {
         match entry {
             JournalEntry::Header { .. } => {}
@@ -255,9 +386,8 @@ pub fn replay(
                 address,
                 call,
             } => {
-                let is_branch = address.kind() == ResourceKind::Branch;
-                if is_branch && AMPLIFY_BEFORE_START.contains(&call.as_str()) {
-                    deploying.insert(address.clone(), call.clone());
+                if call.precedes_amplify_start() {
+                    deploying.insert(address.clone(), *call);
                 } else {
                     deploying.remove(address);
                 }
@@ -265,7 +395,7 @@ pub fn replay(
                     *operation,
                     Interrupted {
                         address: address.clone(),
-                        call: call.clone(),
+                        call: *call,
                     },
                 ));
             }
@@ -291,62 +421,79 @@ pub fn replay(
     Ok((state, report))
 }
 
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
+/// The journal's lines as written, before each call's name is matched with its service.
+mod wire {
+    use serde::Deserialize;
+    use stagecraft_config::Address;
 
-    fn op(address: &str) -> Interrupted {
-        Interrupted {
-            address: stage(address),
-            call: "CreateDeployment".to_string(),
-        }
+    use super::{Call, Effect, JournalEntry, Service};
+
+    /// [`JournalEntry`] with the call as its string.
+    #[derive(Deserialize)]
+    #[serde(tag = "entry", rename_all = "snake_case")]
+    pub(super) enum JournalLine {
+        Header {
+            lineage: String,
+            serial: Option<u64>,
+            project: String,
+        },
+        Started {
+            operation: u64,
+            address: Address,
+            call: String,
+        },
+        Completed {
+            operation: u64,
+            effects: Vec<Effect>,
+        },
+        Failed {
+            operation: u64,
+        },
+        Settled {
+            address: Address,
+        },
+        Recorded {
+            effects: Vec<Effect>,
+        },
     }
 
-    /// The stage `<name>` of REST API `a`.
-    fn stage(name: &str) -> Address {
-        Address::Stage {
-            api: "a".into(),
-            stage: name.into(),
-        }
-    }
+    impl TryFrom<JournalLine> for JournalEntry {
+        type Error = String;
 
-    #[test]
-    fn operations_in_doubt_are_carried_until_settled() {
-        let mut state = State::new("p", "lin".to_string());
-        state.serial = 4;
-        let mut entries = carried(&state, &[op("a"), op("b")]);
-        // The next run appends its own header and operations.
-        entries.push(JournalEntry::Header {
-            lineage: "lin".into(),
-            serial: Some(4),
-            project: "p".into(),
-        });
-        entries.push(JournalEntry::Started {
-            operation: 1,
-            address: stage("a"),
-            call: "UpdateStage".into(),
-        });
-        entries.push(JournalEntry::Completed {
-            operation: 1,
-            effects: Vec::new(),
-        });
-        // Cut here: both carried operations are still in doubt.
-        let (_, replayed) = replay(Some(state.clone()), &entries).unwrap();
-        assert_eq!(replayed.interrupted, vec![op("a"), op("b")]);
-        entries.push(JournalEntry::Settled {
-            address: stage("a"),
-        });
-        let (_, replayed) = replay(Some(state.clone()), &entries).unwrap();
-        assert_eq!(replayed.interrupted, vec![op("b")]);
-        // A torn last line is ignored; a torn line in the middle is corruption.
-        let mut text: String = entries
-            .iter()
-            .map(|entry| serde_json::to_string(entry).unwrap() + "\n")
-            .collect();
-        text.push_str("{\"entry\":\"sta");
-        assert_eq!(parse(&text).unwrap(), entries);
-        text.push_str("\n{}\n");
-        assert!(matches!(parse(&text), Err(JournalError::Corrupt { .. })));
+        fn try_from(line: JournalLine) -> Result<JournalEntry, String> {
+            Ok(match line {
+                JournalLine::Header {
+                    lineage,
+                    serial,
+                    project,
+                } => JournalEntry::Header {
+                    lineage,
+                    serial,
+                    project,
+                },
+                JournalLine::Started {
+                    operation,
+                    address,
+                    call,
+                } => {
+                    let call = Call::named(Service::of(address.kind()), &call)
+                        .ok_or_else(|| format!("{call:?} is not a call made on {address}"))?;
+                    JournalEntry::Started {
+                        operation,
+                        address,
+                        call,
+                    }
+                }
+                JournalLine::Completed { operation, effects } => {
+                    JournalEntry::Completed { operation, effects }
+                }
+                JournalLine::Failed { operation } => JournalEntry::Failed { operation },
+                JournalLine::Settled { address } => JournalEntry::Settled { address },
+                JournalLine::Recorded { effects } => JournalEntry::Recorded { effects },
+            })
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,6 +7,7 @@
 mod branch;
 mod canary;
 mod effects;
+mod error;
 #[cfg(test)]
 mod fake;
 mod journal;
@@ -29,12 +30,13 @@ use stagecraft_config::{Address, AwsSettings, Config, Secret, Secrets, Value};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+pub use error::{ApplyError, JobOwner, JournalFailed, JournalWriteError, PackageError};
 pub use journal::{
-    Effect, Interrupted, JournalEntry, JournalError, Replay, carried, parse, replay,
+    Call, Effect, Interrupted, JournalEntry, JournalError, Replay, Service, carried, parse, replay,
 };
 
 use crate::plan::{Action, Change, ChangeKind, Counts, Desired, Plan, PlannedArtifact};
-use crate::provider::Provider;
+use crate::provider::{Provider, ProviderError};
 use crate::state::{ResourceState, Site, State, digest_matches};
 use schedule::Schedule;
 
@@ -81,7 +83,7 @@ impl ApplyOptions {
 /// Where journal entries go. `append` returns only once the entry is durable.
 pub trait Journal: Send + Sync {
     /// Appends one entry durably.
-    fn append(&self, entry: &JournalEntry) -> Result<(), String>;
+    fn append(&self, entry: &JournalEntry) -> Result<(), JournalWriteError>;
 }
 
 /// An artifact zipped for upload.
@@ -99,7 +101,7 @@ pub struct Package {
 /// Zips build output for Amplify.
 pub trait Artifacts: Send + Sync {
     /// Packages the artifact the plan names.
-    fn package(&self, artifact: &PlannedArtifact) -> Result<Package, String>;
+    fn package(&self, artifact: &PlannedArtifact) -> Result<Package, PackageError>;
 }
 
 /// Set once to stop starting changes (Ctrl-C); in-flight changes finish.
@@ -206,13 +208,13 @@ pub enum Event {
         /// The resource.
         address: Address,
         /// The AWS call.
-        call: String,
+        call: Call,
         /// The attempt that failed (1-based).
         attempt: u32,
         /// The attempts allowed.
         max_attempts: u32,
         /// AWS's error.
-        error: String,
+        error: ProviderError,
         /// The pause before the next attempt.
         delay: Duration,
     },
@@ -269,7 +271,7 @@ pub struct ApplyReport {
     /// Whether the state differs from the one apply started from.
     pub changed: bool,
     /// Set when the journal could not be written: apply stopped at once.
-    pub journal_error: Option<String>,
+    pub journal_error: Option<JournalFailed>,
 }
 
 impl ApplyReport {
@@ -320,7 +322,7 @@ struct Run<'a> {
     schedule: Schedule,
     state: Mutex<State>,
     operations: AtomicU64,
-    journal_error: Mutex<Option<String>>,
+    journal_error: Mutex<Option<JournalFailed>>,
     /// Amplify's quota of concurrent jobs per account.
     amplify_jobs: tokio::sync::Semaphore,
     /// Changes that have sent a mutating call (after Ctrl-C, only these go on).
@@ -357,7 +359,8 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
     };
     let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.changes.len()];
     if let Err(error) = ctx.journal.append(&header) {
-        *run.journal_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+        *run.journal_error.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(JournalFailed(Arc::new(error)));
     } else {
         run.walk(&mut outcomes).await;
     }
@@ -434,8 +437,10 @@ impl Run<'_> {
             };
             let outcome = match result {
                 Ok(()) => Outcome::Applied,
-                Err(error) if error == protocol::NOT_STARTED => Outcome::NotStarted,
-                Err(error) => Outcome::Failed { error },
+                Err(ApplyError::NotStarted) => Outcome::NotStarted,
+                Err(error) => Outcome::Failed {
+                    error: error.to_string(),
+                },
             };
             (self.ctx.events)(Event::Finished {
                 address: changes[i].address.clone(),
@@ -488,14 +493,12 @@ impl Run<'_> {
 
     /// Applies one change: resolves the values the plan deferred, then makes the calls of its
     /// kind (`stage.rs`, `canary.rs`, `branch.rs`).
-    async fn change(&self, change: &Change) -> Result<(), String> {
+    async fn change(&self, change: &Change) -> Result<(), ApplyError> {
         let mut after = change.after.clone();
         if let Some(desired) = &mut after {
             desired
                 .resolve_deferred(&|address, attribute| self.lookup(address, attribute))
-                .map_err(|reference| {
-                    format!("${{{reference}}} is not known: the resource it names was not applied")
-                })?;
+                .map_err(|reference| ApplyError::UnknownReference { reference })?;
         }
         match &after {
             Some(Desired::Stage(desired)) => self.stage(change, desired).await,
@@ -507,7 +510,7 @@ impl Run<'_> {
     }
 
     /// Deletes a resource: the record this run holds, or the one the plan saw.
-    async fn delete(&self, change: &Change) -> Result<(), String> {
+    async fn delete(&self, change: &Change) -> Result<(), ApplyError> {
         let address = &change.address;
         let Some(record) = self.record_of(address).or_else(|| change.before.clone()) else {
             return Ok(());

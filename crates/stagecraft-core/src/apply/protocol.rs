@@ -4,23 +4,20 @@
 //! journaled; after Ctrl-C a change that has sent nothing does not start. Also the run's view
 //! of the state it is building.
 
+use std::cell::Cell;
+use std::convert::Infallible;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::schedule::CallKind;
+use super::error::{ApplyError, JournalFailed};
+use super::journal::Call;
+use super::schedule::{CallKind, Stopped};
 use super::{Effect, Event, JournalEntry, Run};
 use crate::provider::{ErrorKind, ProviderError};
 use stagecraft_config::Address;
 
 use crate::state::{ResourceState, State};
-
-/// The error of a change that did not start because apply was interrupted first.
-pub(super) const NOT_STARTED: &str = "not started: apply was interrupted";
-
-/// A provider error with the call it came from, as shown to the user.
-fn failed(call: &str, error: &ProviderError) -> String {
-    format!("{call} failed: {error}")
-}
 
 impl Run<'_> {
     pub(super) fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -43,11 +40,11 @@ impl Run<'_> {
     pub(super) async fn mutate<T, F, Fut>(
         &self,
         address: &Address,
-        call: &str,
+        call: Call,
         kind: CallKind<'_>,
         send: F,
         effects: impl FnOnce(&T) -> Vec<Effect>,
-    ) -> Result<T, String>
+    ) -> Result<T, ApplyError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
@@ -62,26 +59,26 @@ impl Run<'_> {
             // After Ctrl-C a change that has sent nothing yet does not start; one midway
             // finishes.
             if self.ctx.interrupt.is_set() && !self.has_begun(address) {
-                return Err(ProviderError::new(ErrorKind::Permanent, None, NOT_STARTED));
+                return Err(ApplyError::NotStarted);
             }
             self.begin(address);
             self.journal(&JournalEntry::Started {
                 operation,
                 address: address.clone(),
-                call: call.to_string(),
+                call,
             })
-            .map_err(|message| ProviderError::new(ErrorKind::Permanent, None, message))
+            .map_err(|source| ApplyError::CallNotJournaled { call, source })
         };
         // A call that timed out or met a 5xx may have been carried out all the same: if it
         // finally fails, its `Started` entry stays open so the next run reads the resource back.
-        let ambiguous = std::cell::Cell::new(false);
+        let ambiguous = Cell::new(false);
         let note = |error: &ProviderError| {
             if error.kind == ErrorKind::Transient {
                 ambiguous.set(true);
             }
         };
         match self
-            .send_noting(address, call, kind, send, started, note)
+            .scheduled(address, call, kind, send, started, note)
             .await
         {
             Ok(value) => {
@@ -96,46 +93,30 @@ impl Run<'_> {
                 }
                 Ok(value)
             }
-            Err(error) if error.message == NOT_STARTED && !self.has_begun(address) => {
-                Err(NOT_STARTED.to_string())
-            }
-            Err(error) => {
+            Err(Stopped::Cancelled(error)) => Err(error),
+            Err(Stopped::Failed(error)) => {
                 if !self.journal_failed() && !ambiguous.get() && error.kind != ErrorKind::Transient
                 {
                     self.journal(&JournalEntry::Failed { operation })?;
                 }
-                Err(failed(call, &error))
+                Err(ApplyError::Call {
+                    call,
+                    source: error,
+                })
             }
         }
     }
 
-    /// Sends a call under the schedule, reporting retries.
-    async fn send<T, F, Fut>(
+    /// Sends a call under the schedule, reporting each retry (and showing `note` its error).
+    async fn scheduled<T, E, F, Fut>(
         &self,
         address: &Address,
-        call: &str,
+        call: Call,
         kind: CallKind<'_>,
         send: F,
-        before_send: impl FnMut(u32) -> Result<(), ProviderError>,
-    ) -> Result<T, ProviderError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, ProviderError>>,
-    {
-        self.send_noting(address, call, kind, send, before_send, |_| {})
-            .await
-    }
-
-    /// [`Self::send`], also showing `note` each error that is retried.
-    async fn send_noting<T, F, Fut>(
-        &self,
-        address: &Address,
-        call: &str,
-        kind: CallKind<'_>,
-        send: F,
-        before_send: impl FnMut(u32) -> Result<(), ProviderError>,
+        before_send: impl FnMut(u32) -> Result<(), E>,
         note: impl Fn(&ProviderError),
-    ) -> Result<T, ProviderError>
+    ) -> Result<T, Stopped<E>>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
@@ -145,10 +126,10 @@ impl Run<'_> {
                 note(notice.error);
                 (self.ctx.events)(Event::Retrying {
                     address: address.clone(),
-                    call: call.to_string(),
+                    call,
                     attempt: notice.attempt,
                     max_attempts: notice.max_attempts,
-                    error: notice.error.to_string(),
+                    error: notice.error.clone(),
                     delay: notice.delay,
                 });
             })
@@ -159,16 +140,29 @@ impl Run<'_> {
     pub(super) async fn read<T, F, Fut>(
         &self,
         address: &Address,
-        call: &str,
+        call: Call,
         send: F,
-    ) -> Result<T, String>
+    ) -> Result<T, ApplyError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
-        self.send(address, call, CallKind::Other, send, |_| Ok(()))
+        let never_cancelled = |_| Ok::<(), Infallible>(());
+        match self
+            .scheduled(
+                address,
+                call,
+                CallKind::Other,
+                send,
+                never_cancelled,
+                |_| {},
+            )
             .await
-            .map_err(|error| failed(call, &error))
+        {
+            Ok(value) => Ok(value),
+            Err(Stopped::Cancelled(never)) => match never {},
+            Err(Stopped::Failed(source)) => Err(ApplyError::Call { call, source }),
+        }
     }
 
     pub(super) fn progress(&self, address: &Address, message: String) {
@@ -186,16 +180,16 @@ impl Run<'_> {
     }
 
     /// Appends to the journal; a failure stops the run (nothing more may be sent unrecorded).
-    pub(super) fn journal(&self, entry: &JournalEntry) -> Result<(), String> {
+    pub(super) fn journal(&self, entry: &JournalEntry) -> Result<(), JournalFailed> {
         self.ctx.journal.append(entry).map_err(|error| {
-            let message = format!("cannot write the apply journal: {error}");
-            *self.journal_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(message.clone());
-            message
+            let failed = JournalFailed(Arc::new(error));
+            *self.journal_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(failed.clone());
+            failed
         })
     }
 
     /// Records effects learned from a read.
-    pub(super) fn record(&self, effects: Vec<Effect>) -> Result<(), String> {
+    pub(super) fn record(&self, effects: Vec<Effect>) -> Result<(), ApplyError> {
         if effects.is_empty() {
             return Ok(());
         }
@@ -210,12 +204,12 @@ impl Run<'_> {
     }
 
     /// The call of an earlier run's operation in doubt on `address`, if any.
-    pub(super) fn in_doubt(&self, address: &Address) -> Option<&str> {
+    pub(super) fn in_doubt(&self, address: &Address) -> Option<Call> {
         self.ctx
             .in_doubt
             .iter()
             .find(|operation| operation.address == *address)
-            .map(|operation| operation.call.as_str())
+            .map(|operation| operation.call)
     }
 
     pub(super) fn has_begun(&self, address: &Address) -> bool {

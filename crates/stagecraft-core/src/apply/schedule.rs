@@ -48,6 +48,15 @@ pub(crate) enum CallKind<'a> {
     Other,
 }
 
+/// Why a scheduled call did not succeed.
+#[derive(Debug)]
+pub(crate) enum Stopped<E> {
+    /// `before_send` refused to send it.
+    Cancelled(E),
+    /// AWS's error, once retries were spent (or the error is not one to retry).
+    Failed(ProviderError),
+}
+
 /// A retry the schedule is about to make, for progress reporting.
 #[derive(Debug, Clone)]
 pub(crate) struct RetryNotice<'a> {
@@ -107,13 +116,13 @@ impl Schedule {
     /// Runs `call` under the schedule's rules, retrying what may be retried. `before_send` runs
     /// once the call holds its locks and quota slot, just before each attempt is sent; an error
     /// from it cancels the call.
-    pub(crate) async fn run<T, F, Fut>(
+    pub(crate) async fn run<T, E, F, Fut>(
         &self,
         kind: CallKind<'_>,
         mut call: F,
-        mut before_send: impl FnMut(u32) -> Result<(), ProviderError>,
+        mut before_send: impl FnMut(u32) -> Result<(), E>,
         mut on_retry: impl FnMut(RetryNotice<'_>),
-    ) -> Result<T, ProviderError>
+    ) -> Result<T, Stopped<E>>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
@@ -134,7 +143,7 @@ impl Schedule {
                     CallKind::Deployment { .. } => Some(self.deployment_slot().await),
                     _ => None,
                 };
-                before_send(attempt)?;
+                before_send(attempt).map_err(Stopped::Cancelled)?;
                 if let Some(slot) = &mut slot {
                     **slot = Some(Instant::now());
                 }
@@ -151,7 +160,7 @@ impl Schedule {
                 self.max_attempts
             };
             if !error.kind.is_retryable() || attempt >= limit {
-                return Err(error);
+                return Err(Stopped::Failed(error));
             }
             let delay = self.backoff(attempt);
             on_retry(RetryNotice {

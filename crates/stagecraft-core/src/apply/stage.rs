@@ -11,23 +11,21 @@ use stagecraft_config::Address;
 
 use super::Run;
 use super::effects::{deployed, deployment_effect, removed, resource_effect, stage_record};
+use super::error::ApplyError;
+use super::journal::Call;
 use super::patch;
 use super::protocol::already_gone;
 use super::schedule::CallKind;
 use crate::plan::{Change, DesiredStage};
-use crate::provider::{LiveStage, NewStage};
+use crate::provider::{CacheStatus, LiveStage, NewStage};
 use crate::state::{ResourceState, StageState};
-
-/// Cache statuses after which a cache change counts as settled. A cache can stay in
-/// `DELETE_IN_PROGRESS` indefinitely (an AWS fault), so that one counts too.
-const CACHE_SETTLED: &[&str] = &["AVAILABLE", "NOT_AVAILABLE", "DELETE_IN_PROGRESS"];
 
 impl Run<'_> {
     pub(super) async fn stage(
         &self,
         change: &Change,
         desired: &DesiredStage,
-    ) -> Result<(), String> {
+    ) -> Result<(), ApplyError> {
         let address = &change.address;
         let api = desired.rest_api_id.as_str();
         let name = desired.stage_name.as_str();
@@ -39,7 +37,7 @@ impl Run<'_> {
         if current.is_none() && self.in_doubt(address).is_some() {
             // The last run was cut off while creating it: adopt what AWS has, if anything.
             if let Some(live) = self
-                .read(address, "GetStage", || {
+                .read(address, Call::GetStage, || {
                     self.ctx.provider.get_stage(api, name)
                 })
                 .await?
@@ -66,7 +64,7 @@ impl Run<'_> {
         let live = self
             .mutate(
                 address,
-                "UpdateStage",
+                Call::UpdateStage,
                 CallKind::ApiMutation { rest_api_id: api },
                 || self.ctx.provider.update_stage(api, name, &patch),
                 // Record the deployment AWS reports the stage on.
@@ -90,7 +88,7 @@ impl Run<'_> {
         address: &Address,
         api: &str,
         revision: &str,
-    ) -> Result<String, String> {
+    ) -> Result<String, ApplyError> {
         let lock = self.revision_lock(api);
         let _guard = lock.lock().await;
         if let Some(known) = self.deployment_of(api, revision) {
@@ -98,7 +96,7 @@ impl Run<'_> {
         }
         self.mutate(
             address,
-            "CreateDeployment",
+            Call::CreateDeployment,
             CallKind::Deployment { rest_api_id: api },
             || self.ctx.provider.create_snapshot(api, revision),
             |id| vec![deployment_effect(api, revision, id)],
@@ -111,7 +109,7 @@ impl Run<'_> {
         address: &Address,
         desired: &DesiredStage,
         clear: &BTreeMap<String, String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ApplyError> {
         let api = desired.rest_api_id.as_str();
         let new = NewStage {
             rest_api_id: api.to_string(),
@@ -125,7 +123,7 @@ impl Run<'_> {
         let deployment = self
             .mutate(
                 address,
-                "CreateDeployment",
+                Call::CreateDeployment,
                 CallKind::Deployment { rest_api_id: api },
                 || self.ctx.provider.create_stage(&new),
                 |id| {
@@ -134,21 +132,18 @@ impl Run<'_> {
                         &desired.revision,
                         address,
                         id,
-                        stage_record(desired, id),
+                        stage_record(desired, id).ok(),
                     )
                 },
             )
             .await?;
         let live = self
-            .read(address, "GetStage", || {
+            .read(address, Call::GetStage, || {
                 self.ctx.provider.get_stage(api, &desired.stage_name)
             })
             .await?
-            .ok_or_else(|| {
-                format!(
-                    "GetStage found no stage {} after creating it",
-                    desired.stage_name
-                )
+            .ok_or_else(|| ApplyError::CreatedStageMissing {
+                stage_name: desired.stage_name.clone(),
             })?;
         // Record the deployment AWS reports, should it differ from the one it returned.
         if let Some(reported) = &live.deployment_id
@@ -172,7 +167,7 @@ impl Run<'_> {
         address: &Address,
         desired: &DesiredStage,
         live: &LiveStage,
-    ) -> Result<Option<StageState>, String> {
+    ) -> Result<Option<StageState>, ApplyError> {
         let Some(deployment) = &live.deployment_id else {
             return Ok(None);
         };
@@ -198,33 +193,33 @@ impl Run<'_> {
         api: &str,
         name: &str,
         mut live: Option<LiveStage>,
-    ) -> Result<(), String> {
+    ) -> Result<(), ApplyError> {
         let deadline = Instant::now() + self.ctx.options.cache_timeout;
-        let mut last_status = None;
+        let mut last_status: Option<CacheStatus> = None;
         let mut round = 0;
         loop {
-            let status = live.as_ref().and_then(|stage| stage.cache_status.clone());
-            match status.as_deref() {
+            match live.and_then(|stage| stage.cache_status) {
                 None => return Ok(()),
-                Some(status) if CACHE_SETTLED.contains(&status) => return Ok(()),
+                Some(status) if status.is_settled() => return Ok(()),
                 Some(status) => {
-                    if last_status.as_deref() != Some(status) {
+                    if last_status.as_ref() != Some(&status) {
                         self.progress(address, format!("cache cluster is {status}; waiting"));
-                        last_status = Some(status.to_string());
+                        last_status = Some(status);
                     }
                 }
             }
             if Instant::now() >= deadline {
-                return Err(format!(
-                    "the cache cluster did not settle within {}s (last status {})",
-                    self.ctx.options.cache_timeout.as_secs(),
-                    last_status.unwrap_or_default()
-                ));
+                return Err(ApplyError::CacheTimeout {
+                    timeout: self.ctx.options.cache_timeout,
+                    last_status: last_status
+                        .map(|status| status.to_string())
+                        .unwrap_or_default(),
+                });
             }
             self.pause(round).await;
             round += 1;
             live = self
-                .read(address, "GetStage", || {
+                .read(address, Call::GetStage, || {
                     self.ctx.provider.get_stage(api, name)
                 })
                 .await?;
@@ -236,11 +231,11 @@ impl Run<'_> {
         &self,
         address: &Address,
         stage: &StageState,
-    ) -> Result<(), String> {
+    ) -> Result<(), ApplyError> {
         let api = stage.rest_api_id.as_str();
         self.mutate(
             address,
-            "DeleteStage",
+            Call::DeleteStage,
             CallKind::ApiMutation { rest_api_id: api },
             || async { already_gone(self.ctx.provider.delete_stage(api, &stage.stage_name).await) },
             |_| removed(address),

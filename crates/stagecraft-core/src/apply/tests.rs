@@ -22,10 +22,10 @@ struct MemoryJournal {
 }
 
 impl Journal for MemoryJournal {
-    fn append(&self, entry: &JournalEntry) -> Result<(), String> {
+    fn append(&self, entry: &JournalEntry) -> Result<(), JournalWriteError> {
         let mut entries = self.entries.lock().unwrap();
         if self.fail_after.is_some_and(|limit| entries.len() >= limit) {
-            return Err("disk full".to_string());
+            return Err(JournalWriteError::Write(std::io::Error::other("disk full")));
         }
         entries.push(entry.clone());
         Ok(())
@@ -35,7 +35,7 @@ impl Journal for MemoryJournal {
 struct FakeArtifacts;
 
 impl Artifacts for FakeArtifacts {
-    fn package(&self, artifact: &PlannedArtifact) -> Result<Package, String> {
+    fn package(&self, artifact: &PlannedArtifact) -> Result<Package, PackageError> {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         std::io::Write::write_all(&mut file, b"PK-zip").unwrap();
         Ok(Package {
@@ -571,7 +571,7 @@ async fn a_run_cut_off_at_any_point_converges_on_the_next() {
         let in_doubt = replayed
             .interrupted
             .iter()
-            .filter(|op| op.call == "CreateDeployment")
+            .filter(|op| op.call == Call::CreateDeployment)
             .count();
         assert!(in_doubt <= 1, "cut {cut}: {:?}", replayed.interrupted);
         let resumed = apply_with(

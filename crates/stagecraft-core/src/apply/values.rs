@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use stagecraft_config::{Address, Attribute};
 
 use super::Run;
+use super::error::ApplyError;
 use crate::plan::{Desired, PlannedValue, resolve_attribute};
 use crate::state::{ResourceState, Site};
 
@@ -53,7 +54,7 @@ impl Run<'_> {
         &self,
         (address, map): (&Address, &str),
         values: &BTreeMap<String, PlannedValue>,
-    ) -> Result<BTreeMap<String, String>, String> {
+    ) -> Result<BTreeMap<String, String>, ApplyError> {
         values
             .iter()
             .map(|(key, value)| {
@@ -71,19 +72,24 @@ impl Run<'_> {
         &self,
         site: Site<'_>,
         value: &PlannedValue,
-    ) -> Result<String, String> {
+    ) -> Result<String, ApplyError> {
         match value {
             PlannedValue::Known { value } => Ok(value.clone()),
-            PlannedValue::Sensitive { env, digest } => {
-                self.ctx.sensitive.get(site, env, digest).map(str::to_string).ok_or_else(|| {
+            PlannedValue::Sensitive { env, digest } => self
+                .ctx
+                .sensitive
+                .get(site, env, digest)
+                .map(str::to_string)
+                .ok_or_else(|| {
                     if env.is_empty() {
-                        "a password changed since the plan was made; plan again".to_string()
+                        ApplyError::PasswordChanged
                     } else {
-                        format!("the value of ${env} changed since the plan was made (or is not set); plan again")
+                        ApplyError::SensitiveChanged {
+                            variable: env.clone(),
+                        }
                     }
-                })
-            }
-            PlannedValue::Deferred { .. } => Err("a value is still unknown".to_string()),
+                }),
+            PlannedValue::Deferred { .. } => Err(ApplyError::ValueUnknown),
         }
     }
 }

@@ -1,7 +1,9 @@
-//! Amplify: requests sent, answers mapped.
+//! Amplify: requests sent, answers mapped; the zip upload against a local HTTP server, streamed
+//! from a file with its length.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
 
 use aws_sdk_amplify::Client;
 use aws_sdk_amplify::operation::create_branch::CreateBranchOutput;
@@ -18,13 +20,15 @@ use aws_sdk_amplify::operation::update_branch::{UpdateBranchError, UpdateBranchO
 use aws_sdk_amplify::types::builders::BranchBuilder;
 use aws_sdk_amplify::types::error::{BadRequestException, NotFoundException};
 use aws_sdk_amplify::types::{
-    Branch, Job, JobStatus as SdkJobStatus, JobSummary, JobType, Stage, Step,
+    Branch, Job as SdkJob, JobStatus as SdkJobStatus, JobSummary, JobType, Stage, Step,
 };
 use aws_smithy_mocks::mock;
 use aws_smithy_types::DateTime;
-use stagecraft_core::provider::{BranchSettings, ErrorKind, JobStatus, LiveBranch, Provider};
+use stagecraft_core::provider::{BranchSettings, ErrorKind, Job, JobStatus, LiveBranch, Provider};
+use tempfile::NamedTempFile;
+use tokio::net::TcpListener;
 
-use super::{amplify_provider, meta};
+use crate::test_support::{TestServer, amplify_provider, meta, raw_response};
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -86,7 +90,7 @@ fn step(name: &str, status: SdkJobStatus, reason: Option<&str>, log: Option<&str
 fn job(status: SdkJobStatus, steps: Vec<Step>) -> GetJobOutput {
     GetJobOutput::builder()
         .job(
-            Job::builder()
+            SdkJob::builder()
                 .summary(summary("7", status, 100))
                 .set_steps(Some(steps))
                 .build()
@@ -405,20 +409,28 @@ async fn list_jobs_newest_first() {
                 .job_summaries(summary("2", SdkJobStatus::Succeed, 200))
                 .job_summaries(summary("3", SdkJobStatus::Pending, 300))
                 .job_summaries(summary("1", SdkJobStatus::Failed, 100))
+                .job_summaries(summary("0", SdkJobStatus::from("QUEUED"), 50))
                 .build()
                 .unwrap()
         });
     let provider = amplify_provider(&[&rule]);
     let jobs = provider.list_jobs("app1", "main").await.unwrap();
-    let job = |id: &str, status: &str| JobStatus {
+    let job = |id: &str, status: JobStatus| Job {
         job_id: id.into(),
-        status: status.into(),
+        status,
         failures: Vec::new(),
     };
+    // A status AWS adds later keeps its spelling and is never taken for a final one.
     assert_eq!(
         jobs,
-        vec![job("3", "PENDING"), job("2", "SUCCEED"), job("1", "FAILED")]
+        vec![
+            job("3", JobStatus::Pending),
+            job("2", JobStatus::Succeed),
+            job("1", JobStatus::Failed),
+            job("0", JobStatus::Unknown("QUEUED".into())),
+        ]
     );
+    assert!(!jobs[3].is_finished());
 }
 
 #[tokio::test]
@@ -545,15 +557,15 @@ async fn get_job_running_and_succeeded() {
     let status = provider.get_job("app1", "main", "7").await.unwrap();
     assert_eq!(
         status,
-        JobStatus {
+        Job {
             job_id: "7".into(),
-            status: "RUNNING".into(),
+            status: JobStatus::Running,
             failures: vec![]
         }
     );
     assert!(!status.is_finished());
     let status = provider.get_job("app1", "main", "7").await.unwrap();
-    assert_eq!(status.status, "SUCCEED");
+    assert_eq!(status.status, JobStatus::Succeed);
     assert!(status.failures.is_empty());
     assert!(status.is_finished());
 }
@@ -582,7 +594,7 @@ async fn get_job_failed_lists_unsuccessful_steps() {
     });
     let provider = amplify_provider(&[&rule]);
     let status = provider.get_job("app1", "main", "7").await.unwrap();
-    assert_eq!(status.status, "FAILED");
+    assert_eq!(status.status, JobStatus::Failed);
     assert_eq!(
         status.failures,
         vec![
@@ -598,4 +610,147 @@ async fn get_job_without_job_is_an_error() {
     let provider = amplify_provider(&[&rule]);
     let err = provider.get_job("app1", "main", "7").await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Permanent);
+}
+
+const UPLOAD_PATH: &str = "/deployments/app1/main/12.zip?X-Amz-Signature=s3cr3tsig";
+
+/// A temporary file holding `bytes`, with its size.
+fn zip_file(bytes: &[u8]) -> (NamedTempFile, u64) {
+    let mut file = NamedTempFile::new().unwrap();
+    file.write_all(bytes).unwrap();
+    file.flush().unwrap();
+    (file, bytes.len() as u64)
+}
+
+#[tokio::test]
+async fn upload_puts_the_zip_unsigned() {
+    let server = TestServer::start(vec![raw_response("200 OK", "text/plain", "")]).await;
+    let provider = amplify_provider(&[]);
+    let zip = b"PK\x03\x04 not really a zip".to_vec();
+    let (file, size) = zip_file(&zip);
+    let url = format!("{}{UPLOAD_PATH}", server.base_url);
+    provider.upload_zip(&url, file.path(), size).await.unwrap();
+    let seen = server.requests();
+    assert_eq!(seen.len(), 1);
+    let head = &seen[0].head;
+    assert!(
+        head.starts_with(
+            "put /deployments/app1/main/12.zip?x-amz-signature=s3cr3tsig http/1.1\r\n"
+        ),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\ncontent-type: application/zip\r\n"),
+        "{head}"
+    );
+    assert!(!head.contains("authorization:"), "{head}");
+    // A presigned S3 PUT needs the length up front: never chunked.
+    assert!(
+        head.contains(&format!("\r\ncontent-length: {size}\r\n")),
+        "{head}"
+    );
+    assert!(!head.contains("transfer-encoding"), "{head}");
+    assert_eq!(seen[0].body, zip);
+}
+
+#[tokio::test]
+async fn upload_streams_a_large_file_whole() {
+    let server = TestServer::start(vec![raw_response("200 OK", "text/plain", "")]).await;
+    let provider = amplify_provider(&[]);
+    // Several read buffers' worth, with a pattern that shows reordering or loss.
+    let zip: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let (file, size) = zip_file(&zip);
+    let url = format!("{}{UPLOAD_PATH}", server.base_url);
+    provider.upload_zip(&url, file.path(), size).await.unwrap();
+    let seen = server.requests();
+    assert_eq!(seen[0].body.len(), zip.len());
+    assert!(seen[0].body == zip);
+}
+
+#[tokio::test]
+async fn upload_of_a_missing_file_is_permanent() {
+    let provider = amplify_provider(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("gone.zip");
+    let err = provider
+        .upload_zip("http://127.0.0.1:9/x", &missing, 10)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Permanent);
+    assert!(err.message.contains("gone.zip"), "{err}");
+}
+
+#[tokio::test]
+async fn upload_rejected_keeps_status_and_s3_message() {
+    let server = TestServer::start(vec![raw_response(
+        "403 Forbidden",
+        "application/xml",
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+    )])
+    .await;
+    let provider = amplify_provider(&[]);
+    let url = format!("{}{UPLOAD_PATH}", server.base_url);
+    let (file, size) = zip_file(&[1, 2, 3]);
+    let err = provider
+        .upload_zip(&url, file.path(), size)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Permanent);
+    assert_eq!(err.code.as_deref(), Some("AccessDenied"));
+    assert_eq!(
+        err.message,
+        "zip upload failed with HTTP status 403 Forbidden: Request has expired"
+    );
+}
+
+#[tokio::test]
+async fn upload_server_error_is_transient() {
+    let server = TestServer::start(vec![raw_response(
+        "500 Internal Server Error",
+        "text/plain",
+        "try later",
+    )])
+    .await;
+    let provider = amplify_provider(&[]);
+    let url = format!("{}{UPLOAD_PATH}", server.base_url);
+    let (file, size) = zip_file(&[0; 10]);
+    let err = provider
+        .upload_zip(&url, file.path(), size)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Transient);
+    assert_eq!(
+        err.message,
+        "zip upload failed with HTTP status 500 Internal Server Error: try later"
+    );
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn upload_connection_refused_is_transient_and_hides_the_url() {
+    // A port that was free a moment ago: nothing listens there any more.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let url = format!("http://{addr}{UPLOAD_PATH}");
+    let provider = amplify_provider(&[]);
+    let (file, size) = zip_file(&[0; 10]);
+    let err = provider
+        .upload_zip(&url, file.path(), size)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Transient);
+    assert!(!err.message.contains("s3cr3tsig"), "{err}");
+    assert!(err.message.starts_with("zip upload failed"), "{err}");
+}
+
+#[tokio::test]
+async fn upload_to_an_invalid_url_is_permanent() {
+    let provider = amplify_provider(&[]);
+    let (file, size) = zip_file(&[0]);
+    let err = provider
+        .upload_zip("not a url", file.path(), size)
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Permanent, "{err}");
 }

@@ -1,14 +1,6 @@
-//! Unit tests: every provider method against `aws-smithy-mocks` clients (the request the SDK
-//! sends and the mapping of the answer), the error mapping, and the zip upload against a local
-//! TCP server.
+//! Support for the unit tests (`<module>/tests.rs`): `aws-smithy-mocks` clients and providers
+//! over them, AWS-shaped error answers, and a local TCP server that records what it was sent.
 #![allow(clippy::unwrap_used)]
-
-mod amplify;
-mod apigateway;
-mod config;
-mod errors;
-mod s3;
-mod upload;
 
 use std::sync::{Arc, Mutex};
 
@@ -26,37 +18,37 @@ use tokio::task::JoinHandle;
 use crate::AwsProvider;
 
 /// A mocked API Gateway client answering with `rules`, in order, without retries.
-fn apigateway_client(rules: &[&Rule]) -> aws_sdk_apigateway::Client {
+pub(crate) fn apigateway_client(rules: &[&Rule]) -> aws_sdk_apigateway::Client {
     mock_client!(aws_sdk_apigateway, RuleMode::Sequential, rules, |c| c
         .retry_config(RetryConfig::disabled()))
 }
 
 /// A mocked Amplify client answering with `rules`, in order, without retries.
-fn amplify_client(rules: &[&Rule]) -> aws_sdk_amplify::Client {
+pub(crate) fn amplify_client(rules: &[&Rule]) -> aws_sdk_amplify::Client {
     mock_client!(aws_sdk_amplify, RuleMode::Sequential, rules, |c| c
         .retry_config(RetryConfig::disabled()))
 }
 
 /// A provider whose API Gateway client answers with `rules`.
-fn apigateway_provider(rules: &[&Rule]) -> AwsProvider {
+pub(crate) fn apigateway_provider(rules: &[&Rule]) -> AwsProvider {
     AwsProvider::from_clients(apigateway_client(rules), amplify_client(&[]))
 }
 
 /// A provider whose Amplify client answers with `rules`. Its upload client ignores any proxy
 /// set in the environment, so that uploads reach the local test server.
-fn amplify_provider(rules: &[&Rule]) -> AwsProvider {
+pub(crate) fn amplify_provider(rules: &[&Rule]) -> AwsProvider {
     let mut provider = AwsProvider::from_clients(apigateway_client(&[]), amplify_client(rules));
     provider.http = reqwest::Client::builder().no_proxy().build().unwrap();
     provider
 }
 
 /// Error metadata as AWS's JSON error parser fills it.
-fn meta(code: &str, message: &str) -> ErrorMetadata {
+pub(crate) fn meta(code: &str, message: &str) -> ErrorMetadata {
     ErrorMetadata::builder().code(code).message(message).build()
 }
 
 /// A raw HTTP answer, with `x-amzn-errortype` when `error_type` is given.
-fn http_response(status: u16, error_type: Option<&str>, body: &str) -> HttpResponse {
+pub(crate) fn http_response(status: u16, error_type: Option<&str>, body: &str) -> HttpResponse {
     let mut response = HttpResponse::new(
         StatusCode::try_from(status).unwrap(),
         SdkBody::from(body.to_string()),
@@ -74,22 +66,22 @@ fn http_response(status: u16, error_type: Option<&str>, body: &str) -> HttpRespo
 
 /// One request a [`TestServer`] received: the head (lower-cased) and the body.
 #[derive(Debug, Clone)]
-struct Seen {
-    head: String,
-    body: Vec<u8>,
+pub(crate) struct Seen {
+    pub(crate) head: String,
+    pub(crate) body: Vec<u8>,
 }
 
 /// A tiny HTTP/1.1 server on 127.0.0.1: one request per connection, answered with the next of
 /// its canned responses (the last one repeats).
-struct TestServer {
+pub(crate) struct TestServer {
     /// `http://127.0.0.1:<port>`
-    base_url: String,
-    seen: Arc<Mutex<Vec<Seen>>>,
+    pub(crate) base_url: String,
+    pub(crate) seen: Arc<Mutex<Vec<Seen>>>,
     task: JoinHandle<()>,
 }
 
 /// A raw HTTP response with a body and `connection: close`.
-fn raw_response(status_line: &str, content_type: &str, body: &str) -> String {
+pub(crate) fn raw_response(status_line: &str, content_type: &str, body: &str) -> String {
     format!(
         "HTTP/1.1 {status_line}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
@@ -97,7 +89,7 @@ fn raw_response(status_line: &str, content_type: &str, body: &str) -> String {
 }
 
 impl TestServer {
-    async fn start(responses: Vec<String>) -> TestServer {
+    pub(crate) async fn start(responses: Vec<String>) -> TestServer {
         assert!(!responses.is_empty());
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
@@ -120,7 +112,7 @@ impl TestServer {
         }
     }
 
-    fn requests(&self) -> Vec<Seen> {
+    pub(crate) fn requests(&self) -> Vec<Seen> {
         self.seen.lock().unwrap().clone()
     }
 }
@@ -132,7 +124,7 @@ impl Drop for TestServer {
 }
 
 /// Reads one request from `socket`, answers with `response`, closes.
-async fn serve(mut socket: TcpStream, response: &str) -> Seen {
+pub(crate) async fn serve(mut socket: TcpStream, response: &str) -> Seen {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {

@@ -20,10 +20,10 @@ use aws_sdk_apigateway::types::{
 };
 use aws_smithy_mocks::mock;
 use stagecraft_core::provider::{
-    ErrorKind, LiveCanary, LiveStage, NewCanary, NewStage, PatchOp, Provider,
+    CacheStatus, ErrorKind, LiveCanary, LiveStage, NewCanary, NewStage, PatchOp, Provider,
 };
 
-use super::{apigateway_provider, http_response, meta};
+use crate::test_support::{apigateway_provider, http_response, meta};
 
 fn vars(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -366,7 +366,7 @@ async fn get_stage_maps_every_field() {
             variables: vars(&[("k", "v")]),
             cache_enabled: true,
             cache_size: Some("6.1".into()),
-            cache_status: Some("CREATE_IN_PROGRESS".into()),
+            cache_status: Some(CacheStatus::CreateInProgress),
             canary: Some(LiveCanary {
                 deployment_id: Some("dep2".into()),
                 percent_traffic: 10.5,
@@ -394,11 +394,28 @@ async fn get_stage_reads_absent_fields_as_empty() {
         LiveStage {
             stage_name: "prod".into(),
             deployment_id: Some("dep1".into()),
-            cache_status: Some("NOT_AVAILABLE".into()),
+            cache_status: Some(CacheStatus::NotAvailable),
             canary: Some(LiveCanary::default()),
             ..LiveStage::default()
         }
     );
+}
+
+/// A cache status AWS adds later keeps its spelling and is not taken for a settled one.
+#[tokio::test]
+async fn get_stage_keeps_an_unknown_cache_status() {
+    let rule = mock!(Client::get_stage).then_output(|| {
+        GetStageOutput::builder()
+            .stage_name("prod")
+            .cache_cluster_status(CacheClusterStatus::from("RESIZE_IN_PROGRESS"))
+            .build()
+    });
+    let provider = apigateway_provider(&[&rule]);
+    let stage = provider.get_stage("api1", "prod").await.unwrap().unwrap();
+    let status = stage.cache_status.unwrap();
+    assert_eq!(status, CacheStatus::Unknown("RESIZE_IN_PROGRESS".into()));
+    assert!(!status.is_settled());
+    assert_eq!(status.to_string(), "RESIZE_IN_PROGRESS");
 }
 
 #[tokio::test]
@@ -543,7 +560,7 @@ async fn get_stages_maps_every_item() {
                 deployment_id: Some("d2".into()),
                 cache_enabled: true,
                 cache_size: Some("237".into()),
-                cache_status: Some("AVAILABLE".into()),
+                cache_status: Some(CacheStatus::Available),
                 ..LiveStage::default()
             },
         ]

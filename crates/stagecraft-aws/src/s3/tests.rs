@@ -13,7 +13,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
 use aws_types::os_shim_internal::{Env, Fs};
 
-use super::{TestServer, raw_response};
+use crate::test_support::{TestServer, raw_response};
 use crate::{AwsOptions, S3Object, S3Store, StoreError, config_loader};
 
 /// A store over a mocked client answering with `rules`, in order, without retries.

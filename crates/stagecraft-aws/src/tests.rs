@@ -4,7 +4,7 @@
 use aws_types::os_shim_internal::{Env, Fs};
 use stagecraft_core::provider::{ErrorKind, LiveStage, Provider};
 
-use super::{TestServer, raw_response};
+use crate::test_support::{TestServer, raw_response};
 use crate::{AwsOptions, AwsProvider, CONNECT_TIMEOUT, OPERATION_ATTEMPT_TIMEOUT, config_loader};
 
 /// A provider loaded like `from_env`, but from the given environment variables, no profile

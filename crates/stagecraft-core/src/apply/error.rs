@@ -1,0 +1,184 @@
+//! Why a change failed, why the journal could not be written and why an artifact could not be
+//! packaged: the executor's errors. Their messages are the ones the CLI shows.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use stagecraft_config::Address;
+
+use super::journal::Call;
+use crate::provider::{JobStatus, ProviderError};
+
+/// Why a change was not applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// Apply was interrupted (Ctrl-C) before the change sent anything: it did not start.
+    #[error("not started: apply was interrupted")]
+    NotStarted,
+    /// An AWS call failed for good (after the retries AWS's error allows).
+    #[error("{call} failed: {source}")]
+    Call {
+        /// The call.
+        call: Call,
+        /// AWS's error.
+        source: ProviderError,
+    },
+    /// A mutating call was not sent because its start could not be journaled.
+    #[error("{call} failed: {source}")]
+    CallNotJournaled {
+        /// The call.
+        call: Call,
+        /// The journal's failure.
+        source: JournalFailed,
+    },
+    /// The journal could not be written after a call or a read: the run stops.
+    #[error(transparent)]
+    Journal(#[from] JournalFailed),
+    /// A `${...}` value names a resource that was not applied.
+    #[error("${{{reference}}} is not known: the resource it names was not applied")]
+    UnknownReference {
+        /// The reference, as written.
+        reference: String,
+    },
+    /// A basic-auth password's digest matches no password of the configuration.
+    #[error("a password changed since the plan was made; plan again")]
+    PasswordChanged,
+    /// An `{ env = ... }` value's digest matches no value of the environment.
+    #[error("the value of ${variable} changed since the plan was made (or is not set); plan again")]
+    SensitiveChanged {
+        /// The environment variable.
+        variable: String,
+    },
+    /// A value to send is still deferred.
+    #[error("a value is still unknown")]
+    ValueUnknown,
+    /// The record of a change cannot be made: a value is still deferred.
+    #[error("a value is still unknown after its dependencies were applied")]
+    RecordUnknown,
+    /// `GetStage` found nothing right after the stage was created.
+    #[error("GetStage found no stage {stage_name} after creating it")]
+    CreatedStageMissing {
+        /// The stage.
+        stage_name: String,
+    },
+    /// A cache cluster kept changing past the cache timeout.
+    #[error(
+        "the cache cluster did not settle within {}s (last status {last_status})",
+        timeout.as_secs()
+    )]
+    CacheTimeout {
+        /// The timeout.
+        timeout: Duration,
+        /// The last status seen (empty when none was).
+        last_status: String,
+    },
+    /// A promotion's address is not a canary's.
+    #[error("{address} is not a canary address")]
+    NotCanary {
+        /// The address.
+        address: Address,
+    },
+    /// A canary's stage has no record to promote onto.
+    #[error("{address} is not in the state")]
+    NotInState {
+        /// The stage's address.
+        address: Address,
+    },
+    /// Amplify's job quota could not be waited for.
+    #[error(transparent)]
+    JobQuota(#[from] tokio::sync::AcquireError),
+    /// The artifact could not be packaged.
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    /// The artifact's contents differ from those the plan digested.
+    #[error("the artifact {path} changed since the plan was made; plan again")]
+    ArtifactChanged {
+        /// The artifact's configured path.
+        path: String,
+    },
+    /// An Amplify deployment job ended without succeeding.
+    #[error("deployment job {job} ended {status}{}", reasons(failures))]
+    JobEnded {
+        /// The job.
+        job: String,
+        /// Its final status.
+        status: JobStatus,
+        /// Each failed step's reason.
+        failures: Vec<String>,
+    },
+    /// An Amplify job did not finish within the job timeout.
+    #[error(
+        "{}job {job} on branch {branch} is still {status} after {}s; wait for it to finish or stop it (aws amplify stop-job --app-id {app} --branch-name {branch} --job-id {job}), then apply again",
+        owner.prefix(),
+        timeout.as_secs()
+    )]
+    JobTimeout {
+        /// Whose job it is.
+        owner: JobOwner,
+        /// The Amplify app.
+        app: String,
+        /// The branch.
+        branch: String,
+        /// The job.
+        job: String,
+        /// Its last status.
+        status: JobStatus,
+        /// The timeout.
+        timeout: Duration,
+    },
+}
+
+/// Whose Amplify job apply waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOwner {
+    /// The job this change started.
+    Ours,
+    /// An unfinished job found before deploying, which blocks this deployment.
+    Earlier,
+}
+
+impl JobOwner {
+    fn prefix(self) -> &'static str {
+        match self {
+            JobOwner::Ours => "",
+            JobOwner::Earlier => "an earlier deployment blocks this one: ",
+        }
+    }
+}
+
+fn reasons(failures: &[String]) -> String {
+    if failures.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", failures.join("; "))
+    }
+}
+
+/// The journal could not be written; nothing more is sent (shared by every change that meets
+/// it, and by the report).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot write the apply journal: {0}")]
+pub struct JournalFailed(pub Arc<JournalWriteError>);
+
+/// Why a [`Journal`](super::Journal) could not append an entry.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalWriteError {
+    /// The entry could not be serialized.
+    #[error(transparent)]
+    Serialize(#[from] serde_json::Error),
+    /// The journal was closed by an earlier failed write.
+    #[error("the journal is closed")]
+    Closed,
+    /// The write or its fsync failed.
+    #[error(transparent)]
+    Write(#[from] std::io::Error),
+}
+
+/// Why an [`Artifacts`](super::Artifacts) implementation could not package an artifact.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// The packager's own error (the folder or zip could not be read, the temporary file not
+    /// written).
+    #[error(transparent)]
+    Packaging(Box<dyn std::error::Error + Send + Sync>),
+}
