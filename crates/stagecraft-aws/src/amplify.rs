@@ -8,7 +8,8 @@ use aws_sdk_amplify::types::{Branch, Job as SdkJob, JobStatus as SdkJobStatus, J
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use stagecraft_core::provider::{
-    AmplifyUpload, BranchSettings, ErrorKind, Job, JobStatus, LiveBranch, ProviderResult,
+    AmplifyStage, AmplifyUpload, BranchSettings, ErrorKind, Job, JobStatus, LiveBranch,
+    ProviderResult,
 };
 
 use crate::apigateway::non_empty;
@@ -40,6 +41,17 @@ fn live_branch(b: &Branch) -> LiveBranch {
             .collect(),
         basic_auth_enabled: b.enable_basic_auth(),
         active_job_id: non_empty(Some(b.active_job_id())),
+    }
+}
+
+/// A configured Amplify stage as the SDK's.
+pub(crate) fn sdk_stage(stage: AmplifyStage) -> Stage {
+    match stage {
+        AmplifyStage::Production => Stage::Production,
+        AmplifyStage::Beta => Stage::Beta,
+        AmplifyStage::Development => Stage::Development,
+        AmplifyStage::Experimental => Stage::Experimental,
+        AmplifyStage::PullRequest => Stage::PullRequest,
     }
 }
 
@@ -98,7 +110,7 @@ pub(crate) async fn create_branch(
         .create_branch()
         .app_id(app_id)
         .branch_name(branch_name)
-        .set_stage(settings.stage.as_deref().map(Stage::from))
+        .set_stage(settings.stage.map(sdk_stage))
         .set_description(settings.description.clone())
         .set_framework(settings.framework.clone());
     if let Some(env) = settings.environment.as_ref().filter(|e| !e.is_empty()) {
@@ -139,7 +151,7 @@ pub(crate) async fn update_branch(
         .update_branch()
         .app_id(app_id)
         .branch_name(branch_name)
-        .set_stage(settings.stage.as_deref().map(Stage::from))
+        .set_stage(settings.stage.map(sdk_stage))
         .set_description(settings.description.clone())
         .set_framework(settings.framework.clone());
     if let Some(env) = &settings.environment {

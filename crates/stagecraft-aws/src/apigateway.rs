@@ -8,7 +8,8 @@ use aws_sdk_apigateway::types::{
     PatchOperation,
 };
 use stagecraft_core::provider::{
-    CacheStatus, ErrorKind, LiveCanary, LiveStage, NewCanary, NewStage, PatchOp, ProviderResult,
+    CacheSize, CacheStatus, ErrorKind, LiveCanary, LiveStage, NewCanary, NewStage, PatchOp,
+    ProviderResult,
 };
 
 use crate::errors::{from_sdk, incomplete};
@@ -30,6 +31,20 @@ macro_rules! live_stage {
             canary: s.canary_settings().map(live_canary),
         }
     }};
+}
+
+/// A configured cache size as the SDK's.
+pub(crate) fn cache_cluster_size(size: CacheSize) -> CacheClusterSize {
+    match size {
+        CacheSize::Gb0_5 => CacheClusterSize::Size0Point5Gb,
+        CacheSize::Gb1_6 => CacheClusterSize::Size1Point6Gb,
+        CacheSize::Gb6_1 => CacheClusterSize::Size6Point1Gb,
+        CacheSize::Gb13_5 => CacheClusterSize::Size13Point5Gb,
+        CacheSize::Gb28_4 => CacheClusterSize::Size28Point4Gb,
+        CacheSize::Gb58_2 => CacheClusterSize::Size58Point2Gb,
+        CacheSize::Gb118 => CacheClusterSize::Size118Gb,
+        CacheSize::Gb237 => CacheClusterSize::Size237Gb,
+    }
 }
 
 /// The SDK's cache cluster status as the engine's; one this version does not know keeps its
@@ -104,7 +119,7 @@ pub(crate) async fn create_stage(client: &Client, stage: &NewStage) -> ProviderR
         .set_stage_description(stage.stage_description.clone())
         .set_variables(to_hash(&stage.variables))
         .cache_cluster_enabled(stage.cache_size.is_some())
-        .set_cache_cluster_size(stage.cache_size.as_deref().map(CacheClusterSize::from))
+        .set_cache_cluster_size(stage.cache_size.map(cache_cluster_size))
         .tracing_enabled(stage.tracing)
         .send()
         .await

@@ -7,6 +7,9 @@ use std::fmt;
 use std::path::Path;
 
 use async_trait::async_trait;
+/// The configuration's enums that reach AWS as they are, re-exported so that a provider needs
+/// no other crate to name them.
+pub use stagecraft_config::{AmplifyStage, CacheSize};
 
 /// What kind of failure a provider call met; decides whether the executor retries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +115,7 @@ pub struct NewStage {
     /// Stage variables, values in clear (sensitive ones included: they go to AWS only).
     pub variables: BTreeMap<String, String>,
     /// Cache size, when the cache is enabled.
-    pub cache_size: Option<String>,
+    pub cache_size: Option<CacheSize>,
     /// X-Ray tracing.
     pub tracing: bool,
 }
@@ -174,8 +177,8 @@ pub struct LiveCanary {
 /// (`None` = not sent, so not changed).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct BranchSettings {
-    /// `PRODUCTION`, `BETA`, ...
-    pub stage: Option<String>,
+    /// The Amplify stage.
+    pub stage: Option<AmplifyStage>,
     /// The description.
     pub description: Option<String>,
     /// The framework label.

@@ -24,7 +24,9 @@ use aws_sdk_amplify::types::{
 };
 use aws_smithy_mocks::mock;
 use aws_smithy_types::DateTime;
-use stagecraft_core::provider::{BranchSettings, ErrorKind, Job, JobStatus, LiveBranch, Provider};
+use stagecraft_core::provider::{
+    AmplifyStage, BranchSettings, ErrorKind, Job, JobStatus, LiveBranch, Provider,
+};
 use tempfile::NamedTempFile;
 use tokio::net::TcpListener;
 
@@ -129,7 +131,7 @@ async fn create_branch_sends_settings_and_basic_auth_in_base64() {
         });
     let provider = amplify_provider(&[&rule]);
     let settings = BranchSettings {
-        stage: Some("PRODUCTION".into()),
+        stage: Some(AmplifyStage::Production),
         description: Some("site".into()),
         framework: Some("React".into()),
         environment: Some(env(&[("API", "https://api.example.com")])),
@@ -181,25 +183,12 @@ async fn create_branch_with_defaults_sends_nothing_else() {
     assert_eq!(rule.num_calls(), 1);
 }
 
-#[tokio::test]
-async fn create_branch_stage_outside_the_enum_is_sent_verbatim() {
-    let rule = mock!(Client::create_branch)
-        .match_requests(|req| req.stage().map(|s| s.as_str()) == Some("SOMETHING_NEW"))
-        .then_output(|| {
-            CreateBranchOutput::builder()
-                .branch(branch("dev").build().unwrap())
-                .build()
-        });
-    let provider = amplify_provider(&[&rule]);
-    let settings = BranchSettings {
-        stage: Some("SOMETHING_NEW".into()),
-        ..BranchSettings::default()
-    };
-    provider
-        .create_branch("app1", "dev", &settings)
-        .await
-        .unwrap();
-    assert_eq!(rule.num_calls(), 1);
+/// Every configured stage reaches Amplify in the SDK's spelling, which is the configuration's.
+#[test]
+fn every_stage_is_sent_as_configured() {
+    for (stage, text) in AmplifyStage::ALL {
+        assert_eq!(crate::amplify::sdk_stage(stage).as_str(), text);
+    }
 }
 
 #[tokio::test]
@@ -290,7 +279,7 @@ async fn update_branch_sends_the_full_environment_and_new_credentials() {
         });
     let provider = amplify_provider(&[&rule]);
     let settings = BranchSettings {
-        stage: Some("BETA".into()),
+        stage: Some(AmplifyStage::Beta),
         environment: Some(env(&[("A", "1"), ("B", "2")])),
         basic_auth: Some(Some(("admin".into(), "s3cr3t:with:colons".into()))),
         ..BranchSettings::default()

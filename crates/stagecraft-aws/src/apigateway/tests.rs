@@ -20,7 +20,8 @@ use aws_sdk_apigateway::types::{
 };
 use aws_smithy_mocks::mock;
 use stagecraft_core::provider::{
-    CacheStatus, ErrorKind, LiveCanary, LiveStage, NewCanary, NewStage, PatchOp, Provider,
+    CacheSize, CacheStatus, ErrorKind, LiveCanary, LiveStage, NewCanary, NewStage, PatchOp,
+    Provider,
 };
 
 use crate::test_support::{apigateway_provider, http_response, meta};
@@ -39,7 +40,7 @@ fn new_stage() -> NewStage {
         deployment_description: "v1".into(),
         stage_description: Some("production".into()),
         variables: vars(&[("k", "v"), ("backend", "https://b.example.com")]),
-        cache_size: Some("0.5".into()),
+        cache_size: Some(CacheSize::Gb0_5),
         tracing: true,
     }
 }
@@ -399,6 +400,15 @@ async fn get_stage_reads_absent_fields_as_empty() {
             ..LiveStage::default()
         }
     );
+}
+
+/// Every configured cache size reaches API Gateway in the SDK's spelling, which is the
+/// configuration's.
+#[test]
+fn every_cache_size_is_sent_as_configured() {
+    for (size, text) in CacheSize::ALL {
+        assert_eq!(crate::apigateway::cache_cluster_size(size).as_str(), text);
+    }
 }
 
 /// A cache status AWS adds later keeps its spelling and is not taken for a settled one.

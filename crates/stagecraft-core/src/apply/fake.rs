@@ -262,7 +262,7 @@ impl Provider for FakeAws {
                 tracing: new.tracing,
                 variables: new.variables.clone(),
                 cache_enabled: new.cache_size.is_some(),
-                cache_size: new.cache_size.clone(),
+                cache_size: new.cache_size.map(|size| size.as_str().to_string()),
                 cache_status: new.cache_size.as_ref().map(|_| CacheStatus::Available),
                 ..LiveStage::default()
             });
@@ -558,7 +558,7 @@ impl Provider for FakeAws {
 
 fn apply_branch(branch: &mut LiveBranch, settings: &BranchSettings) {
     if let Some(stage) = &settings.stage {
-        branch.stage = Some(stage.clone());
+        branch.stage = Some(stage.as_str().to_string());
     }
     if let Some(description) = &settings.description {
         branch.description = Some(description.clone());

@@ -1,5 +1,6 @@
 //! The minimal `UpdateStage` patch lists and `UpdateBranch` settings that take a recorded
-//! resource to its desired attributes (SPEC section 3). Pure functions of two records.
+//! resource to its desired attributes (`docs/behaviour.md`, "Actions and their calls"). Pure
+//! functions of two records.
 
 use std::collections::BTreeMap;
 
@@ -165,7 +166,7 @@ pub(crate) struct ClearBranch {
 /// Every setting, for `CreateBranch` (or `UpdateBranch` of a branch found unrecorded).
 pub(crate) fn branch_all(desired: &DesiredBranch, clear: &ClearBranch) -> BranchSettings {
     BranchSettings {
-        stage: desired.stage.map(|stage| stage.as_str().to_string()),
+        stage: desired.stage,
         description: desired.description.clone(),
         framework: desired.framework.clone(),
         environment: Some(clear.environment.clone()),
@@ -183,7 +184,7 @@ pub(crate) fn branch_changes(
     if let Some(stage) = desired.stage
         && old.stage.as_deref() != Some(stage.as_str())
     {
-        settings.stage = Some(stage.as_str().to_string());
+        settings.stage = Some(stage);
     }
     if old.description != desired.description {
         settings.description = Some(desired.description.clone().unwrap_or_default());

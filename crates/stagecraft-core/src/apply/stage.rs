@@ -117,7 +117,7 @@ impl Run<'_> {
             deployment_description: desired.revision.clone(),
             stage_description: desired.description.clone(),
             variables: clear.clone(),
-            cache_size: desired.cache_size.map(|size| size.as_str().to_string()),
+            cache_size: desired.cache_size,
             tracing: desired.tracing,
         };
         let deployment = self

@@ -1,5 +1,6 @@
-//! The executor against the in-memory AWS of `fake.rs`: SPEC section 3's call sequences, the
-//! schedule (quota spacing, one call at a time per REST API, retries), failure isolation,
+//! The executor against the in-memory AWS of `fake.rs`: the call sequences of
+//! `docs/behaviour.md` ("Actions and their calls"), the schedule (quota spacing, one call at a
+//! time per REST API, retries), failure isolation,
 //! journaling and crash recovery, Amplify deployments, and secrecy.
 #![allow(clippy::unwrap_used)]
 
