@@ -28,7 +28,10 @@ fn interrupt(child: &Child) {
     assert!(status.success());
 }
 
-/// Starts `apply` and waits for its first "Creating..." line.
+/// Starts `apply` and waits until its first change is complete. (Waiting only for the first
+/// "Creating..." line raced: a change starts before its first call, and under load every
+/// change could still be waiting for the CreateDeployment interval when the interrupt came, so
+/// none was applied.)
 fn start_apply(
     dir: &std::path::Path,
     endpoint: &str,
@@ -46,7 +49,7 @@ fn start_apply(
             stdout.read_line(&mut line).unwrap() > 0,
             "apply ended early"
         );
-        if line.contains("Creating...") {
+        if line.contains("Creation complete") {
             break;
         }
     }
@@ -58,7 +61,8 @@ fn ctrl_c_once_finishes_what_is_in_flight_and_starts_nothing_more() {
     let endpoint = aws::endpoint();
     let dir = tempfile::tempdir().unwrap();
     let apis = fleet_of(6, "r1");
-    // One CreateDeployment a second: an interrupt after the first start leaves most unstarted.
+    // One CreateDeployment a second: an interrupt after the first completes leaves most
+    // unstarted.
     fleet::write_config(dir.path(), "1s", &apis);
     let (mut child, mut stdout) = start_apply(dir.path(), &endpoint);
     interrupt(&child);
@@ -75,6 +79,10 @@ fn ctrl_c_once_finishes_what_is_in_flight_and_starts_nothing_more() {
     );
     assert!(rest.contains("Apply incomplete."), "{rest}");
     // What was applied is recorded and matches AWS; nothing was half done.
+    assert!(
+        dir.path().join("stagecraft.state.json").exists(),
+        "no state was written:\n{rest}\n{stderr}"
+    );
     let state = fleet::state(dir.path());
     let recorded = state["resources"].as_object().unwrap().len();
     assert!((1..6).contains(&recorded), "{recorded} recorded");
