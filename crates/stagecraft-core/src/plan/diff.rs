@@ -153,7 +153,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         input.graph.topological_order()
     };
     for address in &order {
-        if !is_selected(address) {
+        // A promotion is half of its stage's change: a targeted canary brings its stage, so
+        // that the plan shows (and makes) what the stage ends with.
+        if !is_selected(address) && !promoted.contains_key(address) {
             continue;
         }
         let before = recorded.get(address);

@@ -264,6 +264,25 @@ fn promotion_shows_the_stage_s_net_variables() {
     let after = apply_to(Some(&state), &plan);
     assert!(make_plan(&merged, Some(&after)).unwrap().changes.is_empty());
 
+    // Targeting the canary alone plans its stage's change too: without it the stage would
+    // keep the merged values while the plan said it ends as configured.
+    let canary = Address::parse("rest_apis.api.stages.prod.canary").unwrap();
+    let replaced = config(&BASE.replace("\"r1\"", "\"r2\""));
+    let targeted = make_plan_with(&replaced, Some(&state), PlanMode::Normal, &[canary]).unwrap();
+    assert_eq!(
+        actions_of(&targeted),
+        vec![
+            (
+                "rest_apis.api.stages.prod.canary".to_string(),
+                vec![Action::Promote]
+            ),
+            (
+                "rest_apis.api.stages.prod".to_string(),
+                vec![Action::Update]
+            ),
+        ]
+    );
+
     // The file keeps the stage's own value: the override is replaced and the stage ends
     // with "v1", as recorded.
     let replaced = config(&BASE.replace("\"r1\"", "\"r2\""));
