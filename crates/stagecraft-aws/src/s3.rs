@@ -61,6 +61,16 @@ pub struct S3Store {
     bucket: String,
 }
 
+/// How the store's client names a bucket in its requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Addressing {
+    /// `<endpoint>/<bucket>/<key>`: for an explicit endpoint (LocalStack, MinIO), whose
+    /// host has no per-bucket names.
+    PathStyle,
+    /// The SDK's choice (virtual-hosted `<bucket>.s3.<region>.amazonaws.com` on AWS).
+    Default,
+}
+
 impl S3Store {
     /// A store for `bucket`, with the AWS configuration loaded the standard way and `options`
     /// applied (the region should be the bucket's). The SDK's standard retries stay on: the
@@ -72,16 +82,26 @@ impl S3Store {
             .retry_config(aws_smithy_types::retry::RetryConfig::standard())
             .load()
             .await;
-        let endpoint_set = options.endpoint_url.is_some()
-            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|value| !value.is_empty());
-        S3Store::from_sdk_config(&config, endpoint_set, bucket)
+        let addressing = if options.endpoint_url.is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some_and(|value| !value.is_empty())
+        {
+            Addressing::PathStyle
+        } else {
+            Addressing::Default
+        };
+        S3Store::from_sdk_config(&config, addressing, bucket)
     }
 
     /// A store whose client is built from a loaded configuration; path-style addressing when
-    /// `endpoint_set` or the configuration names an endpoint.
-    pub(crate) fn from_sdk_config(config: &SdkConfig, endpoint_set: bool, bucket: &str) -> S3Store {
+    /// asked for or when the configuration names an endpoint.
+    pub(crate) fn from_sdk_config(
+        config: &SdkConfig,
+        addressing: Addressing,
+        bucket: &str,
+    ) -> S3Store {
+        let path_style = addressing == Addressing::PathStyle || config.endpoint_url().is_some();
         let s3_config = aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(endpoint_set || config.endpoint_url().is_some())
+            .force_path_style(path_style)
             .build();
         S3Store::from_client(aws_sdk_s3::Client::from_conf(s3_config), bucket)
     }

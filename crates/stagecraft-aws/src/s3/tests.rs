@@ -13,6 +13,7 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::retry::RetryConfig;
 use aws_types::os_shim_internal::{Env, Fs};
 
+use crate::s3::Addressing;
 use crate::test_support::{TestServer, raw_response};
 use crate::{AwsOptions, S3Object, S3Store, StoreError, config_loader};
 
@@ -195,7 +196,12 @@ async fn loaded_store(options: &AwsOptions, env: &[(&str, &str)]) -> S3Store {
         .test_credentials()
         .load()
         .await;
-    S3Store::from_sdk_config(&config, options.endpoint_url.is_some(), "my-bucket")
+    let addressing = if options.endpoint_url.is_some() {
+        Addressing::PathStyle
+    } else {
+        Addressing::Default
+    };
+    S3Store::from_sdk_config(&config, addressing, "my-bucket")
 }
 
 #[tokio::test]

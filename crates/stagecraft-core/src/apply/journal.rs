@@ -457,10 +457,18 @@ mod wire {
         },
     }
 
-    impl TryFrom<JournalLine> for JournalEntry {
-        type Error = String;
+    /// A `started` line naming a call its resource's service does not make.
+    #[derive(Debug, thiserror::Error)]
+    #[error("{call:?} is not a call made on {address}")]
+    pub(super) struct ForeignCall {
+        call: String,
+        address: Address,
+    }
 
-        fn try_from(line: JournalLine) -> Result<JournalEntry, String> {
+    impl TryFrom<JournalLine> for JournalEntry {
+        type Error = ForeignCall;
+
+        fn try_from(line: JournalLine) -> Result<JournalEntry, ForeignCall> {
             Ok(match line {
                 JournalLine::Header {
                     lineage,
@@ -476,8 +484,9 @@ mod wire {
                     address,
                     call,
                 } => {
-                    let call = Call::named(Service::of(address.kind()), &call)
-                        .ok_or_else(|| format!("{call:?} is not a call made on {address}"))?;
+                    let Some(call) = Call::named(Service::of(address.kind()), &call) else {
+                        return Err(ForeignCall { call, address });
+                    };
                     JournalEntry::Started {
                         operation,
                         address,
