@@ -2,6 +2,8 @@
 //! artifact deployment (wait for an unfinished job, `CreateDeployment`, upload the zip,
 //! `StartDeployment`, poll `GetJob`).
 
+use std::future::Future;
+
 use tokio::time::Instant;
 
 use stagecraft_config::Address;
@@ -14,7 +16,7 @@ use super::patch::{self, ClearBranch};
 use super::protocol::already_gone;
 use super::schedule::CallKind;
 use crate::plan::{Change, DesiredBranch};
-use crate::provider::{Job, JobStatus};
+use crate::provider::{Job, JobStatus, ProviderError};
 use crate::state::{BranchState, ResourceState, Site};
 
 impl Run<'_> {
@@ -49,7 +51,8 @@ impl Run<'_> {
             .map(|old| (old.artifact_digest.clone(), old.job_id.clone()))
             .unwrap_or_default();
         let record = branch_record(desired, artifact_digest.clone(), job_id.clone())?;
-        match &current {
+        // A branch not yet recorded is created, unless an interrupted create made it already.
+        let call = match &current {
             None => {
                 let exists = self.in_doubt(address).is_some()
                     && self
@@ -58,39 +61,31 @@ impl Run<'_> {
                         })
                         .await?
                         .is_some();
-                let settings = patch::branch_all(desired, &clear);
-                if exists {
-                    self.mutate(
-                        address,
-                        Call::UpdateBranch,
-                        CallKind::Other,
-                        || self.ctx.provider.update_branch(app, name, &settings),
-                        |_| vec![resource_effect(address, record.clone())],
-                    )
-                    .await?;
+                let call = if exists {
+                    Call::UpdateBranch
                 } else {
-                    self.mutate(
-                        address,
-                        Call::CreateBranch,
-                        CallKind::Other,
-                        || self.ctx.provider.create_branch(app, name, &settings),
-                        |_| vec![resource_effect(address, record.clone())],
-                    )
-                    .await?;
-                }
+                    Call::CreateBranch
+                };
+                Some((call, patch::branch_all(desired, &clear)))
             }
-            Some(old) => {
-                if let Some(settings) = patch::branch_changes(old, desired, &clear) {
-                    self.mutate(
-                        address,
-                        Call::UpdateBranch,
-                        CallKind::Other,
-                        || self.ctx.provider.update_branch(app, name, &settings),
-                        |_| vec![resource_effect(address, record.clone())],
-                    )
-                    .await?;
-                }
-            }
+            Some(old) => patch::branch_changes(old, desired, &clear)
+                .map(|settings| (Call::UpdateBranch, settings)),
+        };
+        if let Some((call, settings)) = call {
+            self.mutate(
+                address,
+                call,
+                CallKind::Other,
+                || async {
+                    if call == Call::CreateBranch {
+                        self.ctx.provider.create_branch(app, name, &settings).await
+                    } else {
+                        self.ctx.provider.update_branch(app, name, &settings).await
+                    }
+                },
+                |_| vec![resource_effect(address, record.clone())],
+            )
+            .await?;
         }
         if let Some(artifact) = &desired.artifact
             && artifact_digest.as_deref() != Some(artifact.digest.as_str())
@@ -142,13 +137,9 @@ impl Run<'_> {
                     job.job_id
                 ),
             );
-            self.mutate(
-                address,
-                Call::StopJob,
-                CallKind::Other,
-                || self.ctx.provider.stop_job(app, name, &job.job_id),
-                |_| Vec::new(),
-            )
+            self.unrecorded(address, Call::StopJob, || {
+                self.ctx.provider.stop_job(app, name, &job.job_id)
+            })
             .await?;
         } else if let Some(job) = unfinished {
             self.progress(
@@ -159,39 +150,25 @@ impl Run<'_> {
                 .await?;
         }
         let upload = self
-            .mutate(
-                address,
-                Call::CreateAmplifyDeployment,
-                CallKind::Other,
-                || self.ctx.provider.create_amplify_deployment(app, name),
-                |_| Vec::new(),
-            )
+            .unrecorded(address, Call::CreateAmplifyDeployment, || {
+                self.ctx.provider.create_amplify_deployment(app, name)
+            })
             .await?;
         let job = upload.job_id.as_str();
         self.progress(
             address,
             format!("uploading {} bytes for job {job}", package.size),
         );
-        self.mutate(
-            address,
-            Call::Upload,
-            CallKind::Other,
-            || {
-                self.ctx
-                    .provider
-                    .upload_zip(&upload.zip_upload_url, &package.path, package.size)
-            },
-            |_| Vec::new(),
-        )
+        self.unrecorded(address, Call::Upload, || {
+            self.ctx
+                .provider
+                .upload_zip(&upload.zip_upload_url, &package.path, package.size)
+        })
         .await?;
         drop(package);
-        self.mutate(
-            address,
-            Call::StartDeployment,
-            CallKind::Other,
-            || self.ctx.provider.start_deployment(app, name, job),
-            |_| Vec::new(),
-        )
+        self.unrecorded(address, Call::StartDeployment, || {
+            self.ctx.provider.start_deployment(app, name, job)
+        })
         .await?;
         let ended = self
             .wait_for_job(address, app, name, job, JobOwner::Ours)
@@ -209,6 +186,22 @@ impl Run<'_> {
             Some(job.to_string()),
         )?;
         self.record(vec![resource_effect(address, record)])
+    }
+
+    /// A step of the deployment flow on Amplify: journaled like any mutating call, with no
+    /// effect on the state (the digest is recorded once the job succeeds).
+    async fn unrecorded<T, F, Fut>(
+        &self,
+        address: &Address,
+        call: Call,
+        send: F,
+    ) -> Result<T, ApplyError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
+        self.mutate(address, call, CallKind::Other, send, |_| Vec::new())
+            .await
     }
 
     /// Polls `GetJob` until the job finishes or the job timeout passes.

@@ -3,13 +3,13 @@
 
 use stagecraft_config::Address;
 
-use super::effects::{canary_record, deployed, deployment_effect, removed, resource_effect};
+use super::Run;
+use super::effects::{canary_record, deployment_effect, removed, resource_effect};
 use super::error::ApplyError;
 use super::journal::Call;
 use super::patch;
 use super::protocol::already_gone;
 use super::schedule::CallKind;
-use super::{Effect, Run};
 use crate::plan::{Change, DesiredCanary};
 use crate::provider::{NewCanary, PatchOp};
 use crate::state::{CanaryState, ResourceState};
@@ -46,28 +46,16 @@ impl Run<'_> {
                 variable_overrides: clear.clone(),
                 use_stage_cache: desired.use_stage_cache,
             };
-            self.mutate(
+            self.create_deployment(
                 address,
-                Call::CreateDeployment,
-                CallKind::Deployment { rest_api_id: api },
+                api,
+                &desired.revision,
                 || self.ctx.provider.create_canary(&new),
-                |id| {
-                    deployed(
-                        api,
-                        &desired.revision,
-                        address,
-                        id,
-                        canary_record(desired, id).ok(),
-                    )
-                },
+                |id| canary_record(desired, id),
             )
             .await?;
             // AWS fills the canary's deployment id itself: record what it reports.
-            let live = self
-                .read(address, Call::GetStage, || {
-                    self.ctx.provider.get_stage(api, name)
-                })
-                .await?;
+            let live = self.read_stage(address, api, name).await?;
             if let Some(reported) = live
                 .and_then(|stage| stage.canary)
                 .and_then(|canary| canary.deployment_id)
@@ -114,22 +102,15 @@ impl Run<'_> {
             });
         };
         let promoted = crate::plan::promoted_stage(&stage, &canary);
-        let effects = vec![
+        let mut effects = vec![
             deployment_effect(&canary.rest_api_id, &canary.revision, &canary.deployment_id),
             resource_effect(&stage_address, ResourceState::Stage(promoted)),
-            Effect::Resource {
-                address: address.clone(),
-                record: None,
-            },
         ];
+        effects.extend(removed(address));
         let api = canary.rest_api_id.as_str();
         let name = canary.stage_name.as_str();
         if self.in_doubt(address).is_some() {
-            let live = self
-                .read(address, Call::GetStage, || {
-                    self.ctx.provider.get_stage(api, name)
-                })
-                .await?;
+            let live = self.read_stage(address, api, name).await?;
             if live.is_some_and(|live| live.canary.is_none()) {
                 // The interrupted promotion went through.
                 return self.record(effects);
@@ -156,11 +137,7 @@ impl Run<'_> {
     ) -> Result<(), ApplyError> {
         let api = canary.rest_api_id.as_str();
         if self.in_doubt(address).is_some() {
-            let live = self
-                .read(address, Call::GetStage, || {
-                    self.ctx.provider.get_stage(api, &canary.stage_name)
-                })
-                .await?;
+            let live = self.read_stage(address, api, &canary.stage_name).await?;
             if live.is_none_or(|stage| stage.canary.is_none()) {
                 return self.record(removed(address));
             }

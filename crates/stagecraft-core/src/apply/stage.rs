@@ -3,6 +3,7 @@
 //! changes, cache polling, deletion, and adopting a stage an interrupted create left behind.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 
 use tokio::time::Instant;
@@ -17,7 +18,7 @@ use super::patch;
 use super::protocol::already_gone;
 use super::schedule::CallKind;
 use crate::plan::{Change, DesiredStage};
-use crate::provider::{CacheStatus, LiveStage, NewStage};
+use crate::provider::{CacheStatus, LiveStage, NewStage, ProviderError};
 use crate::state::{ResourceState, StageState};
 
 impl Run<'_> {
@@ -36,12 +37,7 @@ impl Run<'_> {
         };
         if current.is_none() && self.in_doubt(address).is_some() {
             // The last run was cut off while creating it: adopt what AWS has, if anything.
-            if let Some(live) = self
-                .read(address, Call::GetStage, || {
-                    self.ctx.provider.get_stage(api, name)
-                })
-                .await?
-            {
+            if let Some(live) = self.read_stage(address, api, name).await? {
                 current = self.adopt_stage(address, desired, &live)?;
             }
         }
@@ -121,26 +117,16 @@ impl Run<'_> {
             tracing: desired.tracing,
         };
         let deployment = self
-            .mutate(
+            .create_deployment(
                 address,
-                Call::CreateDeployment,
-                CallKind::Deployment { rest_api_id: api },
+                api,
+                &desired.revision,
                 || self.ctx.provider.create_stage(&new),
-                |id| {
-                    deployed(
-                        api,
-                        &desired.revision,
-                        address,
-                        id,
-                        stage_record(desired, id).ok(),
-                    )
-                },
+                |id| stage_record(desired, id),
             )
             .await?;
         let live = self
-            .read(address, Call::GetStage, || {
-                self.ctx.provider.get_stage(api, &desired.stage_name)
-            })
+            .read_stage(address, api, &desired.stage_name)
             .await?
             .ok_or_else(|| ApplyError::CreatedStageMissing {
                 stage_name: desired.stage_name.clone(),
@@ -218,12 +204,46 @@ impl Run<'_> {
             }
             self.pause(round).await;
             round += 1;
-            live = self
-                .read(address, Call::GetStage, || {
-                    self.ctx.provider.get_stage(api, name)
-                })
-                .await?;
+            live = self.read_stage(address, api, name).await?;
         }
+    }
+
+    /// `GetStage`: the stage as AWS has it, or `None` where it has none.
+    pub(super) async fn read_stage(
+        &self,
+        address: &Address,
+        api: &str,
+        name: &str,
+    ) -> Result<Option<LiveStage>, ApplyError> {
+        self.read(address, Call::GetStage, || {
+            self.ctx.provider.get_stage(api, name)
+        })
+        .await
+    }
+
+    /// A `CreateDeployment` that makes a stage or a canary (`send`): records the revision's
+    /// deployment and, when `record` can make it from the new deployment id, the resource's
+    /// record. Returns the deployment id.
+    pub(super) async fn create_deployment<F, Fut>(
+        &self,
+        address: &Address,
+        api: &str,
+        revision: &str,
+        send: F,
+        record: impl Fn(&str) -> Result<ResourceState, ApplyError>,
+    ) -> Result<String, ApplyError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<String, ProviderError>>,
+    {
+        self.mutate(
+            address,
+            Call::CreateDeployment,
+            CallKind::Deployment { rest_api_id: api },
+            send,
+            |id| deployed(api, revision, address, id, record(id).ok()),
+        )
+        .await
     }
 
     /// `DeleteStage`; a stage already gone from AWS counts as deleted.
