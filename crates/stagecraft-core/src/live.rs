@@ -241,13 +241,30 @@ fn sensitive_keys(
         .collect()
 }
 
+/// Makes a fresh record (`make`) from a live map read against its recorded one (`recorded`, the
+/// values of `address`): the keys recorded as digests or configured as sensitive (`sensitive`'s
+/// first part) are digested, a live value matching its recorded digest keeping it.
+fn against_record<T>(
+    address: &Address,
+    recorded: &BTreeMap<String, StoredValue>,
+    (configured, seed): (&BTreeSet<String>, &SaltSeed),
+    make: impl FnOnce(&LiveSecrets<'_>) -> T,
+) -> T {
+    make(&LiveSecrets {
+        address,
+        keys: &sensitive_keys(recorded, configured),
+        recorded: Some(recorded),
+        seed,
+    })
+}
+
 /// A recorded stage refreshed from `GetStage`: the new record (`None` when gone) and its drift.
 pub fn refresh_stage(
     state: &State,
     address: &Address,
     recorded: &StageState,
     live: Option<&LiveStage>,
-    (configured_sensitive, seed): (&BTreeSet<String>, &SaltSeed),
+    sensitive: (&BTreeSet<String>, &SaltSeed),
 ) -> (Option<StageState>, Option<Drift>) {
     let Some(live) = live else {
         return (None, Some(gone(address)));
@@ -258,17 +275,9 @@ pub fn refresh_stage(
         (&recorded.revision, &recorded.deployment_id),
         live.deployment_id.as_deref(),
     );
-    let fresh = stage_record(
-        &recorded.rest_api_id,
-        &revision,
-        live,
-        &LiveSecrets {
-            address,
-            keys: &sensitive_keys(&recorded.variables, configured_sensitive),
-            recorded: Some(&recorded.variables),
-            seed,
-        },
-    );
+    let fresh = against_record(address, &recorded.variables, sensitive, |secrets| {
+        stage_record(&recorded.rest_api_id, &revision, live, secrets)
+    });
     let drift = compare(
         address,
         [
@@ -304,7 +313,7 @@ pub fn refresh_canary(
     address: &Address,
     recorded: &CanaryState,
     live: Option<&LiveCanary>,
-    (configured_sensitive, seed): (&BTreeSet<String>, &SaltSeed),
+    sensitive: (&BTreeSet<String>, &SaltSeed),
 ) -> (Option<CanaryState>, Option<Drift>) {
     let Some(live) = live else {
         return (None, Some(gone(address)));
@@ -316,18 +325,15 @@ pub fn refresh_canary(
         live.deployment_id.as_deref(),
     );
     let stage = address.canary_parent().unwrap_or_else(|| address.clone());
-    let fresh = canary_record(
-        &recorded.rest_api_id,
-        &recorded.stage_name,
-        &revision,
-        live,
-        &LiveSecrets {
-            address: &stage,
-            keys: &sensitive_keys(&recorded.variable_overrides, configured_sensitive),
-            recorded: Some(&recorded.variable_overrides),
-            seed,
-        },
-    );
+    let fresh = against_record(&stage, &recorded.variable_overrides, sensitive, |secrets| {
+        canary_record(
+            &recorded.rest_api_id,
+            &recorded.stage_name,
+            &revision,
+            live,
+            secrets,
+        )
+    });
     let drift = compare(
         address,
         [
@@ -362,21 +368,14 @@ pub fn refresh_branch(
     address: &Address,
     recorded: &BranchState,
     live: Option<&LiveBranch>,
-    (configured_sensitive, seed): (&BTreeSet<String>, &SaltSeed),
+    sensitive: (&BTreeSet<String>, &SaltSeed),
 ) -> (Option<BranchState>, Option<Drift>) {
     let Some(live) = live else {
         return (None, Some(gone(address)));
     };
-    let mut fresh = branch_record(
-        &recorded.app_id,
-        live,
-        &LiveSecrets {
-            address,
-            keys: &sensitive_keys(&recorded.environment, configured_sensitive),
-            recorded: Some(&recorded.environment),
-            seed,
-        },
-    );
+    let mut fresh = against_record(address, &recorded.environment, sensitive, |secrets| {
+        branch_record(&recorded.app_id, live, secrets)
+    });
     fresh.artifact_digest = recorded.artifact_digest.clone();
     fresh.job_id = recorded.job_id.clone();
     fresh.basic_auth = match (&recorded.basic_auth, live.basic_auth_enabled) {
