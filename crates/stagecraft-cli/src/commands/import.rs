@@ -4,7 +4,7 @@
 use miette::Report;
 use stagecraft_config::{Address, Config};
 use stagecraft_core::live::{self, LiveSecrets};
-use stagecraft_core::provider::Provider;
+use stagecraft_core::provider::{Provider, ProviderError};
 use stagecraft_core::state::{ResourceState, SaltSeed, State};
 
 use crate::EXIT_OK;
@@ -22,6 +22,22 @@ fn not_declared(address: &str) -> Report {
     )
 }
 
+/// A resource to import that AWS does not have: `message` says which.
+fn missing(message: String) -> Report {
+    miette::miette!(code = "import::missing", "{message}")
+}
+
+/// The resource a read (`call`, naming it) found, or the import's error: the read failed, or
+/// found nothing (`missing` says what).
+fn found<T>(
+    read: Result<Option<T>, ProviderError>,
+    call: &str,
+    missing_message: impl FnOnce() -> String,
+) -> Result<T, Report> {
+    read.map_err(|error| failed(call, error))?
+        .ok_or_else(|| missing(missing_message()))
+}
+
 /// The record of a live resource that `config` declares at `address`.
 async fn import_record(
     provider: &dyn Provider,
@@ -36,16 +52,11 @@ async fn import_record(
                 .stage(api, stage)
                 .ok_or_else(|| not_declared(&text))?;
             let api_id = &config.rest_apis[api].id;
-            let live = provider
-                .get_stage(api_id, stage)
-                .await
-                .map_err(|error| failed(&format!("GetStage for {text}"), error))?
-                .ok_or_else(|| {
-                    miette::miette!(
-                        code = "import::missing",
-                        "REST API {api_id} has no stage {stage} to import"
-                    )
-                })?;
+            let live = found(
+                provider.get_stage(api_id, stage).await,
+                &format!("GetStage for {text}"),
+                || format!("REST API {api_id} has no stage {stage} to import"),
+            )?;
             if matches!(address, Address::Stage { .. }) {
                 let record = live::stage_record(
                     api_id,
@@ -70,10 +81,9 @@ async fn import_record(
                 .as_ref()
                 .ok_or_else(|| not_declared(&text))?;
             let live_canary = live.canary.as_ref().ok_or_else(|| {
-                miette::miette!(
-                    code = "import::missing",
+                missing(format!(
                     "stage {stage} of REST API {api_id} has no canary to import"
-                )
+                ))
             })?;
             // Overrides are digested as the stage variables they override.
             let stage_address = address.canary_parent().unwrap_or_else(|| address.clone());
@@ -101,16 +111,11 @@ async fn import_record(
                 .branch(app, branch)
                 .ok_or_else(|| not_declared(&text))?;
             let app_id = &config.amplify_apps[app].id;
-            let live = provider
-                .get_branch(app_id, branch)
-                .await
-                .map_err(|error| failed(&format!("GetBranch for {text}"), error))?
-                .ok_or_else(|| {
-                    miette::miette!(
-                        code = "import::missing",
-                        "Amplify app {app_id} has no branch {branch} to import"
-                    )
-                })?;
+            let live = found(
+                provider.get_branch(app_id, branch).await,
+                &format!("GetBranch for {text}"),
+                || format!("Amplify app {app_id} has no branch {branch} to import"),
+            )?;
             let record = live::branch_record(
                 app_id,
                 &live,
