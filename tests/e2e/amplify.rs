@@ -6,11 +6,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use stagecraft_testkit::amplify::{Emulator, EmulatorConfig};
+use stagecraft_testkit::amplify::Emulator;
 use stagecraft_testkit::sandbox::{LocalStackSource, Sandbox, SandboxOptions};
 
 use crate::aws::{self, stagecraft_at};
-use crate::support::{Run, stagecraft_with_env};
+use crate::support::{self, Run, server_runtime, stagecraft_with_env};
 
 const PASSWORD: &str = "pa55-WORD-for-preview";
 const TOKEN: &str = "token-VALUE-never-shown";
@@ -26,17 +26,8 @@ struct Site {
 
 impl Site {
     fn new() -> Site {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let emulator = runtime
-            .block_on(Emulator::start(EmulatorConfig {
-                job_timing: Duration::from_millis(100),
-                bind: None,
-            }))
-            .unwrap();
+        let runtime = server_runtime(1);
+        let emulator = support::emulator(&runtime, Duration::from_millis(100));
         let app = emulator.create_app("web");
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("dist/assets")).unwrap();
@@ -298,11 +289,7 @@ fn amplify_client(endpoint: &str) -> aws_sdk_amplify::Client {
 #[test]
 fn the_sandbox_quick_start_applies_the_example() {
     let dir = crate::support::scratch();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = server_runtime(1);
     let mut options = SandboxOptions::new(dir.path().join("deploy.toml.example"));
     options.localstack = LocalStackSource::Existing {
         endpoint: aws::endpoint(),

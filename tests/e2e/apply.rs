@@ -7,50 +7,24 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use stagecraft_testkit::proxy::{Proxy, ProxyConfig};
-
-use crate::aws::{self, stagecraft_at};
+use crate::aws::{self, Proxied, stagecraft_at};
 use crate::support::Run;
 
 const SECRET: &str = "s3cr3t-API-key-value";
 
-/// The proxy in front of LocalStack, with the runtime that serves it.
-struct Counted {
-    _runtime: tokio::runtime::Runtime,
-    proxy: Proxy,
-}
-
-impl Counted {
-    fn start() -> Counted {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let proxy = runtime
-            .block_on(Proxy::start(ProxyConfig::new(aws::endpoint())))
-            .unwrap();
-        Counted {
-            _runtime: runtime,
-            proxy,
-        }
-    }
-
-    /// Calls since the last look, by operation; reads (`Get*`) left out.
-    fn mutations(&self) -> BTreeMap<String, u64> {
-        let counts = self.proxy.counts();
-        self.proxy.reset_counts();
-        counts
-            .into_iter()
-            .filter(|(operation, _)| !operation.starts_with("Get"))
-            .collect()
-    }
+/// Calls since the last look, by operation; reads (`Get*`) left out.
+fn mutations(proxy: &Proxied) -> BTreeMap<String, u64> {
+    proxy
+        .take_counts()
+        .into_iter()
+        .filter(|(operation, _)| !operation.starts_with("Get"))
+        .collect()
 }
 
 struct Project {
     dir: tempfile::TempDir,
     api: String,
-    counted: Counted,
+    proxy: Proxied,
 }
 
 impl Project {
@@ -58,7 +32,7 @@ impl Project {
         Project {
             dir: tempfile::tempdir().unwrap(),
             api: aws::new_api(),
-            counted: Counted::start(),
+            proxy: Proxied::counting(),
         }
     }
 
@@ -71,7 +45,7 @@ impl Project {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let endpoint = self.counted.proxy.endpoint();
+        let endpoint = self.proxy.endpoint();
         stagecraft_at(
             self.dir.path(),
             &endpoint,
@@ -83,12 +57,12 @@ impl Project {
     /// Applies, checks it succeeded, and returns the mutating calls it made; then checks that
     /// a plan finds nothing to do and a second apply makes no mutating call.
     fn apply(&self) -> BTreeMap<String, u64> {
-        self.counted.mutations();
+        mutations(&self.proxy);
         let run = self.run(&["apply", "--auto-approve"]);
         assert_eq!(run.code, 0, "apply failed:\n{}\n{}", run.stdout, run.stderr);
         assert!(run.stdout.contains("Apply complete!"), "{}", run.stdout);
         assert_no_secret(&run, self.dir.path());
-        let made = self.counted.mutations();
+        let made = mutations(&self.proxy);
         let plan = self.run(&["plan", "--detailed-exitcode"]);
         assert_eq!(
             plan.code, 0,
@@ -98,7 +72,7 @@ impl Project {
         let again = self.run(&["apply", "--auto-approve"]);
         assert_eq!(again.code, 0, "{}", again.stderr);
         assert!(again.stdout.contains("No changes."), "{}", again.stdout);
-        assert_eq!(self.counted.mutations(), BTreeMap::new());
+        assert_eq!(mutations(&self.proxy), BTreeMap::new());
         made
     }
 
@@ -306,7 +280,7 @@ fn the_stage_and_canary_lifecycle_converges_at_every_step() {
         "{}",
         refused.stderr
     );
-    assert_eq!(project.counted.mutations(), BTreeMap::new());
+    assert_eq!(mutations(&project.proxy), BTreeMap::new());
     assert!(aws::stage(&api, "prod").is_some());
 
     // Delete a stage.

@@ -1,13 +1,16 @@
 //! Support for end-to-end tests that apply against LocalStack: a fresh REST API per test, the
-//! environment that points the binary at an endpoint, and reading stages back with the SDK.
+//! environment that points the binary at an endpoint, a proxy in front of LocalStack, and reading
+//! stages back with the SDK.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_apigateway::types::Stage;
 use stagecraft_testkit::localstack;
+use stagecraft_testkit::proxy::{Proxy, ProxyConfig};
 
-use crate::support::{Run, stagecraft_with_env};
+use crate::support::{Run, server_runtime, stagecraft_with_env};
 
 /// LocalStack's endpoint (the test fails when `scripts/test.sh` did not start it).
 pub fn endpoint() -> String {
@@ -20,6 +23,44 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// A proxy in front of LocalStack, with the runtime that serves it while the binary runs.
+pub struct Proxied {
+    _runtime: tokio::runtime::Runtime,
+    proxy: Proxy,
+}
+
+impl Proxied {
+    /// The proxy `config` describes, served by `worker_threads` threads.
+    pub fn start(worker_threads: usize, config: ProxyConfig) -> Proxied {
+        let runtime = server_runtime(worker_threads);
+        let proxy = runtime.block_on(Proxy::start(config)).unwrap();
+        Proxied {
+            _runtime: runtime,
+            proxy,
+        }
+    }
+
+    /// A proxy that only counts the calls it forwards to LocalStack.
+    pub fn counting() -> Proxied {
+        Proxied::start(1, ProxyConfig::new(endpoint()))
+    }
+
+    /// Every call since the last look, by operation, reads included.
+    pub fn take_counts(&self) -> BTreeMap<String, u64> {
+        let counts = self.proxy.counts();
+        self.proxy.reset_counts();
+        counts
+    }
+}
+
+impl std::ops::Deref for Proxied {
+    type Target = Proxy;
+
+    fn deref(&self) -> &Proxy {
+        &self.proxy
+    }
 }
 
 /// A new deployable REST API with an id unique to this test run (ten characters, like AWS's).

@@ -3,7 +3,7 @@
 //! connection. Every apply must still succeed without showing an error, leave nothing to plan,
 //! and agree with LocalStack; no retry may make a second deployment.
 
-use stagecraft_testkit::proxy::{FaultRates, Proxy, ProxyConfig};
+use stagecraft_testkit::proxy::{FaultRates, ProxyConfig};
 
 use crate::aws;
 use crate::fleet::{self, ApiSpec, StageSpec};
@@ -29,13 +29,9 @@ fn assert_clean(what: &str, run: &crate::support::Run) {
 #[test]
 fn applies_through_throttling_conflicts_503s_and_dropped_connections() {
     let endpoint = aws::endpoint();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let proxy = runtime
-        .block_on(Proxy::start(ProxyConfig {
+    let proxy = aws::Proxied::start(
+        2,
+        ProxyConfig {
             upstream: endpoint.clone(),
             faults: FaultRates {
                 throttle: 0.05,
@@ -45,8 +41,8 @@ fn applies_through_throttling_conflicts_503s_and_dropped_connections() {
             },
             create_deployment_interval: None,
             seed: 2026_1122,
-        }))
-        .unwrap();
+        },
+    );
     let via = proxy.endpoint();
     let dir = tempfile::tempdir().unwrap();
     let mut apis: Vec<ApiSpec> = (0..APIS)

@@ -5,28 +5,17 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use stagecraft_testkit::proxy::{Proxy, ProxyConfig};
-
-use crate::aws::{self, stagecraft_at};
+use crate::aws::{self, Proxied, stagecraft_at};
 use crate::support::Run;
 
 /// A project with one stage, run through a counting proxy in front of LocalStack.
 struct Project {
     dir: tempfile::TempDir,
-    _runtime: tokio::runtime::Runtime,
-    proxy: Proxy,
+    proxy: Proxied,
 }
 
 impl Project {
     fn new() -> Project {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let proxy = runtime
-            .block_on(Proxy::start(ProxyConfig::new(aws::endpoint())))
-            .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let text = format!(
             "[project]\nname = \"integrity\"\nregion = \"us-east-1\"\n\n[rest_apis.orders]\nid = \"{}\"\n\
@@ -36,8 +25,7 @@ impl Project {
         std::fs::write(dir.path().join("deploy.toml"), text).unwrap();
         Project {
             dir,
-            _runtime: runtime,
-            proxy,
+            proxy: Proxied::counting(),
         }
     }
 
@@ -51,9 +39,7 @@ impl Project {
 
     /// Every call the proxy saw since the last look, reads included.
     fn calls(&self) -> BTreeMap<String, u64> {
-        let counts = self.proxy.counts();
-        self.proxy.reset_counts();
-        counts
+        self.proxy.take_counts()
     }
 }
 

@@ -6,10 +6,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use stagecraft_testkit::amplify::{Emulator, EmulatorConfig};
-
 use crate::aws;
 use crate::fleet::{self, ApiSpec, StageSpec};
+use crate::support;
 
 fn fleet_of(count: usize, revision: &str) -> Vec<ApiSpec> {
     vec![ApiSpec {
@@ -99,17 +98,8 @@ fn ctrl_c_once_finishes_what_is_in_flight_and_starts_nothing_more() {
 #[test]
 fn ctrl_c_twice_saves_the_state_and_exits_at_once() {
     // An Amplify job that takes seconds keeps a change in flight after the first Ctrl-C.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let emulator = runtime
-        .block_on(Emulator::start(EmulatorConfig {
-            job_timing: Duration::from_secs(2),
-            bind: None,
-        }))
-        .unwrap();
+    let runtime = support::server_runtime(1);
+    let emulator = support::emulator(&runtime, Duration::from_secs(2));
     let app = emulator.create_app("web");
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("dist")).unwrap();

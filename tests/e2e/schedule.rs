@@ -4,7 +4,7 @@
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use stagecraft_testkit::proxy::{Proxy, ProxyConfig};
+use stagecraft_testkit::proxy::ProxyConfig;
 
 use crate::aws;
 use crate::fleet::{self, ApiSpec, StageSpec};
@@ -31,18 +31,14 @@ fn redeploys_keep_to_the_quota_without_waiting_longer() {
     let run = aws::stagecraft_at(dir.path(), &endpoint, &["apply", "--auto-approve"], &[]);
     assert_eq!(run.code, 0, "{}", run.stderr);
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let proxy = runtime
-        .block_on(Proxy::start(ProxyConfig {
+    let proxy = aws::Proxied::start(
+        2,
+        ProxyConfig {
             upstream: endpoint.clone(),
             create_deployment_interval: Some(INTERVAL),
             ..ProxyConfig::default()
-        }))
-        .unwrap();
+        },
+    );
     for api in &mut apis {
         for (s, stage) in api.stages.iter_mut().enumerate() {
             stage.revision = format!("r2-s{s}");

@@ -1,7 +1,30 @@
-//! Running the binary in a scratch folder.
+//! Running the binary in a scratch folder, and the runtime that serves a test's proxy or Amplify
+//! emulator meanwhile.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
+
+use stagecraft_testkit::amplify::{Emulator, EmulatorConfig};
+
+/// A runtime that serves a test's proxy or emulator in the background while the binary runs.
+pub fn server_runtime(worker_threads: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(worker_threads)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The Amplify emulator, its jobs taking `job_timing`, served by `runtime`.
+pub fn emulator(runtime: &tokio::runtime::Runtime, job_timing: Duration) -> Emulator {
+    runtime
+        .block_on(Emulator::start(EmulatorConfig {
+            job_timing,
+            bind: None,
+        }))
+        .unwrap()
+}
 
 /// The repository root.
 pub fn repo() -> PathBuf {
