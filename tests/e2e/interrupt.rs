@@ -3,7 +3,7 @@
 //! finishes the job. Twice: the state is saved at once and the process exits 130.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use crate::aws;
@@ -31,26 +31,29 @@ fn interrupt(child: &Child) {
 /// "Creating..." line raced: a change starts before its first call, and under load every
 /// change could still be waiting for the CreateDeployment interval when the interrupt came, so
 /// none was applied.)
-fn start_apply(
-    dir: &std::path::Path,
-    endpoint: &str,
-) -> (Child, BufReader<std::process::ChildStdout>) {
-    let mut child = fleet::command(dir, endpoint, &["apply", "--auto-approve"])
+fn start_apply(dir: &std::path::Path, endpoint: &str) -> (Child, BufReader<ChildStdout>) {
+    spawn_until(
+        fleet::command(dir, endpoint, &["apply", "--auto-approve"]),
+        "Creation complete",
+    )
+}
+
+/// Spawns `command` with its output piped and reads its output up to a line holding `marker`.
+/// The output stays open (the caller holds it), so the process never writes to a closed pipe.
+fn spawn_until(mut command: Command, marker: &str) -> (Child, BufReader<ChildStdout>) {
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    loop {
+    while !line.contains(marker) {
         line.clear();
         assert!(
             stdout.read_line(&mut line).unwrap() > 0,
             "apply ended early"
         );
-        if line.contains("Creation complete") {
-            break;
-        }
     }
     (child, stdout)
 }
@@ -117,20 +120,7 @@ fn ctrl_c_twice_saves_the_state_and_exits_at_once() {
         command.env("AWS_ENDPOINT_URL_AMPLIFY", &amplify);
         command
     };
-    let mut child = spawn(&["apply", "--auto-approve"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    while !line.contains("uploading") {
-        line.clear();
-        assert!(
-            stdout.read_line(&mut line).unwrap() > 0,
-            "apply ended early"
-        );
-    }
+    let (mut child, _stdout) = spawn_until(spawn(&["apply", "--auto-approve"]), "uploading");
     interrupt(&child);
     std::thread::sleep(Duration::from_millis(300));
     interrupt(&child);
