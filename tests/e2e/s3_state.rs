@@ -119,6 +119,25 @@ impl Project {
         );
     }
 
+    /// Starts `apply` in the background and waits until it has made a deployment (the API had
+    /// `before`), so that another writer can act while it runs.
+    fn apply_until_deployed(&self, before: usize) -> std::thread::JoinHandle<Run> {
+        let dir = self.dir.path().to_path_buf();
+        let endpoint = aws::endpoint();
+        let apply = std::thread::spawn(move || {
+            stagecraft_at(&dir, &endpoint, &["apply", "--auto-approve"], &[])
+        });
+        let started = Instant::now();
+        while aws::deployments(&self.api) == before {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the apply made no deployment"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        apply
+    }
+
     fn object(&self, key: &str) -> Option<serde_json::Value> {
         get_object(&self.bucket, key).map(|bytes| serde_json::from_slice(&bytes).unwrap())
     }
@@ -290,19 +309,7 @@ fn a_writer_behind_the_backends_back_is_refused_and_nothing_is_lost() {
         "4s",
         &format!("{}{}", stage("prod", "r2"), stage("staging", "r1")),
     );
-    let dir = project.dir.path().to_path_buf();
-    let endpoint = aws::endpoint();
-    let apply = std::thread::spawn(move || {
-        stagecraft_at(&dir, &endpoint, &["apply", "--auto-approve"], &[])
-    });
-    let started = Instant::now();
-    while aws::deployments(&project.api) == before {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the apply made no deployment"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let apply = project.apply_until_deployed(before);
     let mut theirs = project.state();
     theirs["serial"] = serde_json::json!(41);
     put_object(&project.bucket, KEY, serde_json::to_vec(&theirs).unwrap());
@@ -370,16 +377,7 @@ fn a_first_write_is_refused_when_a_state_appeared_meanwhile() {
         "4s",
         &format!("{}{}", stage("prod", "r1"), stage("staging", "r1")),
     );
-    let dir = project.dir.path().to_path_buf();
-    let endpoint = aws::endpoint();
-    let apply = std::thread::spawn(move || {
-        stagecraft_at(&dir, &endpoint, &["apply", "--auto-approve"], &[])
-    });
-    let started = Instant::now();
-    while aws::deployments(&project.api) == before {
-        assert!(started.elapsed() < Duration::from_secs(60));
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let apply = project.apply_until_deployed(before);
     put_object(&project.bucket, KEY, b"{\"someone\": \"else\"}".to_vec());
     let run = apply.join().unwrap();
     assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
