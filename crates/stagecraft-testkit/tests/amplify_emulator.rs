@@ -8,7 +8,9 @@ use aws_sdk_amplify::Client;
 use aws_sdk_amplify::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_amplify::error::ProvideErrorMetadata;
 use aws_sdk_amplify::types::{Job, JobStatus, Stage};
-use stagecraft_testkit::amplify::{ControlError, Emulator, EmulatorConfig};
+use stagecraft_testkit::amplify::{
+    ControlError, Emulator, EmulatorConfig, ErrorTypeForm, Fault, Operation,
+};
 
 async fn emulator(job_timing: Duration) -> Emulator {
     Emulator::start(EmulatorConfig {
@@ -878,7 +880,11 @@ async fn errors_use_the_aws_wire_form() {
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
-    assert_eq!(response.headers()["x-amzn-errortype"], "NotFoundException");
+    // AWS's form: the code, a colon and the service's namespace.
+    assert_eq!(
+        response.headers()["x-amzn-errortype"],
+        "NotFoundException:http://internal.amazon.com/coral/com.amazonaws.amplify/"
+    );
     assert!(response.headers().contains_key("x-amzn-requestid"));
     let body = json_body(response).await;
     assert!(body["message"].as_str().unwrap().contains("nope"), "{body}");
@@ -911,7 +917,7 @@ async fn errors_use_the_aws_wire_form() {
     assert_eq!(response.status(), 404);
     assert_eq!(
         response.headers()["x-amzn-errortype"],
-        "UnknownOperationException"
+        "UnknownOperationException:http://internal.amazon.com/coral/com.amazonaws.amplify/"
     );
 
     let status = put(
@@ -1000,4 +1006,295 @@ async fn responses_carry_every_member_the_sdk_requires() {
     for member in ["jobId", "zipUploadUrl", "fileUploadUrls"] {
         assert!(raw.get(member).is_some(), "CreateDeployment lacks {member}");
     }
+}
+
+/// Status and `x-amzn-errortype` of a raw request.
+async fn raw(
+    method: reqwest::Method,
+    url: String,
+    body: Option<serde_json::Value>,
+) -> (u16, String) {
+    let mut request = reqwest::Client::new().request(method, url);
+    if let Some(body) = body {
+        request = request.body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    let kind = response
+        .headers()
+        .get("x-amzn-errortype")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (response.status().as_u16(), kind)
+}
+
+const BAD_REQUEST: &str =
+    "BadRequestException:http://internal.amazon.com/coral/com.amazonaws.amplify/";
+
+/// Guards the model's limits, which the emulator used to let through: `maxResults` above 50
+/// (it clamped to 100), app ids outside `d[a-z0-9]+` (it answered 404), job ids that are not
+/// digits, a `ttl` longer than 32 digits, tags, and `AWS`-prefixed environment variables.
+/// An empty `ttl` matches `\d*` and is accepted (the emulator used to refuse it).
+#[tokio::test]
+async fn the_model_limits_are_enforced() {
+    let emu = emulator(Duration::ZERO).await;
+    let client = client(&emu);
+    let app_id = emu.create_app("site");
+    create_branch(&client, &app_id, "main").await;
+    let base = format!("{}/apps/{app_id}/branches", emu.endpoint());
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+
+    for max in ["51", "-1"] {
+        for url in [
+            format!("{base}?maxResults={max}"),
+            format!("{base}/main/jobs?maxResults={max}"),
+        ] {
+            assert_eq!(
+                raw(get.clone(), url, None).await,
+                (400, BAD_REQUEST.to_owned())
+            );
+        }
+    }
+    for max in ["0", "50"] {
+        let url = format!("{base}/main/jobs?maxResults={max}");
+        assert_eq!(raw(get.clone(), url, None).await.0, 200);
+    }
+    let long_token = "1".repeat(2001);
+    let url = format!("{base}?nextToken={long_token}");
+    assert_eq!(raw(get.clone(), url, None).await.0, 400);
+
+    // App ids: `d` then lowercase letters or digits, 1 to 20 characters.
+    for bad in ["Dabc", "abc", "d", "dABC", &format!("d{}", "a".repeat(20))] {
+        let url = format!("{}/apps/{bad}/branches/main", emu.endpoint());
+        assert_eq!(
+            raw(get.clone(), url, None).await,
+            (400, BAD_REQUEST.to_owned()),
+            "{bad}"
+        );
+    }
+    let url = format!("{}/apps/d{}/branches/main", emu.endpoint(), "a".repeat(19));
+    assert_eq!(raw(get.clone(), url, None).await.0, 404);
+    assert!(matches!(
+        emu.create_app_with_id("D1example", "x"),
+        Err(ControlError::InvalidAppId(_))
+    ));
+    let url = format!("{base}/main/jobs/abc");
+    assert_eq!(raw(get.clone(), url, None).await.0, 400);
+    let url = format!("{base}/{}", "b".repeat(256));
+    assert_eq!(raw(get.clone(), url, None).await.0, 400);
+
+    // TTL: `\d*`, 0 to 32 characters.
+    for (ttl, status) in [("", 200), ("32", 200), ("1x", 400), (&*"9".repeat(33), 400)] {
+        let url = format!("{base}/main");
+        let body = serde_json::json!({ "ttl": ttl });
+        assert_eq!(
+            raw(post.clone(), url, Some(body)).await.0,
+            status,
+            "ttl {ttl:?}"
+        );
+    }
+    let tags = serde_json::json!({ "branchName": "tagged", "tags": { "aws:owner": "x" } });
+    assert_eq!(raw(post.clone(), base.clone(), Some(tags)).await.0, 400);
+    let name = serde_json::json!({ "branchName": "b".repeat(256) });
+    assert_eq!(raw(post.clone(), base.clone(), Some(name)).await.0, 400);
+
+    // Amplify refuses environment variable names that begin with AWS, on create and update.
+    let err = client
+        .create_branch()
+        .app_id(&app_id)
+        .branch_name("env")
+        .environment_variables("AWS_REGION", "us-east-1")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_bad_request_exception(), "{err:?}");
+    let err = client
+        .update_branch()
+        .app_id(&app_id)
+        .branch_name("main")
+        .environment_variables("AWSOME", "1")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(err.is_bad_request_exception(), "{err:?}");
+    assert!(
+        emu.branch_json(&app_id, "main").unwrap()["environmentVariables"]
+            .as_object()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Guards the `x-amzn-errortype: Code:namespace` form: the SDK still reads the modelled error
+/// (the emulator used to send the bare code only), and the bare form can be asked for.
+#[tokio::test]
+async fn namespaced_error_types_parse_to_the_modelled_error() {
+    let emu = emulator(Duration::ZERO).await;
+    let client = client(&emu);
+    let app_id = emu.create_app("site");
+    for form in [ErrorTypeForm::Namespaced, ErrorTypeForm::Bare] {
+        emu.set_error_type_form(form);
+        let err = client
+            .create_branch()
+            .app_id(&app_id)
+            .branch_name("x")
+            .ttl("abc")
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(err.is_bad_request_exception(), "{form:?}: {err:?}");
+        assert_eq!(err.code(), Some("BadRequestException"));
+        let err = client
+            .get_branch()
+            .app_id(&app_id)
+            .branch_name("nope")
+            .send()
+            .await
+            .unwrap_err()
+            .into_service_error();
+        assert!(err.is_not_found_exception(), "{form:?}: {err:?}");
+    }
+    let (_, kind) = raw(
+        reqwest::Method::GET,
+        format!("{}/apps/{app_id}/branches/nope", emu.endpoint()),
+        None,
+    )
+    .await;
+    assert_eq!(kind, "NotFoundException");
+}
+
+/// Guards the upload's `Content-Length` requirement: a chunked PUT (no length) is refused with
+/// 411 as S3 refuses it, and nothing is recorded (the emulator used to take it).
+#[tokio::test]
+async fn uploads_require_content_length() {
+    let emu = emulator(Duration::ZERO).await;
+    let client = client(&emu);
+    let app_id = emu.create_app("site");
+    create_branch(&client, &app_id, "main").await;
+    let created = client
+        .create_deployment()
+        .app_id(&app_id)
+        .branch_name("main")
+        .send()
+        .await
+        .unwrap();
+    let zip = make_zip(&[("index.html", "x")]);
+    let stream = futures_stream(zip.clone());
+    let response = reqwest::Client::new()
+        .put(created.zip_upload_url())
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 411);
+    assert!(emu.uploaded_zip(&app_id, "main", "1").is_none());
+    assert_eq!(put(created.zip_upload_url(), zip.clone()).await, 200);
+    assert_eq!(emu.uploaded_zip(&app_id, "main", "1").unwrap(), zip);
+}
+
+fn futures_stream(
+    bytes: Vec<u8>,
+) -> impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
+    futures::stream::iter([Ok(bytes)])
+}
+
+/// Guards fault injection: 401, 500 and 503 answer without applying anything and reach the SDK
+/// as `UnauthorizedException`, `InternalFailureException` and `DependentServiceFailureException`;
+/// a lost answer applies the request and closes the connection, so the SDK sees a dispatch or
+/// response error while the job exists. Faults are used up in order, then requests pass.
+#[tokio::test]
+async fn injected_faults_reach_the_sdk() {
+    let emu = emulator(Duration::ZERO).await;
+    let config = aws_sdk_amplify::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url(emu.endpoint())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .retry_config(aws_sdk_amplify::config::retry::RetryConfig::disabled())
+        .build();
+    let client = Client::from_conf(config);
+    let app_id = emu.create_app("site");
+    create_branch(&client, &app_id, "main").await;
+
+    emu.inject(Operation::GetBranch, Fault::Unauthorized, 1);
+    emu.inject(Operation::GetBranch, Fault::InternalFailure, 1);
+    emu.inject(Operation::GetBranch, Fault::ServiceUnavailable, 1);
+    let get = || {
+        client
+            .get_branch()
+            .app_id(&app_id)
+            .branch_name("main")
+            .send()
+    };
+    let err = get().await.unwrap_err().into_service_error();
+    assert!(err.is_unauthorized_exception(), "{err:?}");
+    let err = get().await.unwrap_err().into_service_error();
+    assert!(err.is_internal_failure_exception(), "{err:?}");
+    let err = get().await.unwrap_err();
+    assert_eq!(err.raw_response().unwrap().status().as_u16(), 503);
+    let err = err.into_service_error();
+    assert_eq!(
+        err.code(),
+        Some("DependentServiceFailureException"),
+        "{err:?}"
+    );
+    get().await.unwrap();
+
+    // A refused CreateDeployment makes no job.
+    emu.inject(Operation::CreateDeployment, Fault::ServiceUnavailable, 1);
+    let create = || {
+        client
+            .create_deployment()
+            .app_id(&app_id)
+            .branch_name("main")
+            .send()
+    };
+    create().await.unwrap_err();
+    assert!(emu.job_json(&app_id, "main", "1").is_none());
+
+    // A lost answer: the job is made, the caller never hears of it.
+    emu.inject(Operation::CreateDeployment, Fault::LostAnswer, 1);
+    let err = create().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            aws_sdk_amplify::error::SdkError::DispatchFailure(_)
+                | aws_sdk_amplify::error::SdkError::ResponseError(_)
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        emu.job_json(&app_id, "main", "1").unwrap()["summary"]["status"],
+        "PENDING"
+    );
+    // So the retry meets AWS's "not finished" refusal.
+    let err = create().await.unwrap_err().into_service_error();
+    assert!(err.is_bad_request_exception(), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("The last job(deployment) 1 was not finished"),
+        "{err}"
+    );
+
+    let injected = emu.injected();
+    assert_eq!(injected["UnauthorizedException"], 1);
+    assert_eq!(injected["InternalFailureException"], 1);
+    assert_eq!(injected["DependentServiceFailureException"], 2);
+    assert_eq!(injected["LostAnswer"], 1);
+    assert_eq!(emu.calls()["GetBranch"], 4);
+    assert_eq!(emu.calls()["CreateDeployment"], 3);
+
+    emu.inject(Operation::GetJob, Fault::Unauthorized, 5);
+    emu.clear_faults();
+    client
+        .get_job()
+        .app_id(&app_id)
+        .branch_name("main")
+        .job_id("1")
+        .send()
+        .await
+        .unwrap();
 }

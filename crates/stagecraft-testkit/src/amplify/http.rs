@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::faults::{Fault, Operation};
 use super::state::{
     self as model, App, Branch, Job, JobKey, MAX_APPS, MAX_BRANCHES_PER_APP, Outcome, Progress,
     State,
@@ -101,6 +102,20 @@ pub(crate) struct ApiError {
 }
 
 impl ApiError {
+    /// An error of type `kind` with status `status`.
+    pub(crate) fn new(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A `BadRequestException` for one violated constraint of the model, in AWS's words.
+    pub(crate) fn validation(detail: impl AsRef<str>) -> ApiError {
+        ApiError::bad_request(format!("1 validation error detected: {}", detail.as_ref()))
+    }
+
     fn not_found(message: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::NOT_FOUND,
@@ -164,22 +179,60 @@ fn parse_body<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
 }
 
 /// AWS's message for a violated length constraint.
-fn check_length(field: &str, value: Option<&str>, min: usize, max: usize) -> Result<(), ApiError> {
+pub(crate) fn check_length(
+    field: &str,
+    value: Option<&str>,
+    min: usize,
+    max: usize,
+) -> Result<(), ApiError> {
     let Some(value) = value else { return Ok(()) };
     let length = value.chars().count();
     if length < min {
-        return Err(ApiError::bad_request(format!(
-            "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member \
-             must have length greater than or equal to {min}"
+        return Err(ApiError::validation(format!(
+            "Value at '{field}' failed to satisfy constraint: Member must have length greater \
+             than or equal to {min}"
         )));
     }
     if length > max {
-        return Err(ApiError::bad_request(format!(
-            "1 validation error detected: Value at '{field}' failed to satisfy constraint: Member \
-             must have length less than or equal to {max}"
+        return Err(ApiError::validation(format!(
+            "Value at '{field}' failed to satisfy constraint: Member must have length less than \
+             or equal to {max}"
         )));
     }
     Ok(())
+}
+
+/// AWS's message for a value outside a member's regular expression. Long values are left out
+/// so that the message stays within the model's 255 characters.
+pub(crate) fn pattern_error(field: &str, value: &str, pattern: &str) -> ApiError {
+    let shown = if value.chars().count() <= 64 {
+        format!("Value '{value}' at")
+    } else {
+        "Value at".to_owned()
+    };
+    ApiError::validation(format!(
+        "{shown} '{field}' failed to satisfy constraint: Member must satisfy regular expression \
+         pattern: {pattern}"
+    ))
+}
+
+/// A required member that was not sent.
+fn missing(field: &str) -> ApiError {
+    ApiError::validation(format!(
+        "Value null at '{field}' failed to satisfy constraint: Member must not be null"
+    ))
+}
+
+/// AWS's message for a value outside an enum.
+fn check_enum(field: &str, value: Option<&str>, allowed: &[&str]) -> Result<(), ApiError> {
+    match value {
+        Some(value) if !allowed.contains(&value) => Err(ApiError::validation(format!(
+            "Value '{value}' at '{field}' failed to satisfy constraint: Member must satisfy enum \
+             value set: [{}]",
+            allowed.join(", ")
+        ))),
+        _ => Ok(()),
+    }
 }
 
 const STAGES: [&str; 5] = [
@@ -190,40 +243,109 @@ const STAGES: [&str; 5] = [
     "PULL_REQUEST",
 ];
 
-fn check_stage(stage: Option<&str>) -> Result<(), ApiError> {
-    match stage {
-        Some(stage) if !STAGES.contains(&stage) => Err(ApiError::bad_request(format!(
-            "1 validation error detected: Value '{stage}' at 'stage' failed to satisfy constraint: \
-             Member must satisfy enum value set: [{}]",
-            STAGES.join(", ")
-        ))),
-        _ => Ok(()),
-    }
-}
-
-fn check_environment(variables: Option<&BTreeMap<String, String>>) -> Result<(), ApiError> {
+/// The model's `EnvKey` (at most 255) and `EnvValue` (at most 5500) lengths. Names beginning
+/// with `AWS` are refused only where Amplify refuses them (`reserved_prefix`: branches).
+fn check_environment(
+    variables: Option<&BTreeMap<String, String>>,
+    reserved_prefix: bool,
+) -> Result<(), ApiError> {
     for (name, value) in variables.into_iter().flatten() {
         check_length("environmentVariables.key", Some(name), 0, 255)?;
         check_length("environmentVariables.value", Some(value), 0, 5500)?;
+        if reserved_prefix && name.starts_with("AWS") {
+            return Err(ApiError::bad_request(format!(
+                "Environment variable names cannot start with the reserved prefix AWS: {name}"
+            )));
+        }
     }
     Ok(())
 }
 
+/// The model's `TagMap` (at most 50), `TagKey` (1..128, `^(?!aws:)[a-zA-Z+-=._:/]+$`) and
+/// `TagValue` (at most 256, letters, separators, digits and `_.:/=+-@`).
+fn check_tags(tags: Option<&BTreeMap<String, String>>) -> Result<(), ApiError> {
+    let Some(tags) = tags else { return Ok(()) };
+    if tags.len() > 50 {
+        return Err(ApiError::validation(
+            "Value at 'tags' failed to satisfy constraint: Member must have length less than or \
+             equal to 50",
+        ));
+    }
+    for (key, value) in tags {
+        check_length("tags.key", Some(key), 1, 128)?;
+        // `+-=` in the model's class is the range from `+` to `=`.
+        let key_ok = !key.starts_with("aws:")
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || ('+'..='=').contains(&c) || "._:/".contains(c));
+        if !key_ok {
+            return Err(pattern_error("tags.key", key, "^(?!aws:)[a-zA-Z+-=._:/]+$"));
+        }
+        check_length("tags.value", Some(value), 0, 256)?;
+        let value_ok = value.chars().all(|c| {
+            c.is_alphabetic() || c.is_whitespace() || c.is_numeric() || "_.:/=+-@".contains(c)
+        });
+        if !value_ok {
+            return Err(pattern_error(
+                "tags.value",
+                value,
+                "^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The model's `TTL`: 0 to 32 characters matching `\d*`.
 fn check_ttl(ttl: Option<&str>) -> Result<(), ApiError> {
+    check_length("ttl", ttl, 0, 32)?;
     match ttl {
-        Some(ttl) if ttl.is_empty() || !ttl.bytes().all(|b| b.is_ascii_digit()) => {
-            Err(ApiError::bad_request(format!(
-                "1 validation error detected: Value '{ttl}' at 'ttl' failed to satisfy constraint: \
-                 Member must satisfy regular expression pattern: \\d{{1,32}}"
-            )))
+        Some(ttl) if !ttl.bytes().all(|b| b.is_ascii_digit()) => {
+            Err(pattern_error("ttl", ttl, "\\d*"))
         }
         _ => Ok(()),
     }
 }
 
+/// The model's `NextToken` (at most 2000) and a `maxResults` of 0 to `max`.
+fn check_page(query: &HashMap<String, String>, max: usize) -> Result<(), ApiError> {
+    check_length(
+        "nextToken",
+        query.get("nextToken").map(String::as_str),
+        0,
+        2000,
+    )?;
+    if let Some(text) = query.get("maxResults") {
+        let value = text
+            .parse::<i64>()
+            .map_err(|_| ApiError::bad_request(format!("Invalid maxResults: {text}")))?;
+        if value < 0 {
+            return Err(ApiError::validation(format!(
+                "Value '{value}' at 'maxResults' failed to satisfy constraint: Member must have \
+                 value greater than or equal to 0"
+            )));
+        }
+        if value > max as i64 {
+            return Err(ApiError::validation(format!(
+                "Value '{value}' at 'maxResults' failed to satisfy constraint: Member must have \
+                 value less than or equal to {max}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl State {
-    fn count(&mut self, operation: &str) {
+    /// Counts one request of `operation`.
+    pub(crate) fn count(&mut self, operation: &str) {
         *self.calls.entry(operation.to_owned()).or_default() += 1;
+    }
+
+    /// The fault armed for the next request of `operation`, used up and counted.
+    pub(crate) fn take_fault(&mut self, operation: Operation) -> Option<Fault> {
+        let fault = self.faults.take(operation)?;
+        *self.injected.entry(fault.name().to_owned()).or_default() += 1;
+        Some(fault)
     }
 
     fn app(&self, app_id: &str) -> Result<&App, ApiError> {
@@ -274,7 +396,9 @@ fn find_job<'b>(branch: &'b Branch, job_id: &str) -> Result<&'b Job, ApiError> {
 fn paginate<T>(
     items: Vec<T>,
     query: &HashMap<String, String>,
+    max: usize,
 ) -> Result<(Vec<T>, Option<String>), ApiError> {
+    check_page(query, max)?;
     let start = match query.get("nextToken") {
         Some(token) => token
             .parse::<usize>()
@@ -283,13 +407,14 @@ fn paginate<T>(
             .ok_or_else(|| ApiError::bad_request(format!("Invalid nextToken: {token}")))?,
         None => 0,
     };
-    let page_size = match query.get("maxResults") {
-        Some(max) => max
-            .parse::<usize>()
-            .map_err(|_| ApiError::bad_request(format!("Invalid maxResults: {max}")))?,
-        None => 50,
-    }
-    .clamp(1, 100);
+    // 0 (or no maxResults) asks for the default page: the most the operation allows.
+    let page_size = match query
+        .get("maxResults")
+        .and_then(|m| m.parse::<usize>().ok())
+    {
+        Some(0) | None => max,
+        Some(size) => size,
+    };
     let end = start.saturating_add(page_size).min(items.len());
     let next = (end < items.len()).then(|| end.to_string());
     let page = items.into_iter().skip(start).take(end - start).collect();
@@ -313,12 +438,17 @@ async fn create_app(AxumState(shared): AppState, body: Bytes) -> ApiResult {
     let mut state = shared.lock();
     state.count("CreateApp");
     let input: CreateAppInput = parse_body(&body)?;
-    let name = input
-        .name
-        .ok_or_else(|| ApiError::bad_request("name is required."))?;
+    let name = input.name.ok_or_else(|| missing("name"))?;
     check_length("name", Some(&name), 1, 255)?;
     check_length("description", input.description.as_deref(), 0, 1000)?;
-    check_environment(input.environment_variables.as_ref())?;
+    check_length("repository", input.repository.as_deref(), 0, 1000)?;
+    check_enum(
+        "platform",
+        input.platform.as_deref(),
+        &["WEB", "WEB_DYNAMIC", "WEB_COMPUTE"],
+    )?;
+    check_environment(input.environment_variables.as_ref(), false)?;
+    check_tags(input.tags.as_ref())?;
     if input.repository.is_some_and(|r| !r.is_empty()) {
         return Err(ApiError::bad_request(
             "The emulator only models apps without a repository (manual deployments).",
@@ -378,7 +508,7 @@ async fn list_apps(
     let mut state = shared.lock();
     state.count("ListApps");
     let apps: Vec<Value> = state.apps.values().map(model::app_json).collect();
-    let (page, next) = paginate(apps, &query)?;
+    let (page, next) = paginate(apps, &query, 100)?;
     let mut value = json!({ "apps": page });
     if let Some(next) = next {
         value["nextToken"] = json!(next);
@@ -443,9 +573,17 @@ impl BranchInput {
             0,
             20,
         )?;
-        check_stage(self.stage.as_deref())?;
+        check_length(
+            "backendEnvironmentArn",
+            self.backend_environment_arn.as_deref(),
+            0,
+            1000,
+        )?;
+        check_length("computeRoleArn", self.compute_role_arn.as_deref(), 0, 1000)?;
+        check_enum("stage", self.stage.as_deref(), &STAGES)?;
         check_ttl(self.ttl.as_deref())?;
-        check_environment(self.environment_variables.as_ref())
+        check_tags(self.tags.as_ref())?;
+        check_environment(self.environment_variables.as_ref(), true)
     }
 
     /// Applies every member that was sent, leaving the others as they are.
@@ -527,7 +665,7 @@ async fn create_branch(
     let name = input
         .branch_name
         .clone()
-        .ok_or_else(|| ApiError::bad_request("branchName is required."))?;
+        .ok_or_else(|| missing("branchName"))?;
     check_length("branchName", Some(&name), 1, 255)?;
     input.validate()?;
     let job_timing = state.job_timing;
@@ -616,7 +754,7 @@ async fn list_branches(
         .values()
         .map(|branch| model::branch_json(&app_id, branch, now, state.job_timing))
         .collect();
-    let (page, next) = paginate(branches, &query)?;
+    let (page, next) = paginate(branches, &query, 50)?;
     let mut value = json!({ "branches": page });
     if let Some(next) = next {
         value["nextToken"] = json!(next);
@@ -640,6 +778,10 @@ async fn create_deployment(
     let mut state = shared.lock();
     state.count("CreateDeployment");
     let input: CreateDeploymentInput = parse_body(&body)?;
+    for (file, digest) in input.file_map.iter().flatten() {
+        check_length("fileMap.key", Some(file), 0, 255)?;
+        check_length("fileMap.value", Some(digest), 0, 32)?;
+    }
     let job_timing = state.job_timing;
     let now = SystemTime::now();
     let branch = state.branch_mut(&app_id, &branch_name)?;
@@ -688,6 +830,7 @@ async fn create_deployment(
 struct StartDeploymentInput {
     job_id: Option<String>,
     source_url: Option<String>,
+    source_url_type: Option<String>,
 }
 
 async fn start_deployment(
@@ -698,6 +841,18 @@ async fn start_deployment(
     let mut state = shared.lock();
     state.count("StartDeployment");
     let input: StartDeploymentInput = parse_body(&body)?;
+    if let Some(job_id) = &input.job_id {
+        check_length("jobId", Some(job_id), 0, 255)?;
+        if !job_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(pattern_error("jobId", job_id, "[0-9]+"));
+        }
+    }
+    check_length("sourceUrl", input.source_url.as_deref(), 0, 3000)?;
+    check_enum(
+        "sourceUrlType",
+        input.source_url_type.as_deref(),
+        &["ZIP", "BUCKET_PREFIX"],
+    )?;
     if input.source_url.is_some() {
         return Err(ApiError::bad_request(
             "The emulator does not support sourceUrl deployments: create the job with \
@@ -798,7 +953,7 @@ async fn list_jobs(
             model::job_summary_json(&key, job, now, state.job_timing)
         })
         .collect();
-    let (page, next) = paginate(summaries, &query)?;
+    let (page, next) = paginate(summaries, &query, 50)?;
     let mut value = json!({ "jobSummaries": page });
     if let Some(next) = next {
         value["nextToken"] = json!(next);
@@ -857,8 +1012,19 @@ async fn stop_job(
 async fn upload_zip(
     AxumState(shared): AppState,
     Path(token): Path<String>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
+    if !headers.contains_key(header::CONTENT_LENGTH) {
+        // S3 refuses a PUT of unknown length (a chunked upload) to a presigned URL.
+        return (
+            StatusCode::LENGTH_REQUIRED,
+            [(header::CONTENT_TYPE, "application/xml")],
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>MissingContentLength</Code>\
+             <Message>You must provide the Content-Length HTTP header.</Message></Error>\n",
+        )
+            .into_response();
+    }
     let mut state = shared.lock();
     let Some(key) = state.uploads.get(&token).cloned() else {
         return (StatusCode::NOT_FOUND, "unknown upload URL\n").into_response();

@@ -50,6 +50,7 @@
 //!   models no `NotFoundException` for `CreateDeployment`, `ListJobs` or `ListBranches`; there it
 //!   surfaces as an unhandled error whose `code()` is still `NotFoundException`.
 
+mod faults;
 mod http;
 mod state;
 
@@ -59,8 +60,12 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::oneshot;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::sync::watch;
 
+pub use self::faults::{ERROR_NAMESPACE, ErrorTypeForm, Fault, Operation};
 use self::http::Shared;
 use self::state::{App, JobKey, State};
 
@@ -89,7 +94,7 @@ impl Default for EmulatorConfig {
 pub enum ControlError {
     /// An app with this id already exists.
     AppExists(String),
-    /// The id is not 1 to 20 ASCII letters or digits.
+    /// The id is not 1 to 20 characters matching the model's `d[a-z0-9]+`.
     InvalidAppId(String),
 }
 
@@ -98,7 +103,10 @@ impl fmt::Display for ControlError {
         match self {
             ControlError::AppExists(id) => write!(f, "an app with id {id} already exists"),
             ControlError::InvalidAppId(id) => {
-                write!(f, "app id {id:?} is not 1 to 20 ASCII letters or digits")
+                write!(
+                    f,
+                    "app id {id:?} is not 2 to 20 characters of `d` then lowercase letters or digits"
+                )
             }
         }
     }
@@ -111,7 +119,8 @@ impl std::error::Error for ControlError {}
 pub struct Emulator {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: watch::Sender<bool>,
+    accept_task: tokio::task::JoinHandle<()>,
 }
 
 impl Emulator {
@@ -129,23 +138,41 @@ impl Emulator {
             failures: Default::default(),
             job_timing: config.job_timing,
             endpoint: format!("http://{addr}"),
+            faults: Default::default(),
+            injected: BTreeMap::new(),
+            error_type_form: ErrorTypeForm::default(),
         }));
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        let app = http::router(Arc::clone(&shared));
-        tokio::spawn(async move {
-            let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-                // Either an explicit shutdown or the handle being dropped ends the server.
-                let _ = stopped.await;
-            });
-            if let Err(err) = server.await {
-                tracing::warn!("the Amplify emulator stopped with an error: {err}");
-            }
-        });
+        let (shutdown, stopped) = watch::channel(false);
+        let router = http::router(Arc::clone(&shared));
+        let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), router, stopped));
         Ok(Emulator {
             shared,
             addr,
-            shutdown: Some(shutdown),
+            shutdown,
+            accept_task,
         })
+    }
+
+    /// Makes the next `times` requests of `operation` meet `fault` (after any faults armed
+    /// before for it): 401, 500 or 503 answers that change nothing, or [`Fault::LostAnswer`],
+    /// which applies the request and then closes the connection without answering.
+    pub fn inject(&self, operation: Operation, fault: Fault, times: u32) {
+        self.shared.lock().faults.inject(operation, fault, times);
+    }
+
+    /// Disarms every fault armed by [`Emulator::inject`].
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// The faults injected so far, by [`Fault::name`].
+    pub fn injected(&self) -> BTreeMap<String, u64> {
+        self.shared.lock().injected.clone()
+    }
+
+    /// Chooses how `x-amzn-errortype` is written (AWS's namespaced form by default).
+    pub fn set_error_type_form(&self, form: ErrorTypeForm) {
+        self.shared.lock().error_type_form = form;
     }
 
     /// The base URL to give the SDK as `endpoint_url`, e.g. `http://127.0.0.1:41234`.
@@ -176,7 +203,11 @@ impl Emulator {
 
     /// Creates an app with a chosen id (for fixed ids in examples and snapshots).
     pub fn create_app_with_id(&self, id: &str, name: &str) -> Result<(), ControlError> {
-        let valid = (1..=20).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        let valid = (2..=20).contains(&id.len())
+            && id.starts_with('d')
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
         if !valid {
             return Err(ControlError::InvalidAppId(id.to_owned()));
         }
@@ -274,22 +305,54 @@ impl Emulator {
         Some(state.apps.get(app_id)?.branches.keys().cloned().collect())
     }
 
-    /// Stops serving. In-flight requests finish; dropping the emulator does the same.
-    pub fn shutdown(mut self) {
-        self.stop();
-    }
-
-    fn stop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            // The server may already be gone with its runtime; nothing is left to stop then.
-            let _ = shutdown.send(());
-        }
-    }
+    /// Stops serving: the listener and every open connection close. Dropping the emulator
+    /// does the same.
+    pub fn shutdown(self) {}
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        self.stop();
+        // The connections may already be gone with their runtime; nothing is left to stop then.
+        let _ = self.shutdown.send(true);
+        self.accept_task.abort();
+    }
+}
+
+/// Accepts connections and serves each over HTTP/1.1 until shut down. A service error (a lost
+/// answer) makes hyper close the connection without writing a response.
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    router: axum::Router,
+    shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(err) => {
+                // Typically EMFILE: back off briefly rather than spin.
+                tracing::warn!("Amplify emulator: accept failed: {err}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let router = router.clone();
+        let mut shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                let request = request.map(axum::body::Body::new);
+                faults::serve(Arc::clone(&shared), router.clone(), request)
+            });
+            let connection = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                _ = connection => {}
+                _ = shutdown.wait_for(|stop| *stop) => {}
+            }
+        });
     }
 }
 

@@ -39,6 +39,12 @@ pub(crate) struct State {
     pub job_timing: Duration,
     /// `http://127.0.0.1:PORT`, to build upload and log URLs.
     pub endpoint: String,
+    /// Faults armed per operation.
+    pub faults: super::faults::Faults,
+    /// Faults injected so far, by [`super::Fault::name`].
+    pub injected: BTreeMap<String, u64>,
+    /// How `x-amzn-errortype` is written.
+    pub error_type_form: super::ErrorTypeForm,
 }
 
 /// Names one job.
