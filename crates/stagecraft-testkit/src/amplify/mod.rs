@@ -45,8 +45,15 @@
 //!   except that an empty map changes nothing: `{"": ""}` clears the variables (AWS's quirk).
 //! - Quotas: 25 apps, 50 branches per app (`LimitExceededException`). The account-wide limit of
 //!   concurrent jobs is not modelled. Requests are not authenticated.
-//! - Errors carry AWS's wire form: a status, `x-amzn-errortype` (`NotFoundException` 404,
-//!   `BadRequestException` 400, `LimitExceededException` 429) and `{"message": ...}`. The SDK
+//! - The model's input constraints are enforced (lengths, ranges, patterns of URI labels,
+//!   enums, tags), as are Amplify's refusal of `AWS`-prefixed environment variable names and
+//!   S3's of an upload without `Content-Length`; `docs/amplify-emulator.md` lists them and
+//!   `tests/amplify_model.rs` checks them against botocore's model.
+//! - Faults can be injected per [`Operation`] with [`Emulator::inject`]: 401, 500, 503, and lost
+//!   answers (applied, then the connection is closed unanswered).
+//! - Errors carry AWS's wire form: a status, `x-amzn-errortype` in AWS's `Code:namespace` form
+//!   (`NotFoundException` 404, `BadRequestException` 400, `LimitExceededException` 429; see
+//!   [`ErrorTypeForm`]) and `{"message": ...}`. The SDK
 //!   models no `NotFoundException` for `CreateDeployment`, `ListJobs` or `ListBranches`; there it
 //!   surfaces as an unhandled error whose `code()` is still `NotFoundException`.
 
