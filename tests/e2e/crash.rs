@@ -122,18 +122,11 @@ fn kill_9_at_random_instants_then_apply_converges() {
     let mut outcomes = Vec::new();
     for pair in 0..PAIRS {
         let dir = tempfile::tempdir().unwrap();
-        let mut apis: Vec<ApiSpec> = (0..APIS)
-            .map(|_| ApiSpec {
-                id: aws::new_api(),
-                stages: (0..STAGES)
-                    .map(|s| {
-                        let mut stage = StageSpec::new(format!("s{s}"), format!("c{pair}"));
-                        stage.variables = vec![("n".into(), s.to_string())];
-                        stage
-                    })
-                    .collect(),
-            })
-            .collect();
+        let mut apis = fleet::fleet(APIS, STAGES, |s| {
+            let mut stage = StageSpec::new(format!("s{s}"), format!("c{pair}"));
+            stage.variables = vec![("n".into(), s.to_string())];
+            stage
+        });
         // Creation: one CreateDeployment per stage, spread over about 1.5 s.
         let delay = Duration::from_millis(50 + rng.below(1500));
         outcomes.push(kill_then_recover(dir.path(), &apis, STAGES, delay));

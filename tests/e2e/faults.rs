@@ -45,18 +45,11 @@ fn applies_through_throttling_conflicts_503s_and_dropped_connections() {
     );
     let via = proxy.endpoint();
     let dir = tempfile::tempdir().unwrap();
-    let mut apis: Vec<ApiSpec> = (0..APIS)
-        .map(|_| ApiSpec {
-            id: aws::new_api(),
-            stages: (0..STAGES)
-                .map(|s| {
-                    let mut stage = StageSpec::new(format!("s{s}"), "r1");
-                    stage.variables = vec![("backend".into(), format!("b{s}"))];
-                    stage
-                })
-                .collect(),
-        })
-        .collect();
+    let mut apis = fleet::fleet(APIS, STAGES, |s| {
+        let mut stage = StageSpec::new(format!("s{s}"), "r1");
+        stage.variables = vec![("backend".into(), format!("b{s}"))];
+        stage
+    });
     let apply = |apis: &[ApiSpec], what: &str| {
         fleet::write_config(dir.path(), "50ms", apis);
         let run = aws::stagecraft_at(dir.path(), &via, &["apply", "--auto-approve"], &[]);

@@ -1,5 +1,5 @@
-//! Support for the apply tests that drive many stages at once (faults, schedule, crash): writing
-//! a configuration of several REST APIs, spawning the binary as a child process, reading the
+//! Support for the apply tests that drive many stages at once (faults, schedule, crash): a fleet of
+//! new REST APIs and its configuration, spawning the binary as a child process, reading the
 //! state file, and checking it against LocalStack read directly (never through a proxy).
 
 use std::collections::BTreeMap;
@@ -37,6 +37,16 @@ impl StageSpec {
 pub struct ApiSpec {
     pub id: String,
     pub stages: Vec<StageSpec>,
+}
+
+/// `apis` new REST APIs with `stages` stages each, the `i`th made by `stage(i)`.
+pub fn fleet(apis: usize, stages: usize, stage: impl Fn(usize) -> StageSpec) -> Vec<ApiSpec> {
+    (0..apis)
+        .map(|_| ApiSpec {
+            id: aws::new_api(),
+            stages: (0..stages).map(&stage).collect(),
+        })
+        .collect()
 }
 
 /// The configuration key of the `index`th API.

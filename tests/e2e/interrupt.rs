@@ -11,12 +11,7 @@ use crate::fleet::{self, ApiSpec, StageSpec};
 use crate::support;
 
 fn fleet_of(count: usize, revision: &str) -> Vec<ApiSpec> {
-    vec![ApiSpec {
-        id: aws::new_api(),
-        stages: (0..count)
-            .map(|i| StageSpec::new(format!("s{i}"), revision))
-            .collect(),
-    }]
+    fleet::fleet(1, count, |i| StageSpec::new(format!("s{i}"), revision))
 }
 
 fn interrupt(child: &Child) {

@@ -16,14 +16,9 @@ const INTERVAL: Duration = Duration::from_millis(1500);
 fn redeploys_keep_to_the_quota_without_waiting_longer() {
     let endpoint = aws::endpoint();
     // 2 APIs x 4 stages, each stage on a revision of its own: 8 snapshots.
-    let mut apis: Vec<ApiSpec> = (0..2)
-        .map(|_| ApiSpec {
-            id: aws::new_api(),
-            stages: (0..4)
-                .map(|s| StageSpec::new(format!("s{s}"), format!("r1-s{s}")))
-                .collect(),
-        })
-        .collect();
+    let mut apis = fleet::fleet(2, 4, |s| {
+        StageSpec::new(format!("s{s}"), format!("r1-s{s}"))
+    });
     let n: u32 = 8;
     let dir = tempfile::tempdir().unwrap();
     // Created directly against LocalStack, quickly: the quota is not under test there.
