@@ -6,7 +6,7 @@ pub const MAX_STAGES_PER_API: usize = 10;
 /// At most this many variables (or overrides) per stage.
 pub const MAX_VARIABLES: usize = 100;
 
-/// A character class and a length range in characters.
+/// A character class and a length range in characters, and optionally a prefix AWS reserves.
 pub struct Rule {
     /// The diagnostic code when the rule fails.
     pub code: &'static str,
@@ -18,6 +18,9 @@ pub struct Rule {
     pub max: usize,
     /// The hint shown with the error.
     pub help: &'static str,
+    /// A prefix AWS reserves for itself (compared case-sensitively) and the hint shown when a
+    /// text starts with it.
+    pub reserved_prefix: Option<(&'static str, &'static str)>,
 }
 
 /// How a text breaks a [`Rule`]; the message completes a sentence that names the text.
@@ -43,6 +46,9 @@ pub enum RuleViolation {
     /// A character outside the rule's class (the first one).
     #[error("contains {}, which is not allowed", describe(*.0))]
     NotAllowed(char),
+    /// Starts with a prefix AWS reserves.
+    #[error("starts with `{0}`, which AWS reserves")]
+    ReservedPrefix(&'static str),
 }
 
 impl Rule {
@@ -65,7 +71,20 @@ impl Rule {
         if let Some(bad) = text.chars().find(|c| !(self.allowed)(*c)) {
             return Err(RuleViolation::NotAllowed(bad));
         }
+        if let Some((prefix, _)) = self.reserved_prefix
+            && text.starts_with(prefix)
+        {
+            return Err(RuleViolation::ReservedPrefix(prefix));
+        }
         Ok(())
+    }
+
+    /// The hint for a violation of this rule.
+    pub fn help_for(&self, violation: &RuleViolation) -> &'static str {
+        match (violation, self.reserved_prefix) {
+            (RuleViolation::ReservedPrefix(_), Some((_, help))) => help,
+            _ => self.help,
+        }
     }
 }
 
@@ -108,6 +127,7 @@ pub const STAGE_NAME: Rule = Rule {
     min: 1,
     max: 128,
     help: "stage names use letters, digits, `-` and `_`, up to 128 characters",
+    reserved_prefix: None,
 };
 
 /// Stage variable and override names: `[A-Za-z0-9_]{1,64}`.
@@ -117,6 +137,7 @@ pub const VARIABLE_NAME: Rule = Rule {
     min: 1,
     max: 64,
     help: "stage variable names use letters, digits and `_`, up to 64 characters",
+    reserved_prefix: None,
 };
 
 /// Stage variable values: `[A-Za-z0-9-._~:/?#&=,]{1,512}`.
@@ -126,6 +147,7 @@ pub const VARIABLE_VALUE: Rule = Rule {
     min: 1,
     max: 512,
     help: "stage variable values use letters, digits and `-._~:/?#&=,` (no spaces), 1 to 512 characters",
+    reserved_prefix: None,
 };
 
 /// Keys of `rest_apis` and `amplify_apps` tables: they appear in addresses.
@@ -135,6 +157,7 @@ pub const RESOURCE_KEY: Rule = Rule {
     min: 1,
     max: 128,
     help: "table keys use letters, digits, `-` and `_`",
+    reserved_prefix: None,
 };
 
 /// REST API ids.
@@ -144,6 +167,7 @@ pub const REST_API_ID: Rule = Rule {
     min: 1,
     max: 64,
     help: "a REST API id is the short code in its invoke URL, e.g. \"a1b2c3d4e5\"",
+    reserved_prefix: None,
 };
 
 /// Amplify app ids.
@@ -153,6 +177,7 @@ pub const AMPLIFY_APP_ID: Rule = Rule {
     min: 1,
     max: 20,
     help: "an Amplify app id looks like \"d2k3j4h5g6\"",
+    reserved_prefix: None,
 };
 
 /// Amplify branch names (may contain `/`).
@@ -162,6 +187,7 @@ pub const BRANCH_NAME: Rule = Rule {
     min: 1,
     max: 255,
     help: "branch names use letters, digits, `-`, `_`, `.` and `/`, up to 255 characters",
+    reserved_prefix: None,
 };
 
 /// Amplify environment variable names.
@@ -171,6 +197,13 @@ pub const AMPLIFY_ENV_NAME: Rule = Rule {
     min: 1,
     max: 255,
     help: "Amplify environment variable names are 1 to 255 characters",
+    // Amplify's user guide: "You can't create environment variable names that start with AWS";
+    // checked case-sensitively, as written there (`aws_x` and `Aws_x` pass).
+    reserved_prefix: Some((
+        "AWS",
+        "Amplify reserves environment variable names starting with `AWS` (upper case, as its user \
+         guide says; the check is case-sensitive): rename the variable",
+    )),
 };
 
 /// Amplify environment variable values.
@@ -180,6 +213,7 @@ pub const AMPLIFY_ENV_VALUE: Rule = Rule {
     min: 0,
     max: 5500,
     help: "Amplify environment variable values are at most 5,500 characters",
+    reserved_prefix: None,
 };
 
 /// Basic-auth user names and passwords.
@@ -189,6 +223,7 @@ pub const BASIC_AUTH_PART: Rule = Rule {
     min: 1,
     max: 255,
     help: "basic-auth user names and passwords are 1 to 255 characters without `:`",
+    reserved_prefix: None,
 };
 
 /// Amplify branch descriptions.
@@ -198,6 +233,7 @@ pub const BRANCH_DESCRIPTION: Rule = Rule {
     min: 0,
     max: 1000,
     help: "Amplify branch descriptions are at most 1,000 characters",
+    reserved_prefix: None,
 };
 
 /// Amplify framework labels.
@@ -207,6 +243,7 @@ pub const FRAMEWORK: Rule = Rule {
     min: 0,
     max: 255,
     help: "framework labels are at most 255 characters",
+    reserved_prefix: None,
 };
 
 /// Revisions: any printable text.
@@ -216,6 +253,7 @@ pub const REVISION: Rule = Rule {
     min: 1,
     max: 200,
     help: "a revision is any label, 1 to 200 characters, e.g. a date or a commit id",
+    reserved_prefix: None,
 };
 
 /// Project names.
@@ -225,6 +263,7 @@ pub const PROJECT_NAME: Rule = Rule {
     min: 1,
     max: 128,
     help: "project names use letters, digits, `-`, `_` and `.`",
+    reserved_prefix: None,
 };
 
 /// AWS regions.
@@ -234,6 +273,7 @@ pub const REGION: Rule = Rule {
     min: 4,
     max: 32,
     help: "a region looks like \"us-east-1\"",
+    reserved_prefix: None,
 };
 
 /// Environment variable names for `{ env = "..." }`.
@@ -243,4 +283,5 @@ pub const ENV_NAME: Rule = Rule {
     min: 1,
     max: 255,
     help: "environment variable names use letters, digits and `_`",
+    reserved_prefix: None,
 };

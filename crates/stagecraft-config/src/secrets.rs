@@ -60,7 +60,7 @@ pub fn resolve_secrets(config: &Config, host: &dyn Host) -> Result<Secrets, Vec<
                             format!("the value of `{name}` used as {what} {problem}"),
                             "invalid (sensitive) value",
                         )
-                        .with_help(rule.help),
+                        .with_help(rule.help_for(&problem)),
                     );
                 }
                 values.insert(name.clone(), Secret::new(text));

@@ -34,7 +34,7 @@ impl Walker<'_> {
                                 format!("the value of `{what}` {problem}"),
                                 problem.to_string(),
                             )
-                            .with_help(rule.help),
+                            .with_help(rule.help_for(&problem)),
                         );
                     }
                 } else if let Some(rule) = rule {

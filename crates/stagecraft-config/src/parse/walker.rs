@@ -215,7 +215,7 @@ impl<'h> Walker<'h> {
                         format!("{what} `{}` {problem}", rules::shorten(text)),
                         problem.to_string(),
                     )
-                    .with_help(rule.help),
+                    .with_help(rule.help_for(&problem)),
                 );
                 false
             }
