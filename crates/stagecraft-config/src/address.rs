@@ -289,7 +289,8 @@ impl fmt::Display for AddressRef<'_> {
 /// An attribute of a resource that another resource may refer to with `${address.attribute}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Attribute {
-    /// A stage's `https://{id}.execute-api.{region}.amazonaws.com/{stage}`.
+    /// A stage's `https://{id}.execute-api.{region}.amazonaws.com/{stage}` (`amazonaws.com.cn` in
+    /// `cn-` regions).
     InvokeUrl,
     /// The deployment a stage (or canary) points at: known only after apply.
     DeploymentId,

@@ -102,6 +102,20 @@ impl Resolver<'_> {
     }
 }
 
+/// The DNS suffix of AWS endpoints in `region`'s partition: `amazonaws.com.cn` in the China
+/// regions (`cn-*`), `amazonaws.com` otherwise. Every invoke URL is built with it.
+///
+/// Other partitions have their own suffixes (e.g. `us-iso-*` uses `c2s.ic.gov`, `us-isob-*`
+/// `sc2s.sgov.gov`); they are not supported and get `amazonaws.com`. (GovCloud, `us-gov-*`, is
+/// `amazonaws.com`.)
+pub fn dns_suffix(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    }
+}
+
 /// Resolves an attribute from ids, region and deployment ids; shared by plan and apply.
 pub fn resolve_attribute(
     address: &Address,
@@ -113,9 +127,10 @@ pub fn resolve_attribute(
     match (address, attribute) {
         (Address::Stage { stage, .. }, Attribute::InvokeUrl) => {
             let id = id_of(address)?;
+            let region = region?;
             Some(format!(
-                "https://{id}.execute-api.{}.amazonaws.com/{stage}",
-                region?
+                "https://{id}.execute-api.{region}.{}/{stage}",
+                dns_suffix(region)
             ))
         }
         (Address::Stage { stage, .. }, Attribute::StageName) => Some(stage.clone()),

@@ -564,3 +564,32 @@ proptest! {
         let _ = Secrets::default();
     }
 }
+
+/// Guards issue 10: in `cn-` regions an invoke URL ends in `amazonaws.com.cn` (it was always
+/// built with `amazonaws.com`); elsewhere, GovCloud included, `amazonaws.com`.
+#[test]
+fn invoke_urls_use_the_partitions_dns_suffix() {
+    assert_eq!(dns_suffix("cn-north-1"), "amazonaws.com.cn");
+    assert_eq!(dns_suffix("cn-northwest-1"), "amazonaws.com.cn");
+    assert_eq!(dns_suffix("us-east-1"), "amazonaws.com");
+    assert_eq!(dns_suffix("us-gov-west-1"), "amazonaws.com");
+    assert_eq!(dns_suffix("eu-central-1"), "amazonaws.com");
+
+    let mut config_cn = config(&format!("{BASE}{BRANCH}"));
+    config_cn.project.region = Some("cn-north-1".to_string());
+    let plan = make_plan(&config_cn, None).unwrap();
+    let branch = plan
+        .changes
+        .iter()
+        .find(|c| c.address.kind() == stagecraft_config::ResourceKind::Branch)
+        .unwrap();
+    let Some(Desired::Branch(desired)) = &branch.after else {
+        panic!("the branch has no desired state")
+    };
+    assert_eq!(
+        desired.environment["API"],
+        PlannedValue::Known {
+            value: "https://abc.execute-api.cn-north-1.amazonaws.com.cn/prod".into()
+        }
+    );
+}
