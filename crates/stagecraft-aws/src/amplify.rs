@@ -13,7 +13,7 @@ use stagecraft_core::provider::{
 };
 
 use crate::apigateway::non_empty;
-use crate::errors::{from_sdk, incomplete, upload_file, upload_status, upload_transport};
+use crate::errors::{from_amplify_sdk, incomplete, upload_file, upload_status, upload_transport};
 
 /// The environment map that clears a branch's variables: an empty map may be ignored by AWS,
 /// so (like the Terraform provider) one entry with an empty name and value is sent.
@@ -122,7 +122,7 @@ pub(crate) async fn create_branch(
     req = req
         .set_enable_basic_auth(enable)
         .set_basic_auth_credentials(credentials);
-    let out = req.send().await.map_err(|e| from_sdk(OP, e))?;
+    let out = req.send().await.map_err(|e| from_amplify_sdk(OP, e))?;
     out.branch()
         .map(live_branch)
         .ok_or_else(|| incomplete(OP, "branch"))
@@ -166,7 +166,7 @@ pub(crate) async fn update_branch(
     req = req
         .set_enable_basic_auth(enable)
         .set_basic_auth_credentials(credentials);
-    let out = req.send().await.map_err(|e| from_sdk(OP, e))?;
+    let out = req.send().await.map_err(|e| from_amplify_sdk(OP, e))?;
     out.branch()
         .map(live_branch)
         .ok_or_else(|| incomplete(OP, "branch"))
@@ -192,7 +192,7 @@ pub(crate) async fn get_branch(
             .map(|b| Some(live_branch(b)))
             .ok_or_else(|| incomplete(OP, "branch")),
         Err(e) => {
-            let err = from_sdk(OP, e);
+            let err = from_amplify_sdk(OP, e);
             if err.kind == ErrorKind::NotFound {
                 Ok(None)
             } else {
@@ -216,7 +216,7 @@ pub(crate) async fn delete_branch(
         .branch_name(branch_name)
         .send()
         .await
-        .map_err(|e| from_sdk(OP, e))?;
+        .map_err(|e| from_amplify_sdk(OP, e))?;
     Ok(())
 }
 
@@ -234,7 +234,7 @@ pub(crate) async fn list_jobs(
         .branch_name(branch_name)
         .send()
         .await
-        .map_err(|e| from_sdk(OP, e))?;
+        .map_err(|e| from_amplify_sdk(OP, e))?;
     let mut summaries: Vec<&JobSummary> = out.job_summaries().iter().collect();
     // AWS lists newest first already; a stable sort keeps its order among equal times.
     summaries.sort_by(|a, b| b.start_time().cmp(a.start_time()));
@@ -255,7 +255,7 @@ pub(crate) async fn create_deployment(
         .branch_name(branch_name)
         .send()
         .await
-        .map_err(|e| from_sdk(OP, e))?;
+        .map_err(|e| from_amplify_sdk(OP, e))?;
     let job_id = non_empty(out.job_id()).ok_or_else(|| incomplete(OP, "jobId"))?;
     let zip_upload_url =
         non_empty(Some(out.zip_upload_url())).ok_or_else(|| incomplete(OP, "zipUploadUrl"))?;
@@ -314,7 +314,7 @@ pub(crate) async fn start_deployment(
         .job_id(job_id)
         .send()
         .await
-        .map_err(|e| from_sdk(OP, e))?;
+        .map_err(|e| from_amplify_sdk(OP, e))?;
     Ok(())
 }
 
@@ -334,7 +334,7 @@ pub(crate) async fn stop_job(
         .job_id(job_id)
         .send()
         .await
-        .map_err(|e| from_sdk(OP, e))?;
+        .map_err(|e| from_amplify_sdk(OP, e))?;
     Ok(())
 }
 
@@ -354,7 +354,7 @@ pub(crate) async fn get_job(
         .job_id(job_id)
         .send()
         .await
-        .map_err(|e| from_sdk(OP, e))?;
+        .map_err(|e| from_amplify_sdk(OP, e))?;
     let job = out.job().ok_or_else(|| incomplete(OP, "job"))?;
     let summary = job.summary().ok_or_else(|| incomplete(OP, "job summary"))?;
     let status = job_status(summary.status());

@@ -26,6 +26,11 @@ const TRANSIENT_CODES: &[&str] = &[
     "InternalServerError",
     "InternalServerErrorException",
     "DependentServiceFailureException",
+    // The request did not complete in time; AWS's SDKs retry these as transient.
+    "RequestTimeout",
+    "RequestTimeoutException",
+    // Another request on the same resource is still in progress (Route 53-style services).
+    "PriorRequestNotComplete",
 ];
 
 /// Error codes that mean the resource does not exist.
@@ -128,6 +133,22 @@ where
             format!("{op} could not be sent: {}", DisplayErrorContext(&err)),
         ),
     }
+}
+
+/// Converts an SDK error from an Amplify operation into a [`ProviderError`].
+///
+/// Amplify models no `TooManyRequestsException`: its `LimitExceededException` (HTTP 429) is
+/// how it says "slow down", so it is [`ErrorKind::Throttled`] for every Amplify call, reads
+/// included, rather than the few-attempts [`ErrorKind::LimitExceeded`] of API Gateway.
+pub(crate) fn from_amplify_sdk<E>(op: &str, err: SdkError<E, HttpResponse>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let mut error = from_sdk(op, err);
+    if error.kind == ErrorKind::LimitExceeded {
+        error.kind = ErrorKind::Throttled;
+    }
+    error
 }
 
 /// The metadata of an error the SDK could not match to a modelled one.

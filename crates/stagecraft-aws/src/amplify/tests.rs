@@ -30,7 +30,7 @@ use stagecraft_core::provider::{
 use tempfile::NamedTempFile;
 use tokio::net::TcpListener;
 
-use crate::test_support::{TestServer, amplify_provider, meta, raw_response};
+use crate::test_support::{TestServer, amplify_provider, http_response, meta, raw_response};
 
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
@@ -375,7 +375,8 @@ async fn get_branch_other_errors_are_errors() {
     });
     let provider = amplify_provider(&[&rule]);
     let err = provider.get_branch("app1", "main").await.unwrap_err();
-    assert_eq!(err.kind, ErrorKind::LimitExceeded);
+    // Amplify's way of saying "slow down" (it models no TooManyRequestsException).
+    assert_eq!(err.kind, ErrorKind::Throttled);
     assert_eq!(err.message, "Rate exceeded");
 }
 
@@ -467,6 +468,27 @@ async fn create_amplify_deployment_without_url_is_an_error() {
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Permanent);
     assert!(err.message.contains("zipUploadUrl"), "{err}");
+}
+
+/// Guards that Amplify's 429 `LimitExceededException` on a mutating call is throttling (retried
+/// with the full backoff), not the few-attempts quota kind it was classified as before.
+#[tokio::test]
+async fn create_amplify_deployment_limit_exceeded_is_throttling() {
+    let rule = mock!(Client::create_deployment).then_http_response(|| {
+        http_response(
+            429,
+            Some("LimitExceededException"),
+            r#"{"message":"Rate exceeded"}"#,
+        )
+    });
+    let provider = amplify_provider(&[&rule]);
+    let err = provider
+        .create_amplify_deployment("app1", "main")
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Throttled);
+    assert_eq!(err.code.as_deref(), Some("LimitExceededException"));
+    assert_eq!(err.message, "Rate exceeded");
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::{ConnectorError, SdkError};
 use stagecraft_core::provider::ErrorKind;
 
-use crate::errors::{classify, from_sdk, upload_status};
+use crate::errors::{classify, from_amplify_sdk, from_sdk, upload_status};
+use crate::test_support::{amplify_client, apigateway_client, http_response};
 
 #[test]
 fn codes_decide_before_statuses() {
@@ -27,6 +28,9 @@ fn codes_decide_before_statuses() {
             Transient,
         ),
         (Some("InternalFailureException"), Some(500), "", Transient),
+        (Some("RequestTimeout"), Some(400), "", Transient),
+        (Some("RequestTimeoutException"), Some(408), "", Transient),
+        (Some("PriorRequestNotComplete"), Some(400), "", Transient),
         (
             Some("ConflictException"),
             Some(409),
@@ -127,4 +131,66 @@ fn upload_statuses() {
     let err = upload_status(400, None, &long);
     assert!(err.message.len() < 1100);
     assert!(err.message.ends_with("..."));
+}
+
+/// Guards that request timeouts AWS answers with (a 400 or 408 carrying the code) are retried:
+/// they were `Permanent` before.
+#[tokio::test]
+async fn request_timeouts_answered_by_aws_are_transient() {
+    use aws_smithy_mocks::mock;
+    for (status, code) in [
+        (400, "RequestTimeout"),
+        (408, "RequestTimeoutException"),
+        (400, "PriorRequestNotComplete"),
+    ] {
+        let rule = mock!(aws_sdk_apigateway::Client::get_stage).then_http_response(move || {
+            http_response(status, Some(code), r#"{"message":"took too long"}"#)
+        });
+        let client = apigateway_client(&[&rule]);
+        let err = client
+            .get_stage()
+            .rest_api_id("a1")
+            .stage_name("prod")
+            .send()
+            .await
+            .unwrap_err();
+        let mapped = from_sdk("GetStage", err);
+        assert_eq!(mapped.kind, ErrorKind::Transient, "{code}");
+        assert_eq!(mapped.code.as_deref(), Some(code));
+        assert_eq!(mapped.message, "took too long");
+    }
+}
+
+/// Guards the split between the services: `LimitExceededException` is Amplify's throttling
+/// (it models no `TooManyRequestsException`), but stays the few-attempts kind for API Gateway.
+#[tokio::test]
+async fn limit_exceeded_is_throttling_on_amplify_only() {
+    use aws_smithy_mocks::mock;
+    let body = r#"{"message":"Rate exceeded"}"#;
+    let rule = mock!(aws_sdk_amplify::Client::get_branch)
+        .then_http_response(move || http_response(429, Some("LimitExceededException"), body));
+    let client = amplify_client(&[&rule]);
+    let err = client
+        .get_branch()
+        .app_id("app1")
+        .branch_name("main")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(
+        from_amplify_sdk("GetBranch", err).kind,
+        ErrorKind::Throttled
+    );
+
+    let rule = mock!(aws_sdk_apigateway::Client::get_stage)
+        .then_http_response(move || http_response(429, Some("LimitExceededException"), body));
+    let client = apigateway_client(&[&rule]);
+    let err = client
+        .get_stage()
+        .rest_api_id("a1")
+        .stage_name("prod")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(from_sdk("GetStage", err).kind, ErrorKind::LimitExceeded);
 }
