@@ -14,7 +14,20 @@ use crate::{AwsOptions, config_loader};
 /// Error codes S3 answers a refused conditional request with: 412 `PreconditionFailed` (the
 /// object is not the version named, or exists when `If-None-Match: *` was sent) and 409
 /// `ConditionalRequestConflict` (a concurrent conditional write to the same key won).
-const PRECONDITION_CODES: &[&str] = &["PreconditionFailed", "ConditionalRequestConflict"];
+const PRECONDITION_CODES: &[&str] = &["PreconditionFailed", CONDITIONAL_CONFLICT];
+
+/// S3's 409 for a conditional write that raced another request on the same key. S3 says to
+/// retry it; the SDK's standard classifier does not (a 409 is neither throttling nor a fault),
+/// so [`S3Store`] sends the write again itself, up to [`CONFLICT_ATTEMPTS`] times in all.
+/// Should the object have changed meanwhile, the retry meets a 412 (never retried).
+const CONDITIONAL_CONFLICT: &str = "ConditionalRequestConflict";
+
+/// How many times in all a write meeting [`CONDITIONAL_CONFLICT`] is sent before the conflict
+/// is reported as [`StoreError::PreconditionFailed`].
+const CONFLICT_ATTEMPTS: u32 = 3;
+
+/// The wait before the first resend after a [`CONDITIONAL_CONFLICT`], doubled for each next one.
+const CONFLICT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// One object as read: its bytes and its ETag (the version a conditional write names).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,22 +235,29 @@ impl S3Store {
         bytes: Vec<u8>,
         condition: Condition<'_>,
     ) -> Result<String, StoreError> {
-        let mut request = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type("application/json")
-            .body(ByteStream::from(bytes));
-        match condition {
-            Condition::Match(etag) => request = request.if_match(etag),
-            Condition::Absent => request = request.if_none_match("*"),
-            Condition::None => {}
-        }
-        let output = request
-            .send()
-            .await
-            .map_err(|error| self.call_error("PutObject", key, error))?;
+        let mut attempt = 1;
+        let output = loop {
+            let mut request = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .content_type("application/json")
+                .body(ByteStream::from(bytes.clone()));
+            match condition {
+                Condition::Match(etag) => request = request.if_match(etag),
+                Condition::Absent => request = request.if_none_match("*"),
+                Condition::None => {}
+            }
+            match request.send().await {
+                Ok(output) => break output,
+                Err(error) if is_conditional_conflict(&error) && attempt < CONFLICT_ATTEMPTS => {
+                    tokio::time::sleep(CONFLICT_BACKOFF * 2u32.pow(attempt - 1)).await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(self.call_error("PutObject", key, error)),
+            }
+        };
         output
             .e_tag()
             .map(str::to_string)
@@ -282,6 +302,14 @@ pub(crate) fn is_precondition_failure<E: ProvideErrorMetadata>(
         .as_service_error()
         .and_then(ProvideErrorMetadata::code);
     code.is_some_and(|code| PRECONDITION_CODES.contains(&code)) || status(error) == Some(412)
+}
+
+/// Whether S3 answered 409 `ConditionalRequestConflict`, a race worth sending the write again.
+fn is_conditional_conflict<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+    error
+        .as_service_error()
+        .and_then(ProvideErrorMetadata::code)
+        == Some(CONDITIONAL_CONFLICT)
 }
 
 /// Whether the object does not exist: `NoSuchKey`, or a bare 404 (which the SDK names

@@ -82,15 +82,24 @@ async fn an_unconditional_put_sends_no_precondition() {
 
 #[tokio::test]
 async fn refused_preconditions_are_their_own_error() {
-    for (status, code) in [
-        (412, "PreconditionFailed"),
-        (409, "ConditionalRequestConflict"),
+    // A 412 is sent once; a 409 conflict three times before it is reported.
+    for (status, code, sends) in [
+        (412, "PreconditionFailed", 1),
+        (409, "ConditionalRequestConflict", 3),
     ] {
-        let rule = mock!(Client::put_object).then_http_response(move || xml_error(status, code));
-        let error = store(&[&rule])
+        let rule = mock!(Client::put_object)
+            .sequence()
+            .http_response(move || xml_error(status, code))
+            .times(sends)
+            .build();
+        let spare = mock!(Client::put_object)
+            .then_output(|| PutObjectOutput::builder().e_tag("\"never\"").build());
+        let error = store(&[&rule, &spare])
             .put_if_match("k", b"{}".to_vec(), "\"e1\"")
             .await
             .unwrap_err();
+        assert_eq!(rule.num_calls(), sends, "{code}");
+        assert_eq!(spare.num_calls(), 0, "{code}");
         assert!(
             matches!(
                 &error,
@@ -104,6 +113,27 @@ async fn refused_preconditions_are_their_own_error() {
             "{error}"
         );
     }
+}
+
+/// Guards that S3's 409 `ConditionalRequestConflict` (a race S3 says to retry, which the SDK's
+/// standard classifier does not) is sent again: it used to fail the write at once.
+#[tokio::test]
+async fn a_conditional_conflict_is_sent_again() {
+    let conflict = mock!(Client::put_object)
+        .sequence()
+        .http_response(|| xml_error(409, "ConditionalRequestConflict"))
+        .times(2)
+        .build();
+    let ok = mock!(Client::put_object)
+        .match_requests(|req| req.if_match() == Some("\"e1\""))
+        .then_output(|| PutObjectOutput::builder().e_tag("\"e2\"").build());
+    let etag = store(&[&conflict, &ok])
+        .put_if_match("k", b"{}".to_vec(), "\"e1\"")
+        .await
+        .unwrap();
+    assert_eq!(etag, "\"e2\"");
+    assert_eq!(conflict.num_calls(), 2);
+    assert_eq!(ok.num_calls(), 1);
 }
 
 #[tokio::test]
