@@ -19,6 +19,11 @@ use crate::plan::{Change, DesiredBranch};
 use crate::provider::{Job, JobStatus, ProviderError};
 use crate::state::{BranchState, ResourceState, Site};
 
+/// The largest zip Amplify takes for a manual deployment. The Amplify user guide says "up to
+/// 5 GB"; the zip goes up in one presigned S3 `PUT`, whose limit S3 defines as 5 GiB
+/// (5,368,709,120 bytes, "EntityTooLarge" above it), so the binary reading is taken.
+pub(super) const AMPLIFY_MAX_ZIP_BYTES: u64 = 5 * 1024 * 1024 * 1024;
+
 impl Run<'_> {
     pub(super) async fn branch(
         &self,
@@ -113,6 +118,13 @@ impl Run<'_> {
         if package.digest != artifact.digest {
             return Err(ApplyError::ArtifactChanged {
                 path: artifact.path.clone(),
+            });
+        }
+        if package.size > AMPLIFY_MAX_ZIP_BYTES {
+            return Err(ApplyError::ArtifactTooLarge {
+                path: artifact.path.clone(),
+                size: package.size,
+                limit: AMPLIFY_MAX_ZIP_BYTES,
             });
         }
         let jobs = self

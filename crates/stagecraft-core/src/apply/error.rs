@@ -96,6 +96,18 @@ pub enum ApplyError {
         /// The artifact's configured path.
         path: String,
     },
+    /// The packaged artifact is larger than Amplify takes for a manual deployment.
+    #[error(
+        "the artifact {path} zips to {size} bytes, more than the {limit} bytes (5 GiB) Amplify takes for a manual deployment"
+    )]
+    ArtifactTooLarge {
+        /// The artifact's configured path.
+        path: String,
+        /// The zip's size in bytes.
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
     /// An Amplify deployment job ended without succeeding.
     #[error("deployment job {job} ended {status}{}", reasons(failures))]
     JobEnded {

@@ -710,6 +710,58 @@ async fn branches_deploy_their_artifact_after_the_stage_they_refer_to() {
     assert_converged(&aws, &changed, &run.report.state);
 }
 
+/// Packages whose zip reports a size just over Amplify's limit (no such file is written).
+struct OversizedArtifacts;
+
+impl Artifacts for OversizedArtifacts {
+    fn package(&self, artifact: &PlannedArtifact) -> Result<Package, PackageError> {
+        let mut package = FakeArtifacts.package(artifact)?;
+        package.size = branch::AMPLIFY_MAX_ZIP_BYTES + 1;
+        Ok(package)
+    }
+}
+
+/// Guards that a zip over Amplify's 5 GiB limit fails its change before `ListJobs` or
+/// `CreateDeployment` are called: it used to be sent, for AWS to refuse after the upload began.
+#[tokio::test(start_paused = true)]
+async fn an_artifact_over_amplifys_limit_fails_before_any_deployment_call() {
+    let aws = FakeAws::new();
+    let cfg = config(BRANCH);
+    let plan = make_plan(&cfg, None).unwrap();
+    let secrets = stagecraft_config::resolve_secrets(&cfg, &TestHost).unwrap();
+    let sensitive = SensitiveValues::new(&cfg, &secrets);
+    let interrupt = Interrupt::default();
+    let journal = MemoryJournal::default();
+    let opts = options();
+    let sink = |_: Event| {};
+    let ctx = Context {
+        provider: &aws,
+        journal: &journal,
+        artifacts: &OversizedArtifacts,
+        events: &sink,
+        sensitive: &sensitive,
+        in_doubt: &[],
+        options: &opts,
+        interrupt: &interrupt,
+    };
+    let report = apply(&plan, None, &ctx).await;
+    let failure = report
+        .results
+        .iter()
+        .find(|r| r.address.to_string().contains("feature"))
+        .unwrap();
+    match &failure.outcome {
+        Outcome::Failed { error } => assert_eq!(
+            error,
+            "the artifact dist zips to 5368709121 bytes, more than the 5368709120 bytes (5 GiB) Amplify takes for a manual deployment"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(aws.count("ListJobs"), 0);
+    assert_eq!(aws.count("CreateAmplifyDeployment"), 0);
+    assert_eq!(aws.uploads(), 0);
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_failed_job_is_reported_and_its_digest_not_recorded() {
     let aws = FakeAws::new();
