@@ -104,7 +104,12 @@ where
                     str::to_string,
                 );
             let kind = classify(code, Some(status), &message);
-            ProviderError::new(kind, code, message)
+            let retry_after = service
+                .raw()
+                .headers()
+                .get("retry-after")
+                .and_then(parse_retry_after);
+            ProviderError::new(kind, code, message).with_retry_after(retry_after)
         }
         SdkError::TimeoutError(_) => ProviderError::new(
             ErrorKind::Transient,
@@ -133,6 +138,16 @@ where
             format!("{op} could not be sent: {}", DisplayErrorContext(&err)),
         ),
     }
+}
+
+/// AWS's `Retry-After` header (API Gateway's `retryAfterSeconds`), in whole seconds. The
+/// HTTP-date form is not used by AWS's JSON services and is ignored.
+fn parse_retry_after(value: &str) -> Option<std::time::Duration> {
+    value
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(std::time::Duration::from_secs)
 }
 
 /// Converts an SDK error from an Amplify operation into a [`ProviderError`].

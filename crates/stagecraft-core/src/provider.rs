@@ -50,6 +50,8 @@ pub struct ProviderError {
     pub code: Option<String>,
     /// AWS's message, or a description of the transport failure.
     pub message: String,
+    /// How long AWS asked to wait before trying again (its `Retry-After` header), if it said.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ProviderError {
@@ -59,7 +61,14 @@ impl ProviderError {
             kind,
             code: code.map(str::to_string),
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, with AWS's hint of how long to wait before trying again.
+    pub fn with_retry_after(mut self, retry_after: Option<std::time::Duration>) -> ProviderError {
+        self.retry_after = retry_after;
+        self
     }
 }
 

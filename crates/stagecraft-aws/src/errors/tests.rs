@@ -194,3 +194,38 @@ async fn limit_exceeded_is_throttling_on_amplify_only() {
         .unwrap_err();
     assert_eq!(from_sdk("GetStage", err).kind, ErrorKind::LimitExceeded);
 }
+
+/// Guards that AWS's `Retry-After` reaches the error (it was dropped), so that the engine's
+/// backoff can wait at least that long.
+#[tokio::test]
+async fn retry_after_is_kept() {
+    use aws_smithy_mocks::mock;
+    for (header, expected) in [
+        (Some("7"), Some(std::time::Duration::from_secs(7))),
+        (Some("Wed, 21 Oct 2015 07:28:00 GMT"), None),
+        (None, None),
+    ] {
+        let rule = mock!(aws_sdk_apigateway::Client::get_stage).then_http_response(move || {
+            let mut response = http_response(
+                429,
+                Some("TooManyRequestsException"),
+                r#"{"message":"Too Many Requests"}"#,
+            );
+            if let Some(header) = header {
+                response.headers_mut().insert("Retry-After", header);
+            }
+            response
+        });
+        let client = apigateway_client(&[&rule]);
+        let err = client
+            .get_stage()
+            .rest_api_id("a1")
+            .stage_name("prod")
+            .send()
+            .await
+            .unwrap_err();
+        let mapped = from_sdk("GetStage", err);
+        assert_eq!(mapped.kind, ErrorKind::Throttled);
+        assert_eq!(mapped.retry_after, expected, "{header:?}");
+    }
+}

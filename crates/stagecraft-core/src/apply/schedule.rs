@@ -19,6 +19,10 @@ const LIMIT_EXCEEDED_ATTEMPTS: u32 = 3;
 /// `CreateDeployment` calls arrive closer than the interval.
 const QUOTA_MARGIN: Duration = Duration::from_millis(20);
 
+/// The longest `Retry-After` honoured: a longer hint is taken as this, so that one odd answer
+/// cannot park an apply for hours.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
 /// The shared schedule of one apply run.
 pub(crate) struct Schedule {
     interval: Duration,
@@ -162,7 +166,10 @@ impl Schedule {
             if !error.kind.is_retryable() || attempt >= limit {
                 return Err(Stopped::Failed(error));
             }
-            let delay = self.backoff(attempt);
+            // Never sooner than AWS asked (`Retry-After`), nor sooner than the backoff says.
+            let delay = self
+                .backoff(attempt)
+                .max(error.retry_after.unwrap_or_default().min(MAX_RETRY_AFTER));
             on_retry(RetryNotice {
                 attempt,
                 max_attempts: limit,

@@ -422,6 +422,32 @@ async fn calls_to_one_rest_api_never_overlap_but_apis_proceed_in_parallel() {
     );
 }
 
+/// Guards that the backoff waits at least as long as AWS's `Retry-After` (it ignored it: the
+/// first retry's backoff is at most the 200 ms base).
+#[tokio::test(start_paused = true)]
+async fn a_retry_waits_at_least_what_aws_asked() {
+    let aws = FakeAws::new();
+    let throttled = ProviderError::new(
+        ErrorKind::Throttled,
+        Some("TooManyRequestsException"),
+        "slow down",
+    )
+    .with_retry_after(Some(Duration::from_secs(7)));
+    aws.fail("CreateDeployment", throttled, 1);
+    let cfg = config(&stages("api1", "r1", ""));
+    let run = apply_config(&aws, &cfg, None).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    let delays: Vec<Duration> = run
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Retrying { delay, .. } => Some(*delay),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(delays, vec![Duration::from_secs(7)]);
+}
+
 #[tokio::test(start_paused = true)]
 async fn retryable_errors_are_retried_and_others_fail_only_what_depends_on_them() {
     let aws = FakeAws::new();
