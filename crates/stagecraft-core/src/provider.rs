@@ -14,9 +14,11 @@ pub use stagecraft_config::{AmplifyStage, CacheSize};
 /// What kind of failure a provider call met; decides whether the executor retries it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// 429 `TooManyRequestsException` and friends: retry with backoff.
+    /// 429 `TooManyRequestsException` and friends (Amplify's `LimitExceededException`, Amplify
+    /// having no other way to say it): retry with backoff.
     Throttled,
-    /// `LimitExceededException`: retried, but only a few times (it also signals hard quotas).
+    /// API Gateway's `LimitExceededException`: retried, but only a few times (it also signals
+    /// hard quotas).
     LimitExceeded,
     /// 5xx, timeouts, dropped connections: retry with backoff.
     Transient,
