@@ -137,23 +137,15 @@ fn upload_statuses() {
 /// they were `Permanent` before.
 #[tokio::test]
 async fn request_timeouts_answered_by_aws_are_transient() {
-    use aws_smithy_mocks::mock;
     for (status, code) in [
         (400, "RequestTimeout"),
         (408, "RequestTimeoutException"),
         (400, "PriorRequestNotComplete"),
     ] {
-        let rule = mock!(aws_sdk_apigateway::Client::get_stage).then_http_response(move || {
+        let err = get_stage_answered(move || {
             http_response(status, Some(code), r#"{"message":"took too long"}"#)
-        });
-        let client = apigateway_client(&[&rule]);
-        let err = client
-            .get_stage()
-            .rest_api_id("a1")
-            .stage_name("prod")
-            .send()
-            .await
-            .unwrap_err();
+        })
+        .await;
         let mapped = from_sdk("GetStage", err);
         assert_eq!(mapped.kind, ErrorKind::Transient, "{code}");
         assert_eq!(mapped.code.as_deref(), Some(code));
@@ -182,16 +174,8 @@ async fn limit_exceeded_is_throttling_on_amplify_only() {
         ErrorKind::Throttled
     );
 
-    let rule = mock!(aws_sdk_apigateway::Client::get_stage)
-        .then_http_response(move || http_response(429, Some("LimitExceededException"), body));
-    let client = apigateway_client(&[&rule]);
-    let err = client
-        .get_stage()
-        .rest_api_id("a1")
-        .stage_name("prod")
-        .send()
-        .await
-        .unwrap_err();
+    let err =
+        get_stage_answered(move || http_response(429, Some("LimitExceededException"), body)).await;
     assert_eq!(from_sdk("GetStage", err).kind, ErrorKind::LimitExceeded);
 }
 
@@ -199,13 +183,12 @@ async fn limit_exceeded_is_throttling_on_amplify_only() {
 /// backoff can wait at least that long.
 #[tokio::test]
 async fn retry_after_is_kept() {
-    use aws_smithy_mocks::mock;
     for (header, expected) in [
         (Some("7"), Some(std::time::Duration::from_secs(7))),
         (Some("Wed, 21 Oct 2015 07:28:00 GMT"), None),
         (None, None),
     ] {
-        let rule = mock!(aws_sdk_apigateway::Client::get_stage).then_http_response(move || {
+        let err = get_stage_answered(move || {
             let mut response = http_response(
                 429,
                 Some("TooManyRequestsException"),
@@ -215,17 +198,25 @@ async fn retry_after_is_kept() {
                 response.headers_mut().insert("Retry-After", header);
             }
             response
-        });
-        let client = apigateway_client(&[&rule]);
-        let err = client
-            .get_stage()
-            .rest_api_id("a1")
-            .stage_name("prod")
-            .send()
-            .await
-            .unwrap_err();
+        })
+        .await;
         let mapped = from_sdk("GetStage", err);
         assert_eq!(mapped.kind, ErrorKind::Throttled);
         assert_eq!(mapped.retry_after, expected, "{header:?}");
     }
+}
+
+/// The error a `GetStage` answered by `answer` (a mocked HTTP response) gives the SDK.
+async fn get_stage_answered(
+    answer: impl Fn() -> HttpResponse + Send + Sync + 'static,
+) -> SdkError<GetStageError, HttpResponse> {
+    let rule =
+        aws_smithy_mocks::mock!(aws_sdk_apigateway::Client::get_stage).then_http_response(answer);
+    apigateway_client(&[&rule])
+        .get_stage()
+        .rest_api_id("a1")
+        .stage_name("prod")
+        .send()
+        .await
+        .unwrap_err()
 }
