@@ -132,8 +132,10 @@ impl AwsProvider {
     }
 
     /// The region the clients call, as resolved from the options, environment or profile;
-    /// `None` when none could be found (every call would then fail).
-    pub async fn resolved_region(&self) -> Option<String> {
+    /// `None` when none could be found. Only the tests ask: the CLI decides the region itself
+    /// (`region::chain_region`) and passes it in.
+    #[cfg(test)]
+    fn resolved_region(&self) -> Option<String> {
         self.apigateway
             .config()
             .region()

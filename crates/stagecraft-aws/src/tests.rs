@@ -40,10 +40,7 @@ fn options(region: &str) -> AwsOptions {
 #[tokio::test]
 async fn from_env_applies_region_disables_retries_and_sets_timeouts() {
     let provider = AwsProvider::from_env(&options("eu-west-3")).await;
-    assert_eq!(
-        provider.resolved_region().await.as_deref(),
-        Some("eu-west-3")
-    );
+    assert_eq!(provider.resolved_region().as_deref(), Some("eu-west-3"));
     for (retry, timeout) in [
         (
             provider.apigateway.config().retry_config(),
@@ -68,15 +65,9 @@ async fn from_env_applies_region_disables_retries_and_sets_timeouts() {
 async fn region_comes_from_the_environment_unless_overridden() {
     let env = [("AWS_REGION", "ap-south-1")];
     let provider = provider_with_env(&AwsOptions::default(), &env).await;
-    assert_eq!(
-        provider.resolved_region().await.as_deref(),
-        Some("ap-south-1")
-    );
+    assert_eq!(provider.resolved_region().as_deref(), Some("ap-south-1"));
     let provider = provider_with_env(&options("eu-north-1"), &env).await;
-    assert_eq!(
-        provider.resolved_region().await.as_deref(),
-        Some("eu-north-1")
-    );
+    assert_eq!(provider.resolved_region().as_deref(), Some("eu-north-1"));
 }
 
 #[tokio::test]
@@ -87,19 +78,13 @@ async fn profile_option_selects_the_profile_region() {
         "[default]\nregion = us-west-2\n[profile other]\nregion = us-east-2\n[profile dev]\nregion = sa-east-1\n",
     )];
     let provider = provider_with_files(&AwsOptions::default(), &env, &files).await;
-    assert_eq!(
-        provider.resolved_region().await.as_deref(),
-        Some("us-east-2")
-    );
+    assert_eq!(provider.resolved_region().as_deref(), Some("us-east-2"));
     let options = AwsOptions {
         profile: Some("dev".into()),
         ..AwsOptions::default()
     };
     let provider = provider_with_files(&options, &env, &files).await;
-    assert_eq!(
-        provider.resolved_region().await.as_deref(),
-        Some("sa-east-1")
-    );
+    assert_eq!(provider.resolved_region().as_deref(), Some("sa-east-1"));
 }
 
 #[tokio::test]
