@@ -117,11 +117,21 @@ impl Run<'_> {
             }
         }
         let patch = patch::promotion(&canary);
-        self.mutate(
+        // A promotion whose answer was lost is read back: sent twice, AWS would refuse the
+        // second (there is no canary left to copy from).
+        let promoted_already = || async {
+            let live = self.ctx.provider.get_stage(api, name).await?;
+            Ok(live.filter(|live| {
+                live.canary.is_none()
+                    && live.deployment_id.as_deref() == Some(canary.deployment_id.as_str())
+            }))
+        };
+        self.mutate_checked(
             address,
             Call::UpdateStage,
             CallKind::ApiMutation { rest_api_id: api },
             || self.ctx.provider.update_stage(api, name, &patch),
+            promoted_already,
             |_| effects.clone(),
         )
         .await?;
@@ -145,7 +155,14 @@ impl Run<'_> {
         let patch = [PatchOp::Remove {
             path: "/canarySettings".to_string(),
         }];
-        self.mutate(
+        // A removal whose answer was lost is read back: AWS would refuse a second one.
+        let removed_already = || async {
+            let live = self.ctx.provider.get_stage(api, &canary.stage_name).await?;
+            Ok(live
+                .is_none_or(|stage| stage.canary.is_none())
+                .then_some(()))
+        };
+        self.mutate_checked(
             address,
             Call::UpdateStage,
             CallKind::ApiMutation { rest_api_id: api },
@@ -158,6 +175,7 @@ impl Run<'_> {
                         .map(drop),
                 )
             },
+            removed_already,
             |_| removed(address),
         )
         .await

@@ -38,6 +38,8 @@ pub(crate) struct FakeAws {
     world: Mutex<World>,
     calls: Mutex<Vec<Call>>,
     faults: Mutex<VecDeque<(&'static str, ProviderError)>>,
+    /// Operations whose next call is carried out but answered with a lost answer.
+    lost_answers: Mutex<VecDeque<&'static str>>,
     in_flight: Mutex<HashMap<String, usize>>,
     pub(crate) overlapping: Mutex<usize>,
     /// How long each call takes (virtual time under `tokio::time::pause`).
@@ -71,6 +73,31 @@ impl FakeAws {
         let mut faults = self.faults.lock().unwrap();
         for _ in 0..count {
             faults.push_back((operation, error.clone()));
+        }
+    }
+
+    /// The next `count` calls of `operation` are carried out, but their answers are lost: the
+    /// caller sees a transient error, as after a timeout or a dropped connection.
+    pub(crate) fn lose_answers(&self, operation: &'static str, count: usize) {
+        let mut lost = self.lost_answers.lock().unwrap();
+        for _ in 0..count {
+            lost.push_back(operation);
+        }
+    }
+
+    /// `value` as the answer of `operation`, unless that answer is to be lost.
+    fn answer<T>(&self, operation: &'static str, value: T) -> ProviderResult<T> {
+        let mut lost = self.lost_answers.lock().unwrap();
+        match lost.iter().position(|op| *op == operation) {
+            Some(position) => {
+                lost.remove(position);
+                Err(ProviderError::new(
+                    ErrorKind::Transient,
+                    Some("RequestTimeout"),
+                    format!("{operation}: the answer was lost on the way back"),
+                ))
+            }
+            None => Ok(value),
         }
     }
 
@@ -267,7 +294,7 @@ impl Provider for FakeAws {
                 ..LiveStage::default()
             });
         stage.deployment_id = Some(id.clone());
-        Ok(id)
+        self.answer("CreateDeployment", id)
     }
 
     async fn create_snapshot(
@@ -282,7 +309,10 @@ impl Provider for FakeAws {
         )
         .await?;
         let mut world = self.world.lock().unwrap();
-        Ok(FakeAws::new_deployment(&mut world, description))
+        self.answer(
+            "CreateDeployment",
+            FakeAws::new_deployment(&mut world, description),
+        )
     }
 
     async fn create_canary(&self, new: &NewCanary) -> ProviderResult<String> {
@@ -315,7 +345,7 @@ impl Provider for FakeAws {
             variable_overrides: new.variable_overrides.clone(),
             use_stage_cache: new.use_stage_cache,
         });
-        Ok(id)
+        self.answer("CreateDeployment", id)
     }
 
     async fn update_stage(
@@ -339,7 +369,7 @@ impl Provider for FakeAws {
         let mut updated = stage.clone();
         apply_patch(&mut updated, patch)?;
         *stage = updated.clone();
-        Ok(updated)
+        self.answer("UpdateStage", updated)
     }
 
     async fn get_stage(
@@ -412,7 +442,7 @@ impl Provider for FakeAws {
         };
         apply_branch(&mut branch, settings);
         world.branches.insert(key, branch.clone());
-        Ok(branch)
+        self.answer("CreateBranch", branch)
     }
 
     async fn update_branch(
@@ -429,7 +459,7 @@ impl Provider for FakeAws {
             .get_mut(&(app_id.to_string(), branch_name.to_string()))
             .ok_or_else(|| not_found("branch"))?;
         apply_branch(branch, settings);
-        Ok(branch.clone())
+        self.answer("UpdateBranch", branch.clone())
     }
 
     async fn get_branch(
@@ -481,10 +511,13 @@ impl Provider for FakeAws {
                 failures: Vec::new(),
             },
         );
-        Ok(AmplifyUpload {
-            zip_upload_url: format!("http://upload/{job_id}"),
-            job_id,
-        })
+        self.answer(
+            "CreateAmplifyDeployment",
+            AmplifyUpload {
+                zip_upload_url: format!("http://upload/{job_id}"),
+                job_id,
+            },
+        )
     }
 
     async fn upload_zip(
@@ -518,7 +551,7 @@ impl Provider for FakeAws {
         if fail {
             job.failures = vec!["Deploy: index.html is missing (log: https://logs/1)".to_string()];
         }
-        Ok(())
+        self.answer("StartDeployment", ())
     }
 
     async fn stop_job(
@@ -531,7 +564,7 @@ impl Provider for FakeAws {
         let mut world = self.world.lock().unwrap();
         let job = world.jobs.get_mut(job_id).ok_or_else(|| not_found("job"))?;
         job.status = JobStatus::Cancelled;
-        Ok(())
+        self.answer("StopJob", ())
     }
 
     async fn get_job(

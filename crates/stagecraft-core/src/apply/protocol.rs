@@ -107,6 +107,49 @@ impl Run<'_> {
         }
     }
 
+    /// A mutating call that is not idempotent (a second send would make a second deployment,
+    /// job or stage, or fail because the first one worked): when an attempt's answer is lost
+    /// (timeout, 5xx, dropped connection: AWS may have carried it out), the next attempt first
+    /// asks `recheck` whether it happened. `Some(value)` is taken as the call's answer (and
+    /// journaled as its completion); `None` sends the call again. `recheck` may also clean up
+    /// what a lost call left half made (a created, never-started Amplify job) before answering
+    /// `None`. It runs under the call's locks, and its own failures are retried like the call's.
+    pub(super) async fn mutate_checked<T, F, Fut, C, CFut>(
+        &self,
+        address: &Address,
+        call: Call,
+        kind: CallKind<'_>,
+        mut send: F,
+        recheck: C,
+        effects: impl FnOnce(&T) -> Vec<Effect>,
+    ) -> Result<T, ApplyError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+        C: Fn() -> CFut,
+        CFut: Future<Output = Result<Option<T>, ProviderError>>,
+    {
+        let lost = Cell::new(false);
+        let (lost, recheck) = (&lost, &recheck);
+        let checked = move || {
+            let attempt = send();
+            async move {
+                if lost.get() {
+                    if let Some(found) = recheck().await? {
+                        return Ok(found);
+                    }
+                    lost.set(false);
+                }
+                let result = attempt.await;
+                if matches!(&result, Err(error) if error.kind == ErrorKind::Transient) {
+                    lost.set(true);
+                }
+                result
+            }
+        };
+        self.mutate(address, call, kind, checked, effects).await
+    }
+
     /// Sends a call under the schedule, reporting each retry (and showing `note` its error).
     async fn scheduled<T, E, F, Fut>(
         &self,

@@ -340,6 +340,67 @@ async fn canary_removed_without_promotion_and_repointed_to_a_known_revision() {
     assert_converged(&aws, &plain, &run.report.state);
 }
 
+/// A promotion or canary removal whose answer is lost is read back before it is sent again:
+/// AWS refuses a second one (no canary left), which failed the change.
+#[tokio::test(start_paused = true)]
+async fn a_promotion_or_removal_whose_answer_was_lost_is_read_back_not_resent() {
+    let aws = FakeAws::new();
+    let with_canary = |stage_revision: &str, canary: bool| {
+        let block = if canary {
+            "[rest_apis.orders.stages.prod.canary]\nrevision = \"r2\"\npercent_traffic = 5.0\n"
+        } else {
+            ""
+        };
+        config(&stages("api1", "r1", block).replacen(
+            "[rest_apis.orders.stages.prod]\nrevision = \"r1\"",
+            &format!("[rest_apis.orders.stages.prod]\nrevision = \"{stage_revision}\""),
+            1,
+        ))
+    };
+    let run = apply_config(&aws, &with_canary("r1", true), None).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    let canary_deployment = run
+        .report
+        .state
+        .deployment_of("api1", "r2")
+        .unwrap()
+        .to_string();
+
+    // Promotion (prod takes r2, the canary block goes): its answer is lost once.
+    aws.lose_answers("UpdateStage", 1);
+    let updates = aws.count("UpdateStage");
+    let promoted = with_canary("r2", false);
+    let run = apply_config(&aws, &promoted, Some(run.report.state)).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    assert_eq!(
+        aws.count("UpdateStage"),
+        updates + 1,
+        "sent once, read back"
+    );
+    let prod = aws.stage("api1", "prod").unwrap();
+    assert_eq!(
+        prod.deployment_id.as_deref(),
+        Some(canary_deployment.as_str())
+    );
+    assert_converged(&aws, &promoted, &run.report.state);
+
+    // A canary removed without promotion, its answer lost once.
+    let run = apply_config(&aws, &with_canary("r1", true), Some(run.report.state)).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    aws.lose_answers("UpdateStage", 1);
+    let updates = aws.count("UpdateStage");
+    let plain = with_canary("r1", false);
+    let run = apply_config(&aws, &plain, Some(run.report.state)).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    assert_eq!(
+        aws.count("UpdateStage"),
+        updates + 1,
+        "sent once, read back"
+    );
+    assert!(aws.stage("api1", "prod").unwrap().canary.is_none());
+    assert_converged(&aws, &plain, &run.report.state);
+}
+
 fn many_stages(apis: usize, per_api: usize, revision: &str) -> Config {
     let mut text = String::new();
     for api in 0..apis {
