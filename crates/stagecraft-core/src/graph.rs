@@ -8,6 +8,8 @@ use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use stagecraft_config::{Address, AddressRef, Config, ConfigError, ResourceKind, Value};
 
+mod dot;
+
 /// The resources of a configuration and what each depends on.
 ///
 /// Nodes are added in address order, so a node's index orders as its address does: lookups
