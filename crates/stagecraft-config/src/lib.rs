@@ -9,17 +9,21 @@
 
 mod address;
 mod error;
+mod format;
 mod indexed_source;
 mod model;
 mod parse;
 pub mod rules;
+mod schema;
 mod secrets;
 
 pub use address::{Address, AddressError, AddressRef, Attribute, Reference, ResourceKind};
 pub use error::{ConfigError, ConfigErrors, SHOWN_IN_FULL, did_you_mean};
+pub use format::format;
 pub use miette::SourceSpan;
 pub use model::*;
 pub use parse::{Parsed, parse, parse_bytes, parse_recoverable};
+pub use schema::schema;
 pub use secrets::{Secrets, resolve_secrets};
 
 /// What a path relative to the configuration file points at.

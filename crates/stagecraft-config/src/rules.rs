@@ -1,5 +1,7 @@
 //! AWS's rules for names and values (the table in docs/configuration.md), as data: each rule is
 //! a character class and a length range, with the error code and the hint shown when it fails.
+//! The same data is the JSON Schema's patterns and lengths (`schema.rs`), so the two cannot
+//! disagree.
 
 /// At most this many stages per REST API (AWS's default quota).
 pub const MAX_STAGES_PER_API: usize = 10;
@@ -10,8 +12,8 @@ pub const MAX_VARIABLES: usize = 100;
 pub struct Rule {
     /// The diagnostic code when the rule fails.
     pub code: &'static str,
-    /// Whether a character is allowed.
-    pub allowed: fn(char) -> bool,
+    /// The characters allowed.
+    pub chars: Chars,
     /// Shortest allowed length.
     pub min: usize,
     /// Longest allowed length.
@@ -51,6 +53,53 @@ pub enum RuleViolation {
     ReservedPrefix(&'static str),
 }
 
+/// A character class, as data: the validation tests characters against it and the JSON Schema
+/// writes it as a regular expression class ([`Chars::pattern_class`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chars {
+    /// ASCII letters (both cases) and digits, and these characters.
+    Alphanumeric(&'static str),
+    /// Lower-case ASCII letters and digits, and these characters.
+    LowerAlphanumeric(&'static str),
+    /// Any character that is not a control character (Unicode's `Cc`: U+0000 to U+001F and
+    /// U+007F to U+009F), except these.
+    PrintableExcept(&'static str),
+}
+
+impl Chars {
+    /// Whether `c` is in the class.
+    pub fn allows(self, c: char) -> bool {
+        match self {
+            Chars::Alphanumeric(extra) => c.is_ascii_alphanumeric() || extra.contains(c),
+            Chars::LowerAlphanumeric(extra) => {
+                c.is_ascii_lowercase() || c.is_ascii_digit() || extra.contains(c)
+            }
+            Chars::PrintableExcept(except) => !c.is_control() && !except.contains(c),
+        }
+    }
+
+    /// The class as a regular expression class that means the same in ECMA-262 (JSON Schema's
+    /// dialect, with or without its `u` flag) and in Rust's `regex`, e.g. `[A-Za-z0-9_-]`.
+    pub fn pattern_class(self) -> String {
+        fn escaped(extra: &str) -> String {
+            extra
+                .chars()
+                .map(|c| match c {
+                    '\\' | ']' | '[' | '^' | '-' => format!("\\{c}"),
+                    c => c.to_string(),
+                })
+                .collect()
+        }
+        match self {
+            Chars::Alphanumeric(extra) => format!("[A-Za-z0-9{}]", escaped(extra)),
+            Chars::LowerAlphanumeric(extra) => format!("[a-z0-9{}]", escaped(extra)),
+            Chars::PrintableExcept(except) => {
+                format!("[^\\x00-\\x1F\\x7F-\\x9F{}]", escaped(except))
+            }
+        }
+    }
+}
+
 impl Rule {
     /// `Ok` when `text` obeys the rule, else how it does not.
     pub fn check(&self, text: &str) -> Result<(), RuleViolation> {
@@ -68,7 +117,7 @@ impl Rule {
                 max: self.max,
             });
         }
-        if let Some(bad) = text.chars().find(|c| !(self.allowed)(*c)) {
+        if let Some(bad) = text.chars().find(|c| !self.chars.allows(*c)) {
             return Err(RuleViolation::NotAllowed(bad));
         }
         if let Some((prefix, _)) = self.reserved_prefix
@@ -108,22 +157,10 @@ pub fn shorten(text: &str) -> String {
     }
 }
 
-fn word(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
-}
-
-fn word_or_dash(c: char) -> bool {
-    word(c) || c == '-'
-}
-
-fn any_printable(c: char) -> bool {
-    !c.is_control()
-}
-
 /// API Gateway stage names: `[A-Za-z0-9_-]{1,128}`.
 pub const STAGE_NAME: Rule = Rule {
     code: "config::invalid_stage_name",
-    allowed: word_or_dash,
+    chars: Chars::Alphanumeric("_-"),
     min: 1,
     max: 128,
     help: "stage names use letters, digits, `-` and `_`, up to 128 characters",
@@ -133,7 +170,7 @@ pub const STAGE_NAME: Rule = Rule {
 /// Stage variable and override names: `[A-Za-z0-9_]{1,64}`.
 pub const VARIABLE_NAME: Rule = Rule {
     code: "config::invalid_variable_name",
-    allowed: word,
+    chars: Chars::Alphanumeric("_"),
     min: 1,
     max: 64,
     help: "stage variable names use letters, digits and `_`, up to 64 characters",
@@ -143,7 +180,7 @@ pub const VARIABLE_NAME: Rule = Rule {
 /// Stage variable values: `[A-Za-z0-9-._~:/?#&=,]{1,512}`.
 pub const VARIABLE_VALUE: Rule = Rule {
     code: "config::invalid_variable_value",
-    allowed: |c| c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(c),
+    chars: Chars::Alphanumeric("-._~:/?#&=,"),
     min: 1,
     max: 512,
     help: "stage variable values use letters, digits and `-._~:/?#&=,` (no spaces), 1 to 512 characters",
@@ -153,7 +190,7 @@ pub const VARIABLE_VALUE: Rule = Rule {
 /// Keys of `rest_apis` and `amplify_apps` tables: they appear in addresses.
 pub const RESOURCE_KEY: Rule = Rule {
     code: "config::invalid_key",
-    allowed: word_or_dash,
+    chars: Chars::Alphanumeric("_-"),
     min: 1,
     max: 128,
     help: "table keys use letters, digits, `-` and `_`",
@@ -163,7 +200,7 @@ pub const RESOURCE_KEY: Rule = Rule {
 /// REST API ids.
 pub const REST_API_ID: Rule = Rule {
     code: "config::invalid_id",
-    allowed: |c| c.is_ascii_alphanumeric(),
+    chars: Chars::Alphanumeric(""),
     min: 1,
     max: 64,
     help: "a REST API id is the short code in its invoke URL, e.g. \"a1b2c3d4e5\"",
@@ -173,7 +210,7 @@ pub const REST_API_ID: Rule = Rule {
 /// Amplify app ids.
 pub const AMPLIFY_APP_ID: Rule = Rule {
     code: "config::invalid_id",
-    allowed: |c| c.is_ascii_alphanumeric(),
+    chars: Chars::Alphanumeric(""),
     min: 1,
     max: 20,
     help: "an Amplify app id looks like \"d2k3j4h5g6\"",
@@ -183,7 +220,7 @@ pub const AMPLIFY_APP_ID: Rule = Rule {
 /// Amplify branch names (may contain `/`).
 pub const BRANCH_NAME: Rule = Rule {
     code: "config::invalid_branch_name",
-    allowed: |c| word_or_dash(c) || c == '/' || c == '.',
+    chars: Chars::Alphanumeric("_-/."),
     min: 1,
     max: 255,
     help: "branch names use letters, digits, `-`, `_`, `.` and `/`, up to 255 characters",
@@ -193,7 +230,7 @@ pub const BRANCH_NAME: Rule = Rule {
 /// Amplify environment variable names.
 pub const AMPLIFY_ENV_NAME: Rule = Rule {
     code: "config::invalid_environment_name",
-    allowed: any_printable,
+    chars: Chars::PrintableExcept(""),
     min: 1,
     max: 255,
     help: "Amplify environment variable names are 1 to 255 characters",
@@ -209,7 +246,7 @@ pub const AMPLIFY_ENV_NAME: Rule = Rule {
 /// Amplify environment variable values.
 pub const AMPLIFY_ENV_VALUE: Rule = Rule {
     code: "config::invalid_environment_value",
-    allowed: any_printable,
+    chars: Chars::PrintableExcept(""),
     min: 0,
     max: 5500,
     help: "Amplify environment variable values are at most 5,500 characters",
@@ -219,7 +256,7 @@ pub const AMPLIFY_ENV_VALUE: Rule = Rule {
 /// Basic-auth user names and passwords.
 pub const BASIC_AUTH_PART: Rule = Rule {
     code: "config::invalid_basic_auth",
-    allowed: |c| !c.is_control() && c != ':',
+    chars: Chars::PrintableExcept(":"),
     min: 1,
     max: 255,
     help: "basic-auth user names and passwords are 1 to 255 characters without `:`",
@@ -229,7 +266,7 @@ pub const BASIC_AUTH_PART: Rule = Rule {
 /// Amplify branch descriptions.
 pub const BRANCH_DESCRIPTION: Rule = Rule {
     code: "config::invalid_description",
-    allowed: any_printable,
+    chars: Chars::PrintableExcept(""),
     min: 0,
     max: 1000,
     help: "Amplify branch descriptions are at most 1,000 characters",
@@ -239,7 +276,7 @@ pub const BRANCH_DESCRIPTION: Rule = Rule {
 /// Amplify framework labels.
 pub const FRAMEWORK: Rule = Rule {
     code: "config::invalid_framework",
-    allowed: any_printable,
+    chars: Chars::PrintableExcept(""),
     min: 0,
     max: 255,
     help: "framework labels are at most 255 characters",
@@ -249,7 +286,7 @@ pub const FRAMEWORK: Rule = Rule {
 /// Revisions: any printable text.
 pub const REVISION: Rule = Rule {
     code: "config::invalid_revision",
-    allowed: any_printable,
+    chars: Chars::PrintableExcept(""),
     min: 1,
     max: 200,
     help: "a revision is any label, 1 to 200 characters, e.g. a date or a commit id",
@@ -259,7 +296,7 @@ pub const REVISION: Rule = Rule {
 /// Project names.
 pub const PROJECT_NAME: Rule = Rule {
     code: "config::invalid_project_name",
-    allowed: |c| word_or_dash(c) || c == '.',
+    chars: Chars::Alphanumeric("_-."),
     min: 1,
     max: 128,
     help: "project names use letters, digits, `-`, `_` and `.`",
@@ -269,7 +306,7 @@ pub const PROJECT_NAME: Rule = Rule {
 /// AWS regions.
 pub const REGION: Rule = Rule {
     code: "config::invalid_region",
-    allowed: |c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-',
+    chars: Chars::LowerAlphanumeric("-"),
     min: 4,
     max: 32,
     help: "a region looks like \"us-east-1\"",
@@ -279,7 +316,7 @@ pub const REGION: Rule = Rule {
 /// Environment variable names for `{ env = "..." }`.
 pub const ENV_NAME: Rule = Rule {
     code: "config::invalid_env_name",
-    allowed: word,
+    chars: Chars::Alphanumeric("_"),
     min: 1,
     max: 255,
     help: "environment variable names use letters, digits and `_`",

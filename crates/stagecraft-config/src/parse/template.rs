@@ -40,7 +40,7 @@ impl Walker<'_> {
                 } else if let Some(rule) = rule {
                     for part in &template.parts {
                         if let Part::Literal(literal) = part
-                            && let Some(bad) = literal.chars().find(|c| !(rule.allowed)(*c))
+                            && let Some(bad) = literal.chars().find(|c| !rule.chars.allows(*c))
                         {
                             self.error(
                                 ConfigError::new(

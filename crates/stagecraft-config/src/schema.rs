@@ -1,0 +1,350 @@
+//! `stagecraft schema`: the JSON Schema (draft 2020-12) of deploy.toml, for editors (taplo,
+//! Even Better TOML) and CI. Its patterns, lengths and enums come from the validation's own
+//! data ([`rules`], [`CacheSize::ALL`], [`AmplifyStage::ALL`], [`MAX_STAGES_PER_API`]); the
+//! tables' keys are the walker's (a test probes the walker for each table's allowed keys and
+//! compares). Where the walker refuses an unknown key, so does the schema
+//! (`additionalProperties: false`).
+//!
+//! What a schema cannot say is left to `stagecraft validate`: references to undeclared
+//! resources, dependency cycles, missing environment variables, artifacts that do not exist.
+
+use serde_json::{Map, Value as Json, json};
+
+use crate::model::{AmplifyStage, CacheSize};
+use crate::rules::{self, MAX_STAGES_PER_API, MAX_VARIABLES, Rule};
+
+/// The `$id` the schema names itself by.
+pub const SCHEMA_ID: &str = "https://stagecraft.invalid/deploy.schema.json";
+
+/// A string that obeys `rule`: its characters as a pattern, its length as `minLength` and
+/// `maxLength` (both count characters, as the rule does), a reserved prefix as a `not`.
+fn rule_string(rule: &Rule, description: &str) -> Json {
+    let mut schema = json!({
+        "type": "string",
+        "description": format!("{description} ({})", rule.help),
+        "minLength": rule.min,
+        "maxLength": rule.max,
+        "pattern": format!("^{}*$", rule.chars.pattern_class()),
+    });
+    if let Some((prefix, _)) = rule.reserved_prefix {
+        schema["not"] = json!({ "pattern": format!("^{}", regex_literal(prefix)) });
+    }
+    schema
+}
+
+/// `text` as a regular expression matching itself.
+fn regex_literal(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if "\\^$.|?*+()[]{}/-".contains(c) {
+                format!("\\{c}")
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A table whose keys obey `key_rule` and whose values are `values`.
+fn map_of(description: &str, key_rule: &Rule, key_what: &str, values: Json) -> Json {
+    json!({
+        "type": "object",
+        "description": description,
+        "propertyNames": rule_string(key_rule, key_what),
+        "additionalProperties": values,
+    })
+}
+
+/// A table with exactly these keys (`required` among them).
+fn object(description: &str, properties: Json, required: &[&str]) -> Json {
+    let mut schema = json!({
+        "type": "object",
+        "description": description,
+        "properties": properties,
+        "additionalProperties": false,
+    });
+    if !required.is_empty() {
+        schema["required"] = json!(required);
+    }
+    schema
+}
+
+fn boolean(description: &str) -> Json {
+    json!({ "type": "boolean", "description": description })
+}
+
+/// A value: a string (whose literal text obeys `rule`; one with `${...}` references is checked
+/// when the references are resolved) or `{ env = "NAME" }`.
+fn value(rule: &Rule, description: &str) -> Json {
+    json!({
+        "description": description,
+        "anyOf": [
+            rule_string(rule, "a literal value"),
+            {
+                "type": "string",
+                "description": "a value with `${address.attribute}` references",
+                "pattern": "(^|[^$])\\$\\{[^}]+\\}",
+            },
+            { "$ref": "#/$defs/env_reference" },
+        ],
+    })
+}
+
+/// humantime's durations (`"5s"`, `"1500ms"`, `"1m 30s"`, `"1.5s"`): numbers, each with a unit.
+pub const DURATION_PATTERN: &str = "^\\s*([0-9]+(\\.[0-9]+)?\\s*(nanos|nsec|ns|usec|us|µs|millis|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d|weeks|week|wks|wk|w|months|month|M|years|year|yrs|yr|y)\\s*)+$";
+
+/// A resource address (`rest_apis.<api>.stages.<stage>[.canary]`,
+/// `amplify_apps.<app>.branches.<branch>`), a segment quoted when it holds a dot.
+pub const ADDRESS_PATTERN: &str = "^(rest_apis\\.([^.\"]+|\"[^\"]*\")\\.stages\\.([^.\"]+|\"[^\"]*\")(\\.canary)?|amplify_apps\\.([^.\"]+|\"[^\"]*\")\\.branches\\.([^.\"]+|\"[^\"]*\"))$";
+
+fn depends_on() -> Json {
+    json!({
+        "type": "array",
+        "description": "Resources to apply before this one, by address.",
+        "items": {
+            "type": "string",
+            "description": "`rest_apis.<api>.stages.<stage>[.canary]` or `amplify_apps.<app>.branches.<branch>`",
+            "pattern": ADDRESS_PATTERN,
+        },
+    })
+}
+
+fn variables(description: &str) -> Json {
+    let mut schema = map_of(
+        description,
+        &rules::VARIABLE_NAME,
+        "a stage variable name",
+        value(&rules::VARIABLE_VALUE, "a stage variable value"),
+    );
+    schema["maxProperties"] = json!(MAX_VARIABLES);
+    schema
+}
+
+fn cache_size() -> Json {
+    let sizes: Vec<&str> = CacheSize::ALL.iter().map(|(_, text)| *text).collect();
+    let numbers: Vec<Json> = sizes
+        .iter()
+        .filter_map(|text| text.parse::<f64>().ok())
+        .map(|number| json!(number))
+        .collect();
+    json!({
+        "description": format!("The stage cache's size in GB: one of {}.", sizes.join(", ")),
+        "anyOf": [
+            { "type": "string", "enum": sizes },
+            { "type": "number", "enum": numbers },
+        ],
+    })
+}
+
+fn project() -> Json {
+    object(
+        "The project: its name and default region.",
+        json!({
+            "name": rule_string(&rules::PROJECT_NAME, "The project's name"),
+            "region": rule_string(&rules::REGION, "The AWS region (the `--region` flag and the AWS configuration chain come after it)"),
+        }),
+        &["name"],
+    )
+}
+
+fn state() -> Json {
+    let backend = |description: &str| json!({ "type": "string", "enum": ["local", "s3"], "description": description });
+    json!({
+        "type": "object",
+        "description": "Where the state is kept: a local file (the default) or an S3 object.",
+        "properties": { "backend": backend("`local` (the default) or `s3`.") },
+        "if": { "properties": { "backend": { "const": "s3" } }, "required": ["backend"] },
+        "then": object(
+            "The S3 backend.",
+            json!({
+                "backend": backend("`s3`."),
+                "bucket": { "type": "string", "minLength": 1, "description": "The bucket." },
+                "key": { "type": "string", "minLength": 1, "description": "The object key." },
+                "region": rule_string(&rules::REGION, "The bucket's region"),
+            }),
+            &["bucket", "key"],
+        ),
+        "else": object(
+            "The local backend.",
+            json!({
+                "backend": backend("`local`."),
+                "path": { "type": "string", "description": "The state file, relative to the configuration file (default `stagecraft.state.json`)." },
+            }),
+            &[],
+        ),
+    })
+}
+
+fn aws() -> Json {
+    object(
+        "How stagecraft calls AWS.",
+        json!({
+            "create_deployment_interval": {
+                "type": "string",
+                "description": "The least time between two CreateDeployment calls, e.g. \"5s\" or \"1500ms\".",
+                "pattern": DURATION_PATTERN,
+            },
+            "max_attempts": {
+                "type": "integer",
+                "description": "How many times a call is tried before it fails.",
+                "minimum": 1,
+                "maximum": 100,
+            },
+        }),
+        &[],
+    )
+}
+
+fn rest_api() -> Json {
+    let mut stages = map_of(
+        "The API's stages, by stage name.",
+        &rules::STAGE_NAME,
+        "an API Gateway stage name",
+        json!({ "$ref": "#/$defs/stage" }),
+    );
+    stages["maxProperties"] = json!(MAX_STAGES_PER_API);
+    object(
+        "A REST API (made outside stagecraft) whose stages stagecraft deploys.",
+        json!({
+            "id": rule_string(&rules::REST_API_ID, "The REST API's id"),
+            "stages": stages,
+        }),
+        &["id"],
+    )
+}
+
+fn stage() -> Json {
+    object(
+        "An API Gateway stage.",
+        json!({
+            "revision": rule_string(&rules::REVISION, "The revision deployed: a new one makes a new deployment"),
+            "description": { "type": "string", "description": "The stage's description." },
+            "tracing": boolean("X-Ray tracing."),
+            "variables": variables("Stage variables."),
+            "cache_size": cache_size(),
+            "canary": { "$ref": "#/$defs/canary" },
+            "depends_on": depends_on(),
+            "prevent_destroy": boolean("Refuse a plan that would delete this stage."),
+        }),
+        &["revision"],
+    )
+}
+
+fn canary() -> Json {
+    object(
+        "The stage's canary: a share of its traffic sent to another revision.",
+        json!({
+            "revision": rule_string(&rules::REVISION, "The canary's revision"),
+            "percent_traffic": {
+                "type": "number",
+                "description": "The share of traffic the canary receives, 0.0 to 100.0 (default 0).",
+                "minimum": 0,
+                "maximum": 100,
+            },
+            "variable_overrides": variables("Stage variables overridden for the canary."),
+            "use_stage_cache": boolean("Whether the canary uses the stage's cache."),
+            "prevent_destroy": boolean("Refuse a plan that would remove this canary."),
+        }),
+        &["revision"],
+    )
+}
+
+fn amplify_app() -> Json {
+    object(
+        "An Amplify app (made outside stagecraft) whose branches stagecraft deploys.",
+        json!({
+            "id": rule_string(&rules::AMPLIFY_APP_ID, "The Amplify app's id"),
+            "branches": map_of(
+                "The app's branches, by branch name.",
+                &rules::BRANCH_NAME,
+                "an Amplify branch name",
+                json!({ "$ref": "#/$defs/branch" }),
+            ),
+        }),
+        &["id"],
+    )
+}
+
+fn branch() -> Json {
+    let stages: Vec<&str> = AmplifyStage::ALL.iter().map(|(_, name)| *name).collect();
+    object(
+        "An Amplify branch, deployed from an artifact.",
+        json!({
+            "stage": { "type": "string", "enum": stages, "description": "The branch's stage." },
+            "description": rule_string(&rules::BRANCH_DESCRIPTION, "The branch's description"),
+            "framework": rule_string(&rules::FRAMEWORK, "The framework label"),
+            "environment": map_of(
+                "The branch's environment variables.",
+                &rules::AMPLIFY_ENV_NAME,
+                "an Amplify environment variable name",
+                value(&rules::AMPLIFY_ENV_VALUE, "an environment variable's value"),
+            ),
+            "basic_auth": object(
+                "Basic authentication in front of the branch.",
+                json!({
+                    "username": value(&rules::BASIC_AUTH_PART, "The user name."),
+                    "password": value(&rules::BASIC_AUTH_PART, "The password (use `{ env = \"NAME\" }`)."),
+                }),
+                &["username", "password"],
+            ),
+            "artifact": {
+                "type": "string",
+                "description": "A folder (zipped with its contents at the root) or a .zip file, relative to the configuration file.",
+            },
+            "depends_on": depends_on(),
+            "prevent_destroy": boolean("Refuse a plan that would delete this branch."),
+        }),
+        &[],
+    )
+}
+
+/// The schema.
+pub fn schema() -> Json {
+    let mut defs = Map::new();
+    defs.insert("project".into(), project());
+    defs.insert("state".into(), state());
+    defs.insert("aws".into(), aws());
+    defs.insert("rest_api".into(), rest_api());
+    defs.insert("stage".into(), stage());
+    defs.insert("canary".into(), canary());
+    defs.insert("amplify_app".into(), amplify_app());
+    defs.insert("branch".into(), branch());
+    defs.insert(
+        "env_reference".into(),
+        object(
+            "A value read from an environment variable when stagecraft runs; sensitive.",
+            json!({ "env": rule_string(&rules::ENV_NAME, "The environment variable's name") }),
+            &["env"],
+        ),
+    );
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        "title": "stagecraft deploy.toml",
+        "description": "The desired state of API Gateway stages and Amplify branches (docs/configuration.md).",
+        "type": "object",
+        "properties": {
+            "project": { "$ref": "#/$defs/project" },
+            "state": { "$ref": "#/$defs/state" },
+            "aws": { "$ref": "#/$defs/aws" },
+            "rest_apis": map_of(
+                "REST APIs, by key (the key appears in addresses).",
+                &rules::RESOURCE_KEY,
+                "a REST API key",
+                json!({ "$ref": "#/$defs/rest_api" }),
+            ),
+            "amplify_apps": map_of(
+                "Amplify apps, by key (the key appears in addresses).",
+                &rules::RESOURCE_KEY,
+                "an Amplify app key",
+                json!({ "$ref": "#/$defs/amplify_app" }),
+            ),
+        },
+        "required": ["project"],
+        "additionalProperties": false,
+        "$defs": defs,
+    })
+}
+
+#[cfg(test)]
+mod tests;
