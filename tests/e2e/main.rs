@@ -15,4 +15,5 @@ mod region;
 mod s3_state;
 mod schedule;
 mod support;
+mod tools;
 mod validate;

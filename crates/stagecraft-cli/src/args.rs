@@ -87,6 +87,36 @@ pub enum Command {
         /// The lock id shown in the lock error.
         id: String,
     },
+    /// Rewrite configuration files in the canonical form (exit 3 with `--check` if one would change).
+    Fmt(FmtArgs),
+    /// Print the JSON Schema (2020-12) of deploy.toml, for editors.
+    Schema,
+    /// Print the dependency graph as Graphviz DOT.
+    Graph {
+        /// Only this resource and what it depends on (repeatable).
+        #[arg(long = "target", value_name = "ADDRESS")]
+        targets: Vec<String>,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff, for `man -l -`).
+    Man,
+}
+
+/// `fmt` options.
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Write nothing; list the files that are not formatted and exit 3 if there are any.
+    #[arg(long)]
+    pub check: bool,
+    /// Print the changes as a unified diff.
+    #[arg(long)]
+    pub diff: bool,
+    /// The files (default: the --config file); a folder means its `*.toml` files.
+    pub files: Vec<PathBuf>,
 }
 
 /// `plan` options.

@@ -33,6 +33,8 @@ pub(crate) const EXIT_OK: u8 = 0;
 pub(crate) const EXIT_FAILURE: u8 = 1;
 /// Exit code when `--detailed-exitcode` is given and the plan (or the refresh) has changes.
 pub(crate) const EXIT_CHANGES: u8 = 2;
+/// Exit code of `fmt --check` when a file is not formatted (Terraform's `fmt -check` uses 3).
+pub(crate) const EXIT_UNFORMATTED: u8 = 3;
 /// Exit code after a second Ctrl-C (or a Ctrl-C before apply starts its work).
 pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
@@ -58,6 +60,11 @@ fn main() -> ExitCode {
         Command::Show { file, format } => commands::show::run(&settings, file, *format),
         Command::State(command) => commands::state::run(&settings, command),
         Command::ForceUnlock { id } => commands::state::force_unlock(&settings, id),
+        Command::Fmt(args) => commands::fmt::run(&settings, args),
+        Command::Schema => commands::schema::run(),
+        Command::Graph { targets } => commands::graph::run(&settings, targets),
+        Command::Completions { shell } => commands::completions::run(*shell),
+        Command::Man => commands::man::run(),
     };
     match result {
         Ok(code) => ExitCode::from(code),

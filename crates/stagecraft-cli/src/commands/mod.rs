@@ -2,8 +2,13 @@
 //! and its own arguments, and returns the exit code or the error report `main` prints.
 
 pub mod apply;
+pub mod completions;
+pub mod fmt;
+pub mod graph;
 pub mod import;
+pub mod man;
 pub mod plan;
+pub mod schema;
 pub mod show;
 pub mod state;
 pub mod validate;
