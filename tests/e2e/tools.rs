@@ -3,7 +3,10 @@
 
 use std::path::Path;
 
-use crate::support::{Run, scratch, stagecraft};
+use std::io::Write;
+use std::process::Stdio;
+
+use crate::support::{Run, command, scratch, stagecraft};
 
 const MESSY: &str = "# Orders.\n[project]\nname=\"orders\"   \n\n\n\n[rest_apis.orders]   # the API\n  id = \"a1b2c3d4e5\"\n[rest_apis.orders.stages.prod]\nrevision =\"1\"\nvariables = {backend=\"orders\"}\n";
 
@@ -82,6 +85,45 @@ fn fmt_leaves_a_broken_file_untouched_and_exits_1() {
     assert_eq!(read(dir.path(), "broken.toml"), broken);
     // The other file is still formatted.
     assert_eq!(read(dir.path(), "good.toml"), FORMATTED);
+}
+
+/// `stagecraft fmt ARGS` with `input` on its standard input.
+fn fmt_stdin(dir: &Path, args: &[&str], input: &str) -> (i32, String) {
+    let mut child = command(dir, args, &[])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8(output.stdout).unwrap(),
+    )
+}
+
+#[test]
+fn fmt_of_standard_input_prints_the_formatted_text() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(
+        fmt_stdin(dir.path(), &["fmt", "-"], MESSY),
+        (0, FORMATTED.to_string())
+    );
+    assert_eq!(
+        fmt_stdin(dir.path(), &["fmt", "--check", "-"], MESSY),
+        (3, String::new())
+    );
+    assert_eq!(
+        fmt_stdin(dir.path(), &["fmt", "--check", "-"], FORMATTED),
+        (0, String::new())
+    );
+    let (code, _) = fmt_stdin(dir.path(), &["fmt", "-"], "[project\n");
+    assert_eq!(code, 1);
 }
 
 #[test]

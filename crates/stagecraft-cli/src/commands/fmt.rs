@@ -2,7 +2,8 @@
 //! form (stagecraft-config's `format`; docs/configuration.md, "Formatting"). Each changed file's
 //! name is printed (and its diff with `--diff`); `--check` writes nothing and exits 3 when a
 //! file would change. A file that is not TOML is reported with its line and column, left
-//! untouched, and makes the exit code 1; the other files are still formatted.
+//! untouched, and makes the exit code 1; the other files are still formatted. `-` reads
+//! standard input and prints the formatted text (for editors), or with `--check` nothing.
 
 use std::fs;
 use std::io::Write;
@@ -25,7 +26,12 @@ pub fn run(settings: &Settings, args: &FmtArgs) -> Result<u8, Report> {
     let mut failed = false;
     let mut unformatted = false;
     for path in &files {
-        match format_file(path, args) {
+        let result = if path.as_os_str() == "-" {
+            format_stdin(args)
+        } else {
+            format_file(path, args)
+        };
+        match result {
             Ok(changed) => unformatted |= changed,
             Err(report) => {
                 eprintln!("{report:?}");
@@ -62,6 +68,41 @@ fn expand(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Report> {
     Ok(out)
 }
 
+/// Formats standard input onto standard output; whether it was not formatted.
+fn format_stdin(args: &FmtArgs) -> Result<bool, Report> {
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .into_diagnostic()
+        .wrap_err("cannot read standard input as UTF-8 text")?;
+    let formatted = formatted("<stdin>", &text)?;
+    let mut out = std::io::stdout().lock();
+    if args.diff && formatted != text {
+        write_diff(&mut out, "<stdin>", &text, &formatted)?;
+    } else if !args.check {
+        out.write_all(formatted.as_bytes()).into_diagnostic()?;
+    }
+    Ok(formatted != text)
+}
+
+/// `text` formatted, or its syntax error rendered against it.
+fn formatted(name: &str, text: &str) -> Result<String, Report> {
+    stagecraft_config::format(text)
+        .map_err(|error| Report::new(ConfigErrors::new(name, text.to_string(), vec![*error])))
+}
+
+fn write_diff(out: &mut impl Write, name: &str, old: &str, new: &str) -> Result<(), Report> {
+    let diff = similar::TextDiff::from_lines(old, new);
+    write!(
+        out,
+        "{}",
+        diff.unified_diff().context_radius(3).header(
+            &format!("{name} (original)"),
+            &format!("{name} (formatted)")
+        )
+    )
+    .into_diagnostic()
+}
+
 /// Formats one file; whether it was (or, with `--check`, would be) changed.
 fn format_file(path: &Path, args: &FmtArgs) -> Result<bool, Report> {
     let bytes = fs::read(path)
@@ -75,30 +116,14 @@ fn format_file(path: &Path, args: &FmtArgs) -> Result<bool, Report> {
             path.display()
         )
     })?;
-    let formatted = stagecraft_config::format(&text).map_err(|error| {
-        Report::new(ConfigErrors::new(
-            path.display().to_string(),
-            text.clone(),
-            vec![*error],
-        ))
-    })?;
+    let formatted = formatted(&path.display().to_string(), &text)?;
     if formatted == text {
         return Ok(false);
     }
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", path.display()).into_diagnostic()?;
     if args.diff {
-        let name = path.display().to_string();
-        let diff = similar::TextDiff::from_lines(&text, &formatted);
-        write!(
-            out,
-            "{}",
-            diff.unified_diff().context_radius(3).header(
-                &format!("{name} (original)"),
-                &format!("{name} (formatted)")
-            )
-        )
-        .into_diagnostic()?;
+        write_diff(&mut out, &path.display().to_string(), &text, &formatted)?;
     }
     if !args.check {
         write_keeping_permissions(path, formatted.as_bytes())

@@ -191,3 +191,87 @@ fn a_header_is_set_off_by_one_blank_line_before_or_after_its_comments() {
     // Blank lines after a header go.
     assert_eq!(format("[a]\n\n\nx = 1\n").unwrap(), "[a]\nx = 1\n");
 }
+
+/// The examples and valid fixtures, as text.
+fn sources() -> Vec<String> {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let repo = crate_dir.join("../..");
+    let mut files = Vec::new();
+    toml_files(&crate_dir.join("tests/fixtures/valid"), &mut files);
+    toml_files(&repo.join("examples"), &mut files);
+    files.push(repo.join("deploy.toml.example"));
+    files
+        .iter()
+        .map(|path| std::fs::read_to_string(path).unwrap())
+        .collect()
+}
+
+/// `source` with its whitespace scrambled, line by line: indentation, the spaces around a key's
+/// `=`, trailing whitespace and extra blank lines (none of them inside a string: these files
+/// have no multi-line strings).
+fn scramble(source: &str, noise: &[(u8, u8, u8, u8)]) -> String {
+    let mut out = String::new();
+    for (index, line) in source.lines().enumerate() {
+        let (indent, equals, trailing, blanks) = noise[index % noise.len()];
+        out.push_str(&" \t  "[..usize::from(indent % 4)]);
+        let is_key = !line.starts_with('#') && !line.starts_with('[') && line.contains(" = ");
+        if is_key && equals % 3 != 0 {
+            let spaced = if equals % 3 == 1 { "=" } else { "   =\t" };
+            out.push_str(&line.replacen(" = ", spaced, 1));
+        } else {
+            out.push_str(line);
+        }
+        out.push_str(&"  \t"[..usize::from(trailing % 3)]);
+        out.push('\n');
+        for _ in 0..blanks % 3 {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+    #[test]
+    fn scrambled_examples_format_stably_with_their_values(
+        which in 0usize..16,
+        noise in proptest::collection::vec((0u8..8, 0u8..8, 0u8..8, 0u8..8), 1..12),
+    ) {
+        let sources = sources();
+        let source = &sources[which % sources.len()];
+        let scrambled = scramble(source, &noise);
+        let once = format(&scrambled).unwrap();
+        proptest::prop_assert_eq!(&format(&once).unwrap(), &once);
+        proptest::prop_assert_eq!(
+            scrambled.parse::<toml::Table>().unwrap(),
+            once.parse::<toml::Table>().unwrap()
+        );
+        for line in once.lines() {
+            proptest::prop_assert_eq!(line, line.trim_end());
+            if !line.starts_with([' ', '\t']) {
+                continue;
+            }
+            // Only a comment continuing the one above may be indented.
+            proptest::prop_assert!(line.trim_start().starts_with('#'), "{}", line);
+        }
+        proptest::prop_assert!(!once.contains("\n\n\n"));
+    }
+
+    #[test]
+    fn mutated_text_never_panics_and_formats_stably(
+        which in 0usize..16,
+        edits in proptest::collection::vec((proptest::prelude::any::<proptest::sample::Index>(), proptest::prelude::any::<char>()), 1..6),
+    ) {
+        let sources = sources();
+        let mut text: Vec<char> = sources[which % sources.len()].chars().collect();
+        for (index, c) in edits {
+            let at = index.index(text.len() + 1);
+            text.insert(at, c);
+        }
+        let text: String = text.into_iter().collect();
+        if let Ok(once) = format(&text) {
+            proptest::prop_assert_eq!(&format(&once).unwrap(), &once);
+        }
+    }
+}
