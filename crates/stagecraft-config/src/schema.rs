@@ -317,7 +317,7 @@ pub fn schema() -> Json {
             &["env"],
         ),
     );
-    json!({
+    let schema = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
         "title": "stagecraft deploy.toml",
@@ -343,7 +343,28 @@ pub fn schema() -> Json {
         "required": ["project"],
         "additionalProperties": false,
         "$defs": defs,
-    })
+    });
+    sorted(schema)
+}
+
+/// `value` with every object's keys in sorted order. serde_json keeps insertion order when
+/// another crate of the build turns on its `preserve_order` feature (the AWS SDK's HTTP client
+/// does) and sorts otherwise; sorting here makes the text the same in every build.
+fn sorted(value: Json) -> Json {
+    match value {
+        Json::Object(map) => {
+            let mut entries: Vec<(String, Json)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Json::Object(
+                entries
+                    .into_iter()
+                    .map(|(key, value)| (key, sorted(value)))
+                    .collect(),
+            )
+        }
+        Json::Array(items) => Json::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 #[cfg(test)]

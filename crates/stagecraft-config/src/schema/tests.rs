@@ -371,3 +371,24 @@ fn the_address_pattern_agrees_with_the_address_parser() {
 fn the_schema_snapshot() {
     insta::assert_json_snapshot!(schema());
 }
+
+#[test]
+fn every_object_of_the_schema_has_its_keys_sorted() {
+    // The same text whether or not the build turns on serde_json's `preserve_order`.
+    fn check(value: &Json, at: &str) {
+        match value {
+            Json::Object(map) => {
+                let keys: Vec<&String> = map.keys().collect();
+                let mut sorted = keys.clone();
+                sorted.sort();
+                assert_eq!(keys, sorted, "{at}");
+                for (key, value) in map {
+                    check(value, &format!("{at}/{key}"));
+                }
+            }
+            Json::Array(items) => items.iter().for_each(|item| check(item, at)),
+            _ => {}
+        }
+    }
+    check(&schema(), "");
+}
