@@ -292,7 +292,10 @@ fn first_value_key(table: &Table) -> Option<String> {
 /// several lines keep their layout without trailing whitespace. The caller sets the value's
 /// own decor.
 fn tidy_value(value: &mut Value) {
-    let multi_line = value.to_string().contains('\n');
+    let multi_line = match value {
+        Value::Array(_) | Value::InlineTable(_) => spans_lines(value),
+        _ => false,
+    };
     match value {
         Value::Array(array) => {
             for (index, element) in array.iter_mut().enumerate() {
@@ -315,6 +318,14 @@ fn tidy_value(value: &mut Value) {
         Value::InlineTable(table) => tidy_inline(table, multi_line),
         _ => {}
     }
+}
+
+/// Whether an array or inline table is written over several lines (its own decor, the line
+/// breaks around it, aside).
+fn spans_lines(value: &Value) -> bool {
+    let mut bare = value.clone();
+    bare.decor_mut().clear();
+    bare.to_string().contains('\n')
 }
 
 fn tidy_inline(table: &mut InlineTable, multi_line: bool) {

@@ -62,6 +62,15 @@ fn multi_line_arrays_keep_their_layout() {
 }
 
 #[test]
+fn one_line_values_inside_a_multi_line_array_are_tidied() {
+    let source = "[a]\nz = [\n  { a = 1 },\n  {b=2},   \n  [ 3,4 ],\n]\n";
+    assert_eq!(
+        format(source).unwrap(),
+        "[a]\nz = [\n  { a = 1 },\n  { b = 2 },\n  [3, 4],\n]\n"
+    );
+}
+
+#[test]
 fn a_canonical_file_is_unchanged() {
     let source = "# Top.\n[project]\nname = \"x\" # name\n\n# APIs.\n[rest_apis.a]\nid = \"abc\"\nvariables = { a = \"1\", b = \"2\" }\nlist = [\"x\", \"y\"]\n";
     assert_eq!(format(source).unwrap(), source);
