@@ -164,6 +164,14 @@ impl CacheSize {
             .map_or("", |(_, text)| text)
     }
 
+    /// The size AWS spells exactly so (`"6.1"`, `"118"`; not `"6.10"` or `"118.0"`).
+    pub fn from_spelling(text: &str) -> Option<CacheSize> {
+        CacheSize::ALL
+            .iter()
+            .find(|(_, spelling)| *spelling == text)
+            .map(|(size, _)| *size)
+    }
+
     /// Parses an AWS spelling or an equal number (`"6.1"`, `6.1`, `118.0`, `118`).
     pub fn parse(text: &str) -> Option<CacheSize> {
         let number: f64 = text.trim().parse().ok()?;

@@ -121,16 +121,20 @@ impl Walker<'_> {
     }
 
     pub(super) fn cache_size(&mut self, node: &Node<'_>) -> Option<CacheSize> {
-        let text = match node.get_ref() {
-            DeValue::String(text) => text.to_string(),
-            DeValue::Float(float) => float.as_str().to_string(),
-            DeValue::Integer(integer) if integer.radix() == 10 => integer.as_str().to_string(),
+        // A string is AWS's own spelling (`"0.5"`, `"118"`), as the API and the schema take it;
+        // a number is any number equal to a size (`118`, `118.0`).
+        let (text, size) = match node.get_ref() {
+            DeValue::String(text) => (text.to_string(), CacheSize::from_spelling(text)),
+            DeValue::Float(float) => (float.as_str().to_string(), CacheSize::parse(float.as_str())),
+            DeValue::Integer(integer) if integer.radix() == 10 => (
+                integer.as_str().to_string(),
+                CacheSize::parse(integer.as_str()),
+            ),
             _ => {
                 self.wrong_type(node, "cache_size", "a size in GB (string or number)");
                 return None;
             }
         };
-        let size = CacheSize::parse(&text);
         if size.is_none() {
             let sizes: Vec<&str> = CacheSize::ALL.iter().map(|(_, text)| *text).collect();
             self.error(
@@ -140,7 +144,10 @@ impl Walker<'_> {
                     format!("`{text}` is not an API Gateway cache size"),
                     "not one of the eight sizes",
                 )
-                .with_help(format!("cache sizes (GB): {}", sizes.join(", "))),
+                .with_help(format!(
+                    "cache sizes (GB): {} (a string spelled exactly so, or a number)",
+                    sizes.join(", ")
+                )),
             );
         }
         size
