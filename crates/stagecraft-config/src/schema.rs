@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::model::{AmplifyStage, CacheSize};
+use crate::model::{AmplifyStage, AwsSettings, CacheSize, DEFAULT_STATE_PATH};
 use crate::rules::{self, MAX_STAGES_PER_API, MAX_VARIABLES, Rule};
 
 /// The `$id` the schema names itself by.
@@ -69,8 +69,9 @@ fn object(description: &str, properties: Json, required: &[&str]) -> Json {
     schema
 }
 
+/// A boolean that is false unless set.
 fn boolean(description: &str) -> Json {
-    json!({ "type": "boolean", "description": description })
+    json!({ "type": "boolean", "description": description, "default": false })
 }
 
 /// A value: a string (whose literal text obeys `rule`; one with `${...}` references is checked
@@ -90,8 +91,9 @@ fn value(rule: &Rule, description: &str) -> Json {
     })
 }
 
-/// humantime's durations (`"5s"`, `"1500ms"`, `"1m 30s"`, `"1.5s"`): numbers, each with a unit.
-pub const DURATION_PATTERN: &str = "^\\s*([0-9]+(\\.[0-9]+)?\\s*(nanos|nsec|ns|usec|us|µs|millis|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d|weeks|week|wks|wk|w|months|month|M|years|year|yrs|yr|y)\\s*)+$";
+/// humantime's durations (`"5s"`, `"1500ms"`, `"1m 30s"`, `"1.5s"`): numbers, each with a unit
+/// (humantime also skips spaces inside a number: `"15 00ms"` is 1500 ms).
+pub const DURATION_PATTERN: &str = "^\\s*([0-9][0-9\\s]*(\\.[0-9\\s]*[0-9][0-9\\s]*)?(nanos|nsec|ns|usec|us|µs|millis|msec|ms|seconds|second|secs|sec|s|minutes|minute|mins|min|m|hours|hour|hrs|hr|h|days|day|d|weeks|week|wks|wk|w|months|month|M|years|year|yrs|yr|y)\\s*)+$";
 
 /// A resource address (`rest_apis.<api>.stages.<stage>[.canary]`,
 /// `amplify_apps.<app>.branches.<branch>`), a segment quoted when it holds a dot.
@@ -148,7 +150,14 @@ fn project() -> Json {
 }
 
 fn state() -> Json {
-    let backend = |description: &str| json!({ "type": "string", "enum": ["local", "s3"], "description": description });
+    let backend = |description: &str| {
+        json!({
+            "type": "string",
+            "enum": ["local", "s3"],
+            "description": description,
+            "default": "local",
+        })
+    };
     json!({
         "type": "object",
         "description": "Where the state is kept: a local file (the default) or an S3 object.",
@@ -168,7 +177,11 @@ fn state() -> Json {
             "The local backend.",
             json!({
                 "backend": backend("`local`."),
-                "path": { "type": "string", "description": "The state file, relative to the configuration file (default `stagecraft.state.json`)." },
+                "path": {
+                    "type": "string",
+                    "description": "The state file, relative to the configuration file.",
+                    "default": DEFAULT_STATE_PATH,
+                },
             }),
             &[],
         ),
@@ -176,6 +189,7 @@ fn state() -> Json {
 }
 
 fn aws() -> Json {
+    let defaults = AwsSettings::default();
     object(
         "How stagecraft calls AWS.",
         json!({
@@ -183,12 +197,14 @@ fn aws() -> Json {
                 "type": "string",
                 "description": "The least time between two CreateDeployment calls, e.g. \"5s\" or \"1500ms\".",
                 "pattern": DURATION_PATTERN,
+                "default": humantime::format_duration(defaults.create_deployment_interval).to_string(),
             },
             "max_attempts": {
                 "type": "integer",
                 "description": "How many times a call is tried before it fails.",
                 "minimum": 1,
                 "maximum": 100,
+                "default": defaults.max_attempts,
             },
         }),
         &[],
@@ -237,9 +253,10 @@ fn canary() -> Json {
             "revision": rule_string(&rules::REVISION, "The canary's revision"),
             "percent_traffic": {
                 "type": "number",
-                "description": "The share of traffic the canary receives, 0.0 to 100.0 (default 0).",
+                "description": "The share of traffic the canary receives, 0.0 to 100.0.",
                 "minimum": 0,
                 "maximum": 100,
+                "default": 0,
             },
             "variable_overrides": variables("Stage variables overridden for the canary."),
             "use_stage_cache": boolean("Whether the canary uses the stage's cache."),

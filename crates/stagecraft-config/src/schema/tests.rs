@@ -392,3 +392,81 @@ fn every_object_of_the_schema_has_its_keys_sorted() {
     }
     check(&schema(), "");
 }
+
+/// Every path exists and every variable is set: only the file itself can be wrong.
+struct PermissiveHost;
+
+impl Host for PermissiveHost {
+    fn inspect_path(&self, _: &str) -> PathInfo {
+        PathInfo::Directory
+    }
+
+    fn env_var(&self, _: &str) -> Option<String> {
+        Some("value".to_string())
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+    /// The schema is never stricter than the validation: a mutated example that `validate`
+    /// accepts, the schema accepts too.
+    #[test]
+    fn what_the_validation_accepts_the_schema_accepts(
+        which in 0usize..16,
+        edits in proptest::collection::vec(
+            (proptest::prelude::any::<proptest::sample::Index>(), 0u8..3, proptest::prelude::any::<char>()),
+            1..4,
+        ),
+    ) {
+        let repo = crate_dir().join("../..");
+        let mut files = toml_files(&repo.join("examples"));
+        files.extend(toml_files(&crate_dir().join("tests/fixtures/valid")));
+        files.push(repo.join("deploy.toml.example"));
+        let source = std::fs::read_to_string(&files[which % files.len()]).unwrap();
+        let mut text: Vec<char> = source.chars().collect();
+        for (index, op, c) in edits {
+            if text.is_empty() {
+                break;
+            }
+            let at = index.index(text.len());
+            match op {
+                0 => {
+                    text.remove(at);
+                }
+                1 => text.insert(at, c),
+                _ => text[at] = c,
+            }
+        }
+        let text: String = text.into_iter().collect();
+        let parsed = crate::parse_recoverable(&text, &PermissiveHost);
+        if parsed.errors.is_empty() && parsed.config.is_some() {
+            let instance = instance(&text).unwrap();
+            let errors = errors_of(&validator(), &instance);
+            proptest::prop_assert!(errors.is_empty(), "{text}\n{errors:#?}");
+        }
+    }
+}
+
+#[test]
+fn the_defaults_are_the_models() {
+    let schema = schema();
+    let defaults = crate::AwsSettings::default();
+    let interval = schema
+        .pointer("/$defs/aws/properties/create_deployment_interval/default")
+        .unwrap()
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        humantime::parse_duration(interval).unwrap(),
+        defaults.create_deployment_interval
+    );
+    assert_eq!(
+        schema["$defs"]["aws"]["properties"]["max_attempts"]["default"],
+        defaults.max_attempts
+    );
+    assert_eq!(
+        schema["$defs"]["state"]["else"]["properties"]["path"]["default"],
+        crate::DEFAULT_STATE_PATH
+    );
+}
