@@ -7,6 +7,9 @@
 //!
 //! * Faults are injected only on API Gateway requests (paths starting with `/restapis`), and
 //!   always *before* forwarding: the upstream never sees a faulted request, so retrying it is safe.
+//! * [`Proxy::lose_answer`] makes the proxy forward the Nth request of an operation, wait for
+//!   the upstream's whole answer (so the call was carried out), then close the connection
+//!   without relaying it: the answer is lost on the way back, as after a timeout.
 //! * With [`ProxyConfig::create_deployment_interval`] set, a `CreateDeployment` forwarded less than
 //!   that interval after the previous forwarded one is answered 429 `TooManyRequestsException`,
 //!   as AWS does for its account-wide CreateDeployment quota.
@@ -193,6 +196,7 @@ impl Proxy {
             quota_interval: config.create_deployment_interval,
             last_create_deployment: Mutex::new(None),
             stats: Mutex::new(Stats::default()),
+            lose: Mutex::new(Vec::new()),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared), shutdown_rx));
@@ -242,6 +246,19 @@ impl Proxy {
     /// forwarded `CreateDeployment`) is kept.
     pub fn reset_counts(&self) {
         *self.shared.stats() = Stats::default();
+    }
+
+    /// The answer to the `nth` (1-based, counted from now) forwarded request of `operation`
+    /// (as [`operation_name`] names it) is lost: the request reaches the upstream and is
+    /// carried out, then the connection is closed without an answer. Counted in
+    /// [`lost_answers`](Self::lost_answers), and in [`counts`](Self::counts) as forwarded.
+    pub fn lose_answer(&self, operation: &str, nth: u64) {
+        lock(&self.shared.lose).push((operation.to_owned(), nth.max(1)));
+    }
+
+    /// Answers lost on purpose, by operation.
+    pub fn lost_answers(&self) -> BTreeMap<String, u64> {
+        self.shared.stats().lost.clone()
     }
 
     /// Replaces the fault rates; requests arriving from now on use the new ones.
@@ -378,6 +395,7 @@ struct Stats {
     injected: BTreeMap<String, u64>,
     injected_by_kind: BTreeMap<String, u64>,
     quota_rejections: u64,
+    lost: BTreeMap<String, u64>,
 }
 
 struct Shared {
@@ -389,6 +407,8 @@ struct Shared {
     quota_interval: Option<Duration>,
     last_create_deployment: Mutex<Option<Instant>>,
     stats: Mutex<Stats>,
+    /// Answers to lose: (operation, how many more of its requests until the one to lose).
+    lose: Mutex<Vec<(String, u64)>>,
 }
 
 impl Shared {
@@ -404,6 +424,20 @@ impl Shared {
         }
         let r: f64 = lock(&self.rng).random();
         faults.pick(r)
+    }
+
+    /// Whether the answer to this forwarded request of `op` is to be lost (counts it down).
+    fn loses_answer(&self, op: &str) -> bool {
+        let mut lose = lock(&self.lose);
+        let mut lost = false;
+        for (operation, remaining) in lose.iter_mut() {
+            if operation == op {
+                *remaining -= 1;
+                lost |= *remaining == 0;
+            }
+        }
+        lose.retain(|(_, remaining)| *remaining > 0);
+        lost
     }
 
     /// True when a `CreateDeployment` may be forwarded now (and starts the next interval).
@@ -538,7 +572,14 @@ async fn handle(
         ));
     }
 
-    *shared.stats().forwarded.entry(op).or_default() += 1;
+    *shared.stats().forwarded.entry(op.clone()).or_default() += 1;
+    if shared.loses_answer(&op) {
+        let response = forward(&shared, req).await;
+        // The whole answer is read, so the upstream has finished the call, then dropped.
+        let _ = http_body_util::BodyExt::collect(response.into_body()).await;
+        *shared.stats().lost.entry(op).or_default() += 1;
+        return Err(DropConnection);
+    }
     Ok(forward(&shared, req).await)
 }
 

@@ -488,6 +488,27 @@ async fn drop_connection_closes_without_a_response() {
     assert_eq!(response.status(), reqwest::StatusCode::CREATED);
 }
 
+/// A lost answer: the 2nd `CreateDeployment` reaches the upstream (it is carried out), and the
+/// client gets no answer; the 1st and 3rd are answered as usual.
+#[tokio::test]
+async fn a_lost_answer_is_carried_out_upstream_and_never_relayed() {
+    let upstream = upstream().await;
+    let proxy = proxy_to(&upstream, FaultRates::NONE, None).await;
+    proxy.lose_answer("CreateDeployment", 2);
+    let c = client();
+    let url = format!("{}/restapis/a1/deployments", proxy.endpoint());
+    let first = c.post(&url).send().await.unwrap();
+    assert_eq!(first.status(), reqwest::StatusCode::CREATED);
+    let lost = c.post(&url).send().await;
+    let err = lost.expect_err("a lost answer must not reach the client");
+    assert!(err.status().is_none(), "{err}");
+    assert_eq!(upstream.hits(), 2, "the lost one was carried out");
+    let third = c.post(&url).send().await.unwrap();
+    assert_eq!(third.status(), reqwest::StatusCode::CREATED);
+    assert_eq!(proxy.lost_answers(), map(&[("CreateDeployment", 1)]));
+    assert_eq!(proxy.counts(), map(&[("CreateDeployment", 3)]));
+}
+
 /// The statuses of `n` sequential GetStage calls through a proxy with a 50% throttle rate.
 async fn throttle_pattern(upstream: &Upstream, seed: u64, n: usize) -> Vec<u16> {
     let proxy = Proxy::start(ProxyConfig {
