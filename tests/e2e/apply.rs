@@ -146,11 +146,22 @@ fn the_stage_and_canary_lifecycle_converges_at_every_step() {
             .unwrap_or_default()
     };
 
-    // Two stages with variables, cache and tracing: one CreateDeployment each.
+    // Two stages with variables, cache and tracing at one revision: one snapshot of it
+    // (CreateDeployment), then a CreateStage each, both on it.
     project.write(&stages("r1", "r1", "backend = \"orders-prod\"", ""));
     let made = project.apply();
-    assert_eq!(count(&made, "CreateDeployment"), 2, "{made:?}");
+    assert_eq!(count(&made, "CreateDeployment"), 1, "{made:?}");
+    assert_eq!(count(&made, "CreateStage"), 2, "{made:?}");
+    assert_eq!(aws::deployments(&api), 1);
+    assert_eq!(
+        project.recorded_deployment("staging"),
+        project.recorded_deployment("prod")
+    );
     let staging = aws::stage(&api, "staging").unwrap();
+    assert_eq!(
+        staging.deployment_id(),
+        aws::stage(&api, "prod").unwrap().deployment_id()
+    );
     assert!(staging.tracing_enabled && staging.cache_cluster_enabled);
     assert_eq!(
         staging.cache_cluster_size().map(|s| s.as_str()),

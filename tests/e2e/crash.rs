@@ -1,10 +1,18 @@
 //! Crash safety: `kill -9` at a random instant of an apply of 30 stages (3 APIs of 10), then apply
 //! again. The second apply must converge, the state must agree with LocalStack, and at most the
 //! interrupted operations may have been repeated: each API gains at most the deployments a clean
-//! run makes plus the CreateDeployment calls the next run reports as cut off.
+//! run makes plus the CreateDeployment calls the next run reports as cut off (and as a snapshot
+//! cut off is found again by its marker, none is repeated: exactly what a clean run makes).
+//!
+//! The kill instants are drawn inside the apply itself, so that a loaded machine does not move
+//! them before it begins or after it ends: the clock starts at the apply's first progress line,
+//! and each delay is drawn below the duration of a clean apply of the same shape, measured first
+//! (from its first progress line to its exit).
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::aws;
@@ -15,7 +23,7 @@ const STAGES: usize = 10;
 /// Pairs of runs; each pair kills a creation and then a redeploy: 2 x PAIRS killed applies.
 const PAIRS: usize = 10;
 const SEED: u64 = 0x5eed_2026_1122;
-/// Small, so that a good share of each apply has a CreateDeployment in flight.
+/// Small, so that the applies are short.
 const INTERVAL: &str = "20ms";
 const CUT_OFF: &str = "Warning: the last apply was cut off during ";
 
@@ -25,8 +33,8 @@ struct Outcome {
     interrupted_deployments: usize,
 }
 
-/// Applies `apis` in `dir`, killing the binary `delay` after it starts; then applies again and
-/// checks everything. `clean` is how many deployments per API a run without a crash makes.
+/// Applies `apis` in `dir`, killing the binary `delay` after its first progress line; then
+/// applies again and checks everything. `clean` is how many deployments per API a run without a crash makes.
 fn kill_then_recover(
     dir: &std::path::Path,
     apis: &[ApiSpec],
@@ -37,14 +45,11 @@ fn kill_then_recover(
     fleet::write_config(dir, INTERVAL, apis);
     let before: Vec<usize> = apis.iter().map(|api| aws::deployments(&api.id)).collect();
 
-    let mut child = fleet::command(dir, &endpoint, &["apply", "--auto-approve"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    std::thread::sleep(delay);
+    let (mut child, begun) = spawn_apply(dir, &endpoint);
+    let started = begun
+        .recv_timeout(Duration::from_secs(120))
+        .unwrap_or_else(|_| Instant::now());
+    std::thread::sleep(delay.saturating_sub(started.elapsed()));
     let killed = child.try_wait().unwrap().is_none();
     if killed {
         child.kill().unwrap(); // SIGKILL
@@ -105,6 +110,12 @@ fn kill_then_recover(
             api.id,
             run.stderr
         );
+        // A cut-off snapshot is found again by its marker, never made twice.
+        assert_eq!(
+            made, clean,
+            "{key} ({}): a cut-off snapshot was made again (kill at {ran:?}); recovery said:\n{}",
+            api.id, run.stderr
+        );
     }
     eprintln!(
         "kill after {ran:?} (killed: {killed}): {cut_off} operation(s) cut off, \
@@ -116,30 +127,85 @@ fn kill_then_recover(
     }
 }
 
+/// Spawns `apply` in `dir`; the channel gets the instant its first progress line appeared (the
+/// executor has begun), and the child's output is drained so that it never blocks on a pipe.
+fn spawn_apply(dir: &std::path::Path, endpoint: &str) -> (Child, mpsc::Receiver<Instant>) {
+    let mut child = fleet::command(dir, endpoint, &["apply", "--auto-approve"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (begun, first_line) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut begun = Some(begun);
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.starts_with("rest_apis.")
+                && let Some(begun) = begun.take()
+            {
+                let _ = begun.send(Instant::now());
+            }
+        }
+    });
+    (child, first_line)
+}
+
+/// The fleet of one pair: new APIs with their creation revision.
+fn pair_fleet(pair: usize) -> Vec<ApiSpec> {
+    fleet::fleet(APIS, STAGES, |s| {
+        let mut stage = StageSpec::new(format!("s{s}"), format!("c{pair}"));
+        stage.variables = vec![("n".into(), s.to_string())];
+        stage
+    })
+}
+
+/// Redeploy: two new revisions per API (even and odd stages), so two snapshots per API, then
+/// an UpdateStage per stage; a variable changes too.
+fn redeploy(apis: &mut [ApiSpec], pair: usize) {
+    for api in apis {
+        for (s, stage) in api.stages.iter_mut().enumerate() {
+            stage.revision = format!("r{pair}-{}", s % 2);
+            stage.variables = vec![("n".into(), format!("{s}x"))];
+        }
+    }
+}
+
+/// How long a clean apply of `apis` in `dir` runs, from its first progress line to its exit.
+fn clean_duration(dir: &std::path::Path, apis: &[ApiSpec]) -> Duration {
+    fleet::write_config(dir, INTERVAL, apis);
+    let (mut child, begun) = spawn_apply(dir, &aws::endpoint());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "the clean apply failed: {status}");
+    let started = begun.recv().unwrap();
+    started.elapsed()
+}
+
 #[test]
 fn kill_9_at_random_instants_then_apply_converges() {
     let mut rng = Rng::new(SEED);
+    // A clean creation and redeploy of the same shape, timed: the kills are drawn inside them.
+    let calibration = tempfile::tempdir().unwrap();
+    let mut apis = pair_fleet(PAIRS);
+    let create = clean_duration(calibration.path(), &apis);
+    redeploy(&mut apis, PAIRS);
+    let update = clean_duration(calibration.path(), &apis);
+    eprintln!("a clean creation runs {create:?}, a clean redeploy {update:?}");
+    let within = |clean: Duration, rng: &mut Rng| {
+        let span = (clean.as_millis() as u64 * 9 / 10).max(1);
+        Duration::from_millis(rng.below(span))
+    };
     let mut outcomes = Vec::new();
     for pair in 0..PAIRS {
         let dir = tempfile::tempdir().unwrap();
-        let mut apis = fleet::fleet(APIS, STAGES, |s| {
-            let mut stage = StageSpec::new(format!("s{s}"), format!("c{pair}"));
-            stage.variables = vec![("n".into(), s.to_string())];
-            stage
-        });
-        // Creation: one CreateDeployment per stage, spread over about 1.5 s.
-        let delay = Duration::from_millis(50 + rng.below(1500));
-        outcomes.push(kill_then_recover(dir.path(), &apis, STAGES, delay));
+        let mut apis = pair_fleet(pair);
+        // Creation: one snapshot per API, then a CreateStage per stage.
+        let delay = within(create, &mut rng);
+        outcomes.push(kill_then_recover(dir.path(), &apis, 1, delay));
 
-        // Redeploy: two new revisions per API (even and odd stages), so two snapshots per API,
-        // then an UpdateStage per stage; a variable changes too.
-        for api in &mut apis {
-            for (s, stage) in api.stages.iter_mut().enumerate() {
-                stage.revision = format!("r{pair}-{}", s % 2);
-                stage.variables = vec![("n".into(), format!("{s}x"))];
-            }
-        }
-        let delay = Duration::from_millis(50 + rng.below(650));
+        redeploy(&mut apis, pair);
+        let delay = within(update, &mut rng);
         outcomes.push(kill_then_recover(dir.path(), &apis, 2, delay));
     }
     let killed = outcomes.iter().filter(|o| o.killed).count();

@@ -307,7 +307,7 @@ fn a_writer_behind_the_backends_back_is_refused_and_nothing_is_lost() {
     // apply has read the state (and its ETag).
     project.write(
         "4s",
-        &format!("{}{}", stage("prod", "r2"), stage("staging", "r1")),
+        &format!("{}{}", stage("prod", "r2"), stage("staging", "r3")),
     );
     let apply = project.apply_until_deployed(before);
     let mut theirs = project.state();
@@ -373,9 +373,10 @@ fn a_writer_behind_the_backends_back_is_refused_and_nothing_is_lost() {
 fn a_first_write_is_refused_when_a_state_appeared_meanwhile() {
     let project = Project::new();
     let before = aws::deployments(&project.api);
+    // Two revisions, so two snapshots four seconds apart: the other writer acts in between.
     project.write(
         "4s",
-        &format!("{}{}", stage("prod", "r1"), stage("staging", "r1")),
+        &format!("{}{}", stage("prod", "r1"), stage("staging", "r2")),
     );
     let apply = project.apply_until_deployed(before);
     put_object(&project.bucket, KEY, b"{\"someone\": \"else\"}".to_vec());

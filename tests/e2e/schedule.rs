@@ -106,11 +106,12 @@ fn two_applies_at_once_one_waits_or_names_the_holder() {
     let mut apis = vec![ApiSpec {
         id: api.clone(),
         stages: (0..3)
-            .map(|s| StageSpec::new(format!("s{s}"), "r1"))
+            .map(|s| StageSpec::new(format!("s{s}"), format!("r1-{s}")))
             .collect(),
     }];
     let dir = tempfile::tempdir().unwrap();
-    // Slow enough (three creations a second apart) that the two runs overlap.
+    // Slow enough (three revisions, so three snapshots a second apart) that the two runs
+    // overlap.
     fleet::write_config(dir.path(), "1s", &apis);
 
     // Without --lock-timeout: one applies, the other fails at once naming the holder.

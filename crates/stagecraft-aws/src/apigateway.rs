@@ -1,4 +1,4 @@
-//! API Gateway (REST, v1) calls: deployments, stages, canaries.
+//! API Gateway (REST, v1) calls: deployments (snapshots), stages, canaries.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -8,8 +8,8 @@ use aws_sdk_apigateway::types::{
     PatchOperation,
 };
 use stagecraft_core::provider::{
-    CacheSize, CacheStatus, ErrorKind, LiveCanary, LiveStage, NewCanary, NewStage, PatchOp,
-    ProviderResult,
+    CacheSize, CacheStatus, ErrorKind, LiveCanary, LiveDeployment, LiveStage, NewCanary, NewStage,
+    PatchOp, ProviderResult,
 };
 
 use crate::errors::{from_sdk, incomplete};
@@ -103,28 +103,69 @@ fn patch_operation(op: &PatchOp) -> PatchOperation {
     }
 }
 
-/// `CreateDeployment` creating a new stage with its settings.
-pub(crate) async fn create_stage(client: &Client, stage: &NewStage) -> ProviderResult<String> {
-    const OP: &str = "CreateDeployment";
+/// `CreateStage` from an existing deployment, with its settings (and canary, if any).
+pub(crate) async fn create_stage(client: &Client, stage: &NewStage) -> ProviderResult<LiveStage> {
+    const OP: &str = "CreateStage";
     tracing::debug!(
         rest_api_id = %stage.rest_api_id,
         stage_name = %stage.stage_name,
-        "{OP} (new stage)"
+        "{OP}"
     );
+    let canary = stage.canary.as_ref().map(|canary| {
+        CanarySettings::builder()
+            .deployment_id(&canary.deployment_id)
+            .percent_traffic(canary.percent_traffic)
+            .set_stage_variable_overrides(to_hash(&canary.variable_overrides))
+            .use_stage_cache(canary.use_stage_cache)
+            .build()
+    });
     let out = client
-        .create_deployment()
+        .create_stage()
         .rest_api_id(&stage.rest_api_id)
         .stage_name(&stage.stage_name)
-        .description(&stage.deployment_description)
-        .set_stage_description(stage.stage_description.clone())
+        .deployment_id(&stage.deployment_id)
+        .set_description(stage.stage_description.clone())
         .set_variables(to_hash(&stage.variables))
         .cache_cluster_enabled(stage.cache_size.is_some())
         .set_cache_cluster_size(stage.cache_size.map(cache_cluster_size))
         .tracing_enabled(stage.tracing)
+        .set_canary_settings(canary)
         .send()
         .await
         .map_err(|e| from_sdk(OP, e))?;
-    non_empty(out.id()).ok_or_else(|| incomplete(OP, "deployment id"))
+    Ok(live_stage!(&out, &stage.stage_name))
+}
+
+/// `GetDeployments`, every page (500 per page, the most AWS gives).
+pub(crate) async fn get_deployments(
+    client: &Client,
+    rest_api_id: &str,
+) -> ProviderResult<Vec<LiveDeployment>> {
+    const OP: &str = "GetDeployments";
+    const PAGE: i32 = 500;
+    tracing::debug!(rest_api_id, "{OP}");
+    let mut deployments = Vec::new();
+    let mut position: Option<String> = None;
+    loop {
+        let out = client
+            .get_deployments()
+            .rest_api_id(rest_api_id)
+            .limit(PAGE)
+            .set_position(position.take())
+            .send()
+            .await
+            .map_err(|e| from_sdk(OP, e))?;
+        deployments.extend(out.items().iter().filter_map(|deployment| {
+            Some(LiveDeployment {
+                id: non_empty(deployment.id())?,
+                description: non_empty(deployment.description()),
+            })
+        }));
+        match non_empty(out.position()) {
+            Some(next) => position = Some(next),
+            None => return Ok(deployments),
+        }
+    }
 }
 
 /// `CreateDeployment` without a stage: an immutable snapshot of the API.

@@ -32,8 +32,8 @@ use aws_smithy_types::timeout::TimeoutConfig;
 pub use region::chain_region;
 pub use s3::{S3Object, S3Store, StoreError};
 use stagecraft_core::provider::{
-    AmplifyUpload, BranchSettings, Job, LiveBranch, LiveStage, NewCanary, NewStage, PatchOp,
-    Provider, ProviderResult,
+    AmplifyUpload, BranchSettings, Job, LiveBranch, LiveDeployment, LiveStage, NewCanary, NewStage,
+    PatchOp, Provider, ProviderResult,
 };
 
 /// How long to wait for a TCP/TLS connection to AWS.
@@ -145,7 +145,7 @@ impl AwsProvider {
 
 #[async_trait]
 impl Provider for AwsProvider {
-    async fn create_stage(&self, stage: &NewStage) -> ProviderResult<String> {
+    async fn create_stage(&self, stage: &NewStage) -> ProviderResult<LiveStage> {
         apigateway::create_stage(&self.apigateway, stage).await
     }
 
@@ -176,6 +176,10 @@ impl Provider for AwsProvider {
         stage_name: &str,
     ) -> ProviderResult<Option<LiveStage>> {
         apigateway::get_stage(&self.apigateway, rest_api_id, stage_name).await
+    }
+
+    async fn get_deployments(&self, rest_api_id: &str) -> ProviderResult<Vec<LiveDeployment>> {
+        apigateway::get_deployments(&self.apigateway, rest_api_id).await
     }
 
     async fn get_stages(&self, rest_api_id: &str) -> ProviderResult<Vec<LiveStage>> {

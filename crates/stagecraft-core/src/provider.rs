@@ -74,6 +74,14 @@ impl ProviderError {
     }
 }
 
+impl ProviderError {
+    /// Whether AWS refused the call with a `ConflictException` that is not worth retrying: on
+    /// `CreateStage`, a stage of that name exists already.
+    pub fn is_conflict(&self) -> bool {
+        self.kind == ErrorKind::Permanent && self.code.as_deref() == Some("ConflictException")
+    }
+}
+
 impl fmt::Display for ProviderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.code {
@@ -112,15 +120,15 @@ pub enum PatchOp {
     },
 }
 
-/// The settings of a stage created by `CreateDeployment` with a new `stageName`.
+/// The settings of a new stage for `CreateStage`, made from a snapshot already taken.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewStage {
     /// The REST API id.
     pub rest_api_id: String,
     /// The stage name.
     pub stage_name: String,
-    /// The deployment's description (stagecraft writes the revision here).
-    pub deployment_description: String,
+    /// The deployment (the snapshot of its revision) the stage serves.
+    pub deployment_id: String,
     /// The stage's description.
     pub stage_description: Option<String>,
     /// Stage variables, values in clear (sensitive ones included: they go to AWS only).
@@ -129,6 +137,30 @@ pub struct NewStage {
     pub cache_size: Option<CacheSize>,
     /// X-Ray tracing.
     pub tracing: bool,
+    /// The canary the stage is created with, if any (`CreateStage`'s `canarySettings`).
+    pub canary: Option<StageCanary>,
+}
+
+/// A canary as `CreateStage` takes it: unlike `CreateDeployment`'s, it names its deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageCanary {
+    /// The canary's deployment (the snapshot of its revision).
+    pub deployment_id: String,
+    /// Share of traffic, 0 to 100.
+    pub percent_traffic: f64,
+    /// Variable overrides in clear.
+    pub variable_overrides: BTreeMap<String, String>,
+    /// Whether canary requests use the stage cache.
+    pub use_stage_cache: bool,
+}
+
+/// A deployment (a snapshot of a REST API) as `GetDeployments` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LiveDeployment {
+    /// Its id.
+    pub id: String,
+    /// Its description (stagecraft writes the revision and its marker here).
+    pub description: Option<String>,
 }
 
 /// The canary part of a `CreateDeployment` that deploys a canary onto an existing stage.
@@ -354,13 +386,18 @@ impl CacheStatus {
         }
     }
 
-    /// Whether a cache change counts as settled. A cache can stay in `DELETE_IN_PROGRESS`
-    /// indefinitely (an AWS fault), so that one counts too.
-    pub fn is_settled(&self) -> bool {
-        matches!(
-            self,
-            CacheStatus::Available | CacheStatus::NotAvailable | CacheStatus::DeleteInProgress
-        )
+    /// Whether a cache change counts as settled: an enabled or resized cache only once it is
+    /// `AVAILABLE`; a disabled one once it is `NOT_AVAILABLE`, or `DELETE_IN_PROGRESS` (a cache
+    /// can stay there indefinitely, an AWS fault, and it serves nothing any more).
+    pub fn is_settled(&self, enabled: bool) -> bool {
+        if enabled {
+            matches!(self, CacheStatus::Available)
+        } else {
+            matches!(
+                self,
+                CacheStatus::NotAvailable | CacheStatus::DeleteInProgress
+            )
+        }
     }
 }
 
@@ -382,8 +419,10 @@ pub struct AmplifyUpload {
 /// Every AWS call stagecraft makes.
 #[async_trait]
 pub trait Provider: Send + Sync {
-    /// `CreateDeployment` with a new `stageName` and its settings; returns the deployment id.
-    async fn create_stage(&self, stage: &NewStage) -> ProviderResult<String>;
+    /// `CreateStage` from an existing deployment, with its settings; returns the new stage.
+    /// A stage of that name that already exists is AWS's `ConflictException`
+    /// ([`ProviderError::is_conflict`]).
+    async fn create_stage(&self, stage: &NewStage) -> ProviderResult<LiveStage>;
     /// `CreateDeployment` without a stage: a snapshot; returns the deployment id.
     async fn create_snapshot(&self, rest_api_id: &str, description: &str)
     -> ProviderResult<String>;
@@ -402,6 +441,8 @@ pub trait Provider: Send + Sync {
         rest_api_id: &str,
         stage_name: &str,
     ) -> ProviderResult<Option<LiveStage>>;
+    /// `GetDeployments`: every deployment of an API, all pages read.
+    async fn get_deployments(&self, rest_api_id: &str) -> ProviderResult<Vec<LiveDeployment>>;
     /// `GetStages`: every stage of an API.
     async fn get_stages(&self, rest_api_id: &str) -> ProviderResult<Vec<LiveStage>>;
     /// `DeleteStage`.
@@ -453,3 +494,6 @@ pub trait Provider: Send + Sync {
     /// `GetJob`.
     async fn get_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<Job>;
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,9 @@ use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::operation::create_deployment::{
     CreateDeploymentError, CreateDeploymentOutput,
 };
+use aws_sdk_apigateway::operation::create_stage::{CreateStageError, CreateStageOutput};
 use aws_sdk_apigateway::operation::delete_stage::{DeleteStageError, DeleteStageOutput};
+use aws_sdk_apigateway::operation::get_deployments::GetDeploymentsOutput;
 use aws_sdk_apigateway::operation::get_stage::{GetStageError, GetStageOutput};
 use aws_sdk_apigateway::operation::get_stages::GetStagesOutput;
 use aws_sdk_apigateway::operation::update_stage::{UpdateStageError, UpdateStageOutput};
@@ -16,12 +18,12 @@ use aws_sdk_apigateway::types::error::{
     TooManyRequestsException,
 };
 use aws_sdk_apigateway::types::{
-    CacheClusterSize, CacheClusterStatus, CanarySettings, Op, PatchOperation, Stage,
+    CacheClusterSize, CacheClusterStatus, CanarySettings, Deployment, Op, PatchOperation, Stage,
 };
 use aws_smithy_mocks::mock;
 use stagecraft_core::provider::{
-    CacheSize, CacheStatus, ErrorKind, LiveCanary, LiveStage, NewCanary, NewStage, PatchOp,
-    Provider,
+    CacheSize, CacheStatus, ErrorKind, LiveCanary, LiveDeployment, LiveStage, NewCanary, NewStage,
+    PatchOp, Provider, StageCanary,
 };
 
 use crate::test_support::{apigateway_provider, http_response, meta};
@@ -37,11 +39,12 @@ fn new_stage() -> NewStage {
     NewStage {
         rest_api_id: "api1".into(),
         stage_name: "prod".into(),
-        deployment_description: "v1".into(),
+        deployment_id: "dep1".into(),
         stage_description: Some("production".into()),
         variables: vars(&[("k", "v"), ("backend", "https://b.example.com")]),
         cache_size: Some(CacheSize::Gb0_5),
         tracing: true,
+        canary: None,
     }
 }
 
@@ -51,12 +54,12 @@ fn deployment(id: &str) -> CreateDeploymentOutput {
 
 #[tokio::test]
 async fn create_stage_sends_every_setting() {
-    let rule = mock!(Client::create_deployment)
+    let rule = mock!(Client::create_stage)
         .match_requests(|req| {
             req.rest_api_id() == Some("api1")
                 && req.stage_name() == Some("prod")
-                && req.description() == Some("v1")
-                && req.stage_description() == Some("production")
+                && req.deployment_id() == Some("dep1")
+                && req.description() == Some("production")
                 && req.variables().unwrap().len() == 2
                 && req.variables().unwrap()["k"] == "v"
                 && req.variables().unwrap()["backend"] == "https://b.example.com"
@@ -65,45 +68,130 @@ async fn create_stage_sends_every_setting() {
                 && req.tracing_enabled() == Some(true)
                 && req.canary_settings().is_none()
         })
-        .then_output(|| deployment("dep1"));
+        .then_output(|| {
+            CreateStageOutput::builder()
+                .stage_name("prod")
+                .deployment_id("dep1")
+                .cache_cluster_enabled(true)
+                .cache_cluster_status(CacheClusterStatus::CreateInProgress)
+                .build()
+        });
     let provider = apigateway_provider(&[&rule]);
-    assert_eq!(provider.create_stage(&new_stage()).await.unwrap(), "dep1");
+    let live = provider.create_stage(&new_stage()).await.unwrap();
+    assert_eq!(live.deployment_id.as_deref(), Some("dep1"));
+    assert_eq!(live.cache_status, Some(CacheStatus::CreateInProgress));
     assert_eq!(rule.num_calls(), 1);
 }
 
 #[tokio::test]
 async fn create_stage_without_cache_or_variables() {
-    let rule = mock!(Client::create_deployment)
+    let rule = mock!(Client::create_stage)
         .match_requests(|req| {
             req.stage_name() == Some("dev")
-                && req.stage_description().is_none()
+                && req.description().is_none()
                 && req.variables().is_none()
                 && req.cache_cluster_enabled() == Some(false)
                 && req.cache_cluster_size().is_none()
                 && req.tracing_enabled() == Some(false)
         })
-        .then_output(|| deployment("dep2"));
+        .then_output(|| {
+            CreateStageOutput::builder()
+                .stage_name("dev")
+                .deployment_id("dep2")
+                .build()
+        });
     let provider = apigateway_provider(&[&rule]);
     let stage = NewStage {
         stage_name: "dev".into(),
+        deployment_id: "dep2".into(),
         stage_description: None,
         variables: BTreeMap::new(),
         cache_size: None,
         tracing: false,
         ..new_stage()
     };
-    assert_eq!(provider.create_stage(&stage).await.unwrap(), "dep2");
+    let live = provider.create_stage(&stage).await.unwrap();
+    assert_eq!(live.stage_name, "dev");
     assert_eq!(rule.num_calls(), 1);
 }
 
+/// `CreateStage`'s canary names its deployment (`CreateDeployment`'s cannot).
 #[tokio::test]
-async fn create_stage_without_deployment_id_is_an_error() {
-    let rule =
-        mock!(Client::create_deployment).then_output(|| CreateDeploymentOutput::builder().build());
+async fn create_stage_with_a_canary_names_its_deployment() {
+    let rule = mock!(Client::create_stage)
+        .match_requests(|req| {
+            let canary = req.canary_settings().unwrap();
+            req.deployment_id() == Some("dep1")
+                && canary.deployment_id() == Some("dep2")
+                && canary.percent_traffic() == 10.0
+                && canary.stage_variable_overrides().unwrap()["backend"] == "canary"
+                && canary.use_stage_cache()
+        })
+        .then_output(|| CreateStageOutput::builder().stage_name("prod").build());
+    let provider = apigateway_provider(&[&rule]);
+    let stage = NewStage {
+        canary: Some(StageCanary {
+            deployment_id: "dep2".into(),
+            percent_traffic: 10.0,
+            variable_overrides: vars(&[("backend", "canary")]),
+            use_stage_cache: true,
+        }),
+        ..new_stage()
+    };
+    provider.create_stage(&stage).await.unwrap();
+    assert_eq!(rule.num_calls(), 1);
+}
+
+/// A stage that exists already is AWS's `ConflictException`, which is not retried.
+#[tokio::test]
+async fn create_stage_on_an_existing_stage_is_a_conflict() {
+    let rule = mock!(Client::create_stage).then_error(|| {
+        CreateStageError::ConflictException(
+            ConflictException::builder()
+                .message("Stage already exists")
+                .meta(meta("ConflictException", "Stage already exists"))
+                .build(),
+        )
+    });
     let provider = apigateway_provider(&[&rule]);
     let err = provider.create_stage(&new_stage()).await.unwrap_err();
+    assert!(err.is_conflict(), "{err:?}");
     assert_eq!(err.kind, ErrorKind::Permanent);
-    assert!(err.message.contains("deployment id"), "{err}");
+}
+
+/// Every page is read: `position` is sent back until AWS sends none.
+#[tokio::test]
+async fn get_deployments_reads_every_page() {
+    let first = mock!(Client::get_deployments)
+        .match_requests(|req| req.limit() == Some(500) && req.position().is_none())
+        .then_output(|| {
+            GetDeploymentsOutput::builder()
+                .items(Deployment::builder().id("d1").description("v1").build())
+                .position("p2")
+                .build()
+        });
+    let second = mock!(Client::get_deployments)
+        .match_requests(|req| req.position() == Some("p2"))
+        .then_output(|| {
+            GetDeploymentsOutput::builder()
+                .items(Deployment::builder().id("d2").build())
+                .build()
+        });
+    let provider = apigateway_provider(&[&first, &second]);
+    let deployments = provider.get_deployments("api1").await.unwrap();
+    assert_eq!(
+        deployments,
+        vec![
+            LiveDeployment {
+                id: "d1".into(),
+                description: Some("v1".into())
+            },
+            LiveDeployment {
+                id: "d2".into(),
+                description: None
+            },
+        ]
+    );
 }
 
 #[tokio::test]
@@ -424,7 +512,8 @@ async fn get_stage_keeps_an_unknown_cache_status() {
     let stage = provider.get_stage("api1", "prod").await.unwrap().unwrap();
     let status = stage.cache_status.unwrap();
     assert_eq!(status, CacheStatus::Unknown("RESIZE_IN_PROGRESS".into()));
-    assert!(!status.is_settled());
+    assert!(!status.is_settled(true));
+    assert!(!status.is_settled(false));
     assert_eq!(status.to_string(), "RESIZE_IN_PROGRESS");
 }
 

@@ -215,6 +215,8 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
     let mut options = ApplyOptions::new(&loaded.config.aws, settings.parallelism);
     options.job_timeout = settings.job_timeout;
     let prior_serial = state.as_ref().map(|state| state.serial);
+    // The nonce of this run's snapshot markers (docs/behaviour.md, "Snapshots and revisions").
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
     let ctx = Context {
         provider: &provider,
         journal: journal.as_ref(),
@@ -226,6 +228,7 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
         in_doubt: &in_doubt,
         options: &options,
         interrupt: &interrupt,
+        run_id: &run_id,
     };
     let report = runtime.block_on(apply::apply(&plan, state, &ctx));
     progress.finish();

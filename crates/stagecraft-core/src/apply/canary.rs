@@ -1,10 +1,11 @@
-//! A canary's calls on API Gateway: deploy (`CreateDeployment` with `canarySettings`), re-point
-//! or update (`UpdateStage`), promotion by copy operations, and removal.
+//! A canary's calls on API Gateway: deploy (`CreateDeployment` with `canarySettings`, the
+//! snapshot of a revision not deployed yet), re-point or update (`UpdateStage`), promotion by
+//! copy operations, and removal.
 
 use stagecraft_config::Address;
 
 use super::Run;
-use super::effects::{canary_record, deployment_effect, removed, resource_effect};
+use super::effects::{canary_record, deployed, deployment_effect, removed, resource_effect};
 use super::error::ApplyError;
 use super::journal::Call;
 use super::patch;
@@ -33,25 +34,46 @@ impl Run<'_> {
         let moves = old
             .as_ref()
             .is_none_or(|old| old.revision != desired.revision);
+        if self.in_doubt(address).is_some() {
+            self.settle_snapshots(address).await?;
+        }
         // Held while finding or making the revision's deployment (one per revision).
         let lock = self.revision_lock(api);
         let _guard = lock.lock().await;
-        let known = self.deployment_of(api, &desired.revision);
+        let known = if moves {
+            self.known_deployment(address, api, &desired.revision)
+                .await?
+        } else {
+            None
+        };
         if moves && known.is_none() {
+            // A revision not deployed yet: one `CreateDeployment` with `canarySettings` makes
+            // its snapshot and points the canary at it (docs/behaviour.md, "Snapshots and
+            // revisions"); marked like any snapshot, so that a lost answer is found again.
+            let marker = self.new_marker(api, &desired.revision);
             let new = NewCanary {
                 rest_api_id: api.to_string(),
                 stage_name: name.to_string(),
-                deployment_description: desired.revision.clone(),
+                deployment_description: marker.description.clone(),
                 percent_traffic: desired.percent_traffic,
                 variable_overrides: clear.clone(),
                 use_stage_cache: desired.use_stage_cache,
             };
-            self.create_deployment(
+            self.mutate_snapshot(
                 address,
-                api,
-                &desired.revision,
+                &marker,
+                CallKind::Deployment { rest_api_id: api },
                 || self.ctx.provider.create_canary(&new),
-                |id| canary_record(desired, id),
+                || self.find_marked(&marker),
+                |id| {
+                    deployed(
+                        api,
+                        &desired.revision,
+                        address,
+                        id,
+                        canary_record(desired, id).ok(),
+                    )
+                },
             )
             .await?;
             // AWS fills the canary's deployment id itself: record what it reports.

@@ -55,12 +55,10 @@ pub enum ApplyError {
     /// The record of a change cannot be made: a value is still deferred.
     #[error("a value is still unknown after its dependencies were applied")]
     RecordUnknown,
-    /// `GetStage` found nothing right after the stage was created.
-    #[error("GetStage found no stage {stage_name} after creating it")]
-    CreatedStageMissing {
-        /// The stage.
-        stage_name: String,
-    },
+    /// A stage the plan creates exists on AWS already, and no apply of this state made it:
+    /// nothing was changed (docs/behaviour.md, "Existing stages").
+    #[error(transparent)]
+    StageExists(Box<ExistingStage>),
     /// A cache cluster kept changing past the cache timeout.
     #[error(
         "the cache cluster did not settle within {}s (last status {last_status})",
@@ -138,6 +136,22 @@ pub enum ApplyError {
         /// The timeout.
         timeout: Duration,
     },
+}
+
+/// A stage found on AWS where the plan creates one, which no apply of this state made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "stage {stage_name} already exists on AWS (deployment {deployment_id}, description {description:?}) and no apply of this state made it, so nothing was changed; to manage it with stagecraft, run `stagecraft import {address}`"
+)]
+pub struct ExistingStage {
+    /// The stage's address.
+    pub address: Address,
+    /// The stage.
+    pub stage_name: String,
+    /// The deployment it serves on AWS.
+    pub deployment_id: String,
+    /// Its description on AWS (empty when it has none).
+    pub description: String,
 }
 
 /// Whose Amplify job apply waits for.

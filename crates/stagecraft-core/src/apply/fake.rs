@@ -26,8 +26,8 @@ struct World {
     next_id: u64,
     /// Per REST API: its stages.
     stages: BTreeMap<String, BTreeMap<String, LiveStage>>,
-    /// Deployment descriptions by id.
-    deployments: BTreeMap<String, String>,
+    /// Per REST API: deployment descriptions by id.
+    deployments: BTreeMap<String, BTreeMap<String, String>>,
     branches: BTreeMap<(String, String), LiveBranch>,
     jobs: BTreeMap<String, Job>,
     uploads: BTreeMap<String, Vec<u8>>,
@@ -174,13 +174,45 @@ impl FakeAws {
         Ok(())
     }
 
-    fn new_deployment(world: &mut World, description: &str) -> String {
+    fn new_deployment(world: &mut World, rest_api_id: &str, description: &str) -> String {
         world.next_id += 1;
         let id = format!("dep{}", world.next_id);
         world
             .deployments
+            .entry(rest_api_id.to_string())
+            .or_default()
             .insert(id.clone(), description.to_string());
         id
+    }
+
+    /// The deployments of a REST API, with their descriptions.
+    pub(crate) fn deployments(&self, rest_api_id: &str) -> BTreeMap<String, String> {
+        self.world
+            .lock()
+            .unwrap()
+            .deployments
+            .get(rest_api_id)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// A stage made outside stagecraft (the console, another tool), on a deployment of its own.
+    pub(crate) fn put_foreign_stage(&self, rest_api_id: &str, stage_name: &str) {
+        let mut world = self.world.lock().unwrap();
+        let id = FakeAws::new_deployment(&mut world, rest_api_id, "made by hand");
+        world
+            .stages
+            .entry(rest_api_id.to_string())
+            .or_default()
+            .insert(
+                stage_name.to_string(),
+                LiveStage {
+                    stage_name: stage_name.to_string(),
+                    deployment_id: Some(id),
+                    description: Some("by hand".to_string()),
+                    ..LiveStage::default()
+                },
+            );
     }
 }
 
@@ -206,6 +238,8 @@ fn apply_patch(stage: &mut LiveStage, patch: &[PatchOp]) -> ProviderResult<()> {
                             return Err(bad_request("cache size sent while the cache is disabled"));
                         }
                         stage.cache_size = Some(value.clone());
+                        // A resized cache is made anew.
+                        stage.cache_status = Some(CacheStatus::CreateInProgress);
                     }
                     ["variables", key] => {
                         stage
@@ -271,30 +305,71 @@ fn apply_patch(stage: &mut LiveStage, patch: &[PatchOp]) -> ProviderResult<()> {
 
 #[async_trait]
 impl Provider for FakeAws {
-    async fn create_stage(&self, new: &NewStage) -> ProviderResult<String> {
+    /// As strict as AWS: the deployment (and the canary's) must exist on that API, and a
+    /// stage of that name must not (`ConflictException`); a new cache starts
+    /// `CREATE_IN_PROGRESS`.
+    async fn create_stage(&self, new: &NewStage) -> ProviderResult<LiveStage> {
         self.enter(
-            "CreateDeployment",
+            "CreateStage",
             Some(&new.rest_api_id),
-            format!("stage {}", new.stage_name),
+            format!("stage {} on {}", new.stage_name, new.deployment_id),
         )
         .await?;
         let mut world = self.world.lock().unwrap();
-        let id = FakeAws::new_deployment(&mut world, &new.deployment_description);
+        let deployments = world.deployments.get(&new.rest_api_id);
+        let exists = |id: &str| deployments.is_some_and(|d| d.contains_key(id));
+        if !exists(&new.deployment_id)
+            || new
+                .canary
+                .as_ref()
+                .is_some_and(|canary| !exists(&canary.deployment_id))
+        {
+            return Err(not_found(
+                "Invalid Deployment identifier specified; deployment",
+            ));
+        }
         let stages = world.stages.entry(new.rest_api_id.clone()).or_default();
-        let stage = stages
-            .entry(new.stage_name.clone())
-            .or_insert_with(|| LiveStage {
-                stage_name: new.stage_name.clone(),
-                description: new.stage_description.clone(),
-                tracing: new.tracing,
-                variables: new.variables.clone(),
-                cache_enabled: new.cache_size.is_some(),
-                cache_size: new.cache_size.map(|size| size.as_str().to_string()),
-                cache_status: new.cache_size.as_ref().map(|_| CacheStatus::Available),
-                ..LiveStage::default()
-            });
-        stage.deployment_id = Some(id.clone());
-        self.answer("CreateDeployment", id)
+        if stages.contains_key(&new.stage_name) {
+            return Err(ProviderError::new(
+                ErrorKind::Permanent,
+                Some("ConflictException"),
+                "Stage already exists",
+            ));
+        }
+        let stage = LiveStage {
+            stage_name: new.stage_name.clone(),
+            deployment_id: Some(new.deployment_id.clone()),
+            description: new.stage_description.clone(),
+            tracing: new.tracing,
+            variables: new.variables.clone(),
+            cache_enabled: new.cache_size.is_some(),
+            cache_size: new.cache_size.map(|size| size.as_str().to_string()),
+            cache_status: new
+                .cache_size
+                .as_ref()
+                .map(|_| CacheStatus::CreateInProgress),
+            canary: new.canary.as_ref().map(|canary| LiveCanary {
+                deployment_id: Some(canary.deployment_id.clone()),
+                percent_traffic: canary.percent_traffic,
+                variable_overrides: canary.variable_overrides.clone(),
+                use_stage_cache: canary.use_stage_cache,
+            }),
+        };
+        stages.insert(new.stage_name.clone(), stage.clone());
+        self.answer("CreateStage", stage)
+    }
+
+    async fn get_deployments(&self, rest_api_id: &str) -> ProviderResult<Vec<LiveDeployment>> {
+        self.enter("GetDeployments", None, rest_api_id.to_string())
+            .await?;
+        Ok(self
+            .deployments(rest_api_id)
+            .into_iter()
+            .map(|(id, description)| LiveDeployment {
+                id,
+                description: Some(description),
+            })
+            .collect())
     }
 
     async fn create_snapshot(
@@ -311,7 +386,7 @@ impl Provider for FakeAws {
         let mut world = self.world.lock().unwrap();
         self.answer(
             "CreateDeployment",
-            FakeAws::new_deployment(&mut world, description),
+            FakeAws::new_deployment(&mut world, rest_api_id, description),
         )
     }
 
@@ -332,7 +407,7 @@ impl Provider for FakeAws {
                 "the stage must already be created before making a canary release deployment",
             ));
         }
-        let id = FakeAws::new_deployment(&mut world, &new.deployment_description);
+        let id = FakeAws::new_deployment(&mut world, &new.rest_api_id, &new.deployment_description);
         let stage = world
             .stages
             .get_mut(&new.rest_api_id)
@@ -361,6 +436,19 @@ impl Provider for FakeAws {
         )
         .await?;
         let mut world = self.world.lock().unwrap();
+        let known = world
+            .deployments
+            .get(rest_api_id)
+            .cloned()
+            .unwrap_or_default();
+        for op in patch {
+            if let PatchOp::Replace { path, value } = op
+                && (path == "/deploymentId" || path == "/canarySettings/deploymentId")
+                && !known.contains_key(value)
+            {
+                return Err(bad_request("Deployment id does not exist"));
+            }
+        }
         let stage = world
             .stages
             .get_mut(rest_api_id)

@@ -16,8 +16,13 @@ use crate::state::{ResourceState, State};
 /// `CreateDeployment` share a name, so a journal line tells them apart by its resource's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Call {
-    /// API Gateway `CreateDeployment`: a new stage, a snapshot or a canary.
+    /// API Gateway `CreateDeployment`: a snapshot of a revision, or a canary on a revision not
+    /// yet deployed (journals before stagecraft made stages with `CreateStage`: a new stage).
     CreateDeployment,
+    /// API Gateway `CreateStage`: a new stage on its revision's snapshot.
+    CreateStage,
+    /// API Gateway `GetDeployments` (a read: a snapshot found again by its marker).
+    GetDeployments,
     /// API Gateway `UpdateStage`.
     UpdateStage,
     /// API Gateway `DeleteStage`.
@@ -67,8 +72,10 @@ impl Service {
 
 impl Call {
     /// Every call, for parsing.
-    const ALL: [Call; 14] = [
+    const ALL: [Call; 16] = [
         Call::CreateDeployment,
+        Call::CreateStage,
+        Call::GetDeployments,
         Call::UpdateStage,
         Call::DeleteStage,
         Call::GetStage,
@@ -88,6 +95,8 @@ impl Call {
     pub fn name(self) -> &'static str {
         match self {
             Call::CreateDeployment | Call::CreateAmplifyDeployment => "CreateDeployment",
+            Call::CreateStage => "CreateStage",
+            Call::GetDeployments => "GetDeployments",
             Call::UpdateStage => "UpdateStage",
             Call::DeleteStage => "DeleteStage",
             Call::GetStage => "GetStage",
@@ -106,9 +115,12 @@ impl Call {
     /// The service the call goes to.
     pub fn service(self) -> Service {
         match self {
-            Call::CreateDeployment | Call::UpdateStage | Call::DeleteStage | Call::GetStage => {
-                Service::ApiGateway
-            }
+            Call::CreateDeployment
+            | Call::CreateStage
+            | Call::GetDeployments
+            | Call::UpdateStage
+            | Call::DeleteStage
+            | Call::GetStage => Service::ApiGateway,
             _ => Service::Amplify,
         }
     }
@@ -166,6 +178,10 @@ pub enum JournalEntry {
         address: Address,
         /// The AWS call.
         call: Call,
+        /// For a `CreateDeployment`: the snapshot it makes, by which the next run finds it
+        /// again if this run ends before its answer is journaled.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot: Option<SnapshotMarker>,
     },
     /// The call succeeded, with what it changed in the state.
     Completed {
@@ -190,6 +206,36 @@ pub enum JournalEntry {
         /// The effects, applied in order.
         effects: Vec<Effect>,
     },
+}
+
+/// What tells a snapshot stagecraft made apart from every other deployment of its REST API:
+/// its description, which names the revision (for people, first), the state's lineage and a
+/// nonce of the run and call that made it (docs/behaviour.md, "Snapshots and revisions").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotMarker {
+    /// The REST API id.
+    pub rest_api_id: String,
+    /// The revision it is a snapshot of.
+    pub revision: String,
+    /// The deployment's description, as sent: `<revision> (stagecraft <lineage> <nonce>)`.
+    pub description: String,
+}
+
+impl SnapshotMarker {
+    /// The marker of a new snapshot of `revision`, made by the run `run_id` as its `n`th.
+    pub fn new(
+        rest_api_id: &str,
+        revision: &str,
+        lineage: &str,
+        run_id: &str,
+        n: u64,
+    ) -> SnapshotMarker {
+        SnapshotMarker {
+            rest_api_id: rest_api_id.to_string(),
+            revision: revision.to_string(),
+            description: format!("{revision} (stagecraft {lineage} {run_id}-{n})"),
+        }
+    }
 }
 
 /// A change to the recorded state.
@@ -248,6 +294,8 @@ pub struct Interrupted {
     pub address: Address,
     /// The AWS call.
     pub call: Call,
+    /// The snapshot a `CreateDeployment` was making, to be looked for before another is made.
+    pub snapshot: Option<SnapshotMarker>,
 }
 
 /// What replaying a journal did.
@@ -305,6 +353,7 @@ pub fn carried(state: &State, interrupted: &[Interrupted]) -> Vec<JournalEntry> 
             operation: u64::MAX - index as u64,
             address: operation.address.clone(),
             call: operation.call,
+            snapshot: operation.snapshot.clone(),
         });
     }
     entries
@@ -385,6 +434,7 @@ pub fn replay(
                 operation,
                 address,
                 call,
+                snapshot,
             } => {
                 if call.precedes_amplify_start() {
                     deploying.insert(address.clone(), *call);
@@ -396,6 +446,7 @@ pub fn replay(
                     Interrupted {
                         address: address.clone(),
                         call: *call,
+                        snapshot: snapshot.clone(),
                     },
                 ));
             }
@@ -415,7 +466,11 @@ pub fn replay(
     report.interrupted = started.into_iter().map(|(_, op)| op).collect();
     for (address, call) in deploying {
         if !report.interrupted.iter().any(|op| op.address == address) {
-            report.interrupted.push(Interrupted { address, call });
+            report.interrupted.push(Interrupted {
+                address,
+                call,
+                snapshot: None,
+            });
         }
     }
     Ok((state, report))
@@ -426,7 +481,7 @@ mod wire {
     use serde::Deserialize;
     use stagecraft_config::Address;
 
-    use super::{Call, Effect, JournalEntry, Service};
+    use super::{Call, Effect, JournalEntry, Service, SnapshotMarker};
 
     /// [`JournalEntry`] with the call as its string.
     #[derive(Deserialize)]
@@ -441,6 +496,8 @@ mod wire {
             operation: u64,
             address: Address,
             call: String,
+            #[serde(default)]
+            snapshot: Option<SnapshotMarker>,
         },
         Completed {
             operation: u64,
@@ -483,6 +540,7 @@ mod wire {
                     operation,
                     address,
                     call,
+                    snapshot,
                 } => {
                     let Some(call) = Call::named(Service::of(address.kind()), &call) else {
                         return Err(ForeignCall { call, address });
@@ -491,6 +549,7 @@ mod wire {
                         operation,
                         address,
                         call,
+                        snapshot,
                     }
                 }
                 JournalLine::Completed { operation, effects } => {

@@ -15,6 +15,7 @@ mod patch;
 mod protocol;
 pub mod record;
 mod schedule;
+mod snapshot;
 mod stage;
 mod values;
 
@@ -30,9 +31,12 @@ use stagecraft_config::{Address, AwsSettings, Config, Secret, Secrets, Value};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-pub use error::{ApplyError, JobOwner, JournalFailed, JournalWriteError, PackageError};
+pub use error::{
+    ApplyError, ExistingStage, JobOwner, JournalFailed, JournalWriteError, PackageError,
+};
 pub use journal::{
-    Call, Effect, Interrupted, JournalEntry, JournalError, Replay, Service, carried, parse, replay,
+    Call, Effect, Interrupted, JournalEntry, JournalError, Replay, Service, SnapshotMarker,
+    carried, parse, replay,
 };
 
 use crate::plan::{Action, Change, ChangeKind, Counts, Desired, Plan, PlannedArtifact};
@@ -313,6 +317,9 @@ pub struct Context<'a> {
     pub options: &'a ApplyOptions,
     /// Ctrl-C.
     pub interrupt: &'a Interrupt,
+    /// A short id of this run, unique enough never to repeat (the CLI draws it at random): with
+    /// a counter, the nonce in each snapshot's marker (the engine draws no randomness itself).
+    pub run_id: &'a str,
 }
 
 /// The state of one run, shared by the changes in flight.
@@ -329,6 +336,8 @@ struct Run<'a> {
     begun: Mutex<BTreeSet<Address>>,
     /// Per REST API: held while finding or making a revision's snapshot.
     revision_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Snapshots this run has begun, numbering their markers.
+    snapshots: AtomicU64,
 }
 
 /// Applies `plan` to `state` (`None`: no state yet; one is made with the plan's lineage).
@@ -354,6 +363,7 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
         operations: AtomicU64::new(0),
         journal_error: Mutex::new(None),
         revision_locks: Mutex::new(BTreeMap::new()),
+        snapshots: AtomicU64::new(0),
         begun: Mutex::new(BTreeSet::new()),
         amplify_jobs: tokio::sync::Semaphore::new(AMPLIFY_CONCURRENT_JOBS),
     };

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::error::{ApplyError, JournalFailed};
-use super::journal::Call;
+use super::journal::{Call, SnapshotMarker};
 use super::schedule::{CallKind, Stopped};
 use super::{Effect, Event, JournalEntry, Run};
 use crate::provider::{ErrorKind, ProviderError};
@@ -49,6 +49,25 @@ impl Run<'_> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
+        self.journaled(address, call, None, kind, send, effects)
+            .await
+    }
+
+    /// [`Run::mutate`], with the snapshot a `CreateDeployment` makes named in its `Started`
+    /// entry.
+    async fn journaled<T, F, Fut>(
+        &self,
+        address: &Address,
+        call: Call,
+        snapshot: Option<&SnapshotMarker>,
+        kind: CallKind<'_>,
+        send: F,
+        effects: impl FnOnce(&T) -> Vec<Effect>,
+    ) -> Result<T, ApplyError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+    {
         let operation = self.next_operation();
         // Journaled as started only once it holds its locks and quota slot, so that a crash
         // leaves as few calls as possible in doubt.
@@ -66,6 +85,7 @@ impl Run<'_> {
                 operation,
                 address: address.clone(),
                 call,
+                snapshot: snapshot.cloned(),
             })
             .map_err(|source| ApplyError::CallNotJournaled { call, source })
         };
@@ -119,6 +139,57 @@ impl Run<'_> {
         address: &Address,
         call: Call,
         kind: CallKind<'_>,
+        send: F,
+        recheck: C,
+        effects: impl FnOnce(&T) -> Vec<Effect>,
+    ) -> Result<T, ApplyError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+        C: Fn() -> CFut,
+        CFut: Future<Output = Result<Option<T>, ProviderError>>,
+    {
+        self.checked(address, call, None, kind, send, recheck, effects)
+            .await
+    }
+
+    /// [`Run::mutate_checked`] for a `CreateDeployment` making the snapshot `marker` names:
+    /// the marker is journaled with the call's start, so that a later run can find it too.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn mutate_snapshot<T, F, Fut, C, CFut>(
+        &self,
+        address: &Address,
+        marker: &SnapshotMarker,
+        kind: CallKind<'_>,
+        send: F,
+        recheck: C,
+        effects: impl FnOnce(&T) -> Vec<Effect>,
+    ) -> Result<T, ApplyError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ProviderError>>,
+        C: Fn() -> CFut,
+        CFut: Future<Output = Result<Option<T>, ProviderError>>,
+    {
+        self.checked(
+            address,
+            Call::CreateDeployment,
+            Some(marker),
+            kind,
+            send,
+            recheck,
+            effects,
+        )
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn checked<T, F, Fut, C, CFut>(
+        &self,
+        address: &Address,
+        call: Call,
+        snapshot: Option<&SnapshotMarker>,
+        kind: CallKind<'_>,
         mut send: F,
         recheck: C,
         effects: impl FnOnce(&T) -> Vec<Effect>,
@@ -147,7 +218,8 @@ impl Run<'_> {
                 result
             }
         };
-        self.mutate(address, call, kind, checked, effects).await
+        self.journaled(address, call, snapshot, kind, checked, effects)
+            .await
     }
 
     /// Sends a call under the schedule, reporting each retry (and showing `note` its error).

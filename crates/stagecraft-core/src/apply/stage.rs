@@ -1,9 +1,9 @@
-//! A stage's calls on API Gateway: create (`CreateDeployment` with a `stageName`), redeploy
-//! (a snapshot of the revision, shared by stages of one API, then `UpdateStage`), settings
-//! changes, cache polling, deletion, and adopting a stage an interrupted create left behind.
+//! A stage's calls on API Gateway: create (its revision's snapshot, then `CreateStage`),
+//! redeploy (the revision's snapshot, shared by stages of one API, then `UpdateStage`), settings
+//! changes, cache polling, deletion, adopting a stage an interrupted create of ours left behind
+//! and refusing one nobody recorded.
 
 use std::collections::BTreeMap;
-use std::future::Future;
 use std::sync::Arc;
 
 use tokio::time::Instant;
@@ -11,14 +11,14 @@ use tokio::time::Instant;
 use stagecraft_config::Address;
 
 use super::Run;
-use super::effects::{deployed, deployment_effect, removed, resource_effect, stage_record};
-use super::error::ApplyError;
+use super::effects::{removed, resource_effect, stage_record};
+use super::error::{ApplyError, ExistingStage};
 use super::journal::Call;
 use super::patch;
 use super::protocol::already_gone;
 use super::schedule::CallKind;
 use crate::plan::{Change, DesiredStage};
-use crate::provider::{CacheStatus, LiveStage, NewStage, ProviderError};
+use crate::provider::{CacheStatus, LiveStage, NewStage};
 use crate::state::{ResourceState, StageState};
 
 impl Run<'_> {
@@ -35,10 +35,13 @@ impl Run<'_> {
             Some(ResourceState::Stage(stage)) => Some(stage),
             _ => None,
         };
-        if current.is_none() && self.in_doubt(address).is_some() {
-            // The last run was cut off while creating it: adopt what AWS has, if anything.
-            if let Some(live) = self.read_stage(address, api, name).await? {
-                current = self.adopt_stage(address, desired, &live)?;
+        if self.in_doubt(address).is_some() {
+            self.settle_snapshots(address).await?;
+            if current.is_none()
+                && let Some(live) = self.read_stage(address, api, name).await?
+            {
+                // The last run was cut off while creating it: adopt what AWS has, if ours.
+                current = Some(self.adopt_stage(address, desired, &live)?);
             }
         }
         let Some(old) = current else {
@@ -72,34 +75,16 @@ impl Run<'_> {
             )
             .await?;
         if patch::touches_cache(&patch) {
-            self.wait_for_cache(address, api, name, Some(live)).await?;
+            let enabled = desired.cache_size.is_some();
+            self.wait_for_cache(address, api, name, enabled, Some(live))
+                .await?;
         }
         Ok(())
     }
 
-    /// The deployment of `revision`: the recorded one, or a new snapshot. Stages of one API
-    /// moving to the same new revision share one snapshot, as a revision names one snapshot.
-    pub(super) async fn snapshot(
-        &self,
-        address: &Address,
-        api: &str,
-        revision: &str,
-    ) -> Result<String, ApplyError> {
-        let lock = self.revision_lock(api);
-        let _guard = lock.lock().await;
-        if let Some(known) = self.deployment_of(api, revision) {
-            return Ok(known);
-        }
-        self.mutate(
-            address,
-            Call::CreateDeployment,
-            CallKind::Deployment { rest_api_id: api },
-            || self.ctx.provider.create_snapshot(api, revision),
-            |id| vec![deployment_effect(api, revision, id)],
-        )
-        .await
-    }
-
+    /// A new stage: its revision's snapshot (found or made), then `CreateStage` on it. A
+    /// `CreateStage` whose answer was lost is read back (`GetStage`: there, on our snapshot)
+    /// before it is sent again; a stage that exists already is refused, not taken over.
     async fn create_stage(
         &self,
         address: &Address,
@@ -107,31 +92,47 @@ impl Run<'_> {
         clear: &BTreeMap<String, String>,
     ) -> Result<(), ApplyError> {
         let api = desired.rest_api_id.as_str();
+        let name = desired.stage_name.as_str();
+        let deployment = self.snapshot(address, api, &desired.revision).await?;
+        // Checked before sending: a value still unknown fails the change, not the record.
+        let record = stage_record(desired, &deployment)?;
         let new = NewStage {
             rest_api_id: api.to_string(),
             stage_name: desired.stage_name.clone(),
-            deployment_description: desired.revision.clone(),
+            deployment_id: deployment.clone(),
             stage_description: desired.description.clone(),
             variables: clear.clone(),
             cache_size: desired.cache_size,
             tracing: desired.tracing,
+            canary: None,
         };
-        let deployment = self
-            .create_deployment(
+        let created_already = || async {
+            let live = self.ctx.provider.get_stage(api, name).await?;
+            Ok(live.filter(|live| live.deployment_id.as_deref() == Some(deployment.as_str())))
+        };
+        let created = self
+            .mutate_checked(
                 address,
-                api,
-                &desired.revision,
+                Call::CreateStage,
+                CallKind::ApiMutation { rest_api_id: api },
                 || self.ctx.provider.create_stage(&new),
-                |id| stage_record(desired, id),
+                created_already,
+                |_| vec![resource_effect(address, record.clone())],
             )
-            .await?;
-        let live = self
-            .read_stage(address, api, &desired.stage_name)
-            .await?
-            .ok_or_else(|| ApplyError::CreatedStageMissing {
-                stage_name: desired.stage_name.clone(),
-            })?;
-        // Record the deployment AWS reports, should it differ from the one it returned.
+            .await;
+        let live = match created {
+            Err(ApplyError::Call { source, .. }) if source.is_conflict() => {
+                return Err(match self.read_stage(address, api, name).await? {
+                    Some(live) => stage_exists(address, &live),
+                    None => ApplyError::Call {
+                        call: Call::CreateStage,
+                        source,
+                    },
+                });
+            }
+            other => other?,
+        };
+        // Record the deployment AWS reports, should it differ from the one it was given.
         if let Some(reported) = &live.deployment_id
             && *reported != deployment
         {
@@ -141,43 +142,54 @@ impl Run<'_> {
             )])?;
         }
         if desired.cache_size.is_some() {
-            self.wait_for_cache(address, api, &desired.stage_name, Some(live))
+            self.wait_for_cache(address, api, name, true, Some(live))
                 .await?;
         }
         Ok(())
     }
 
-    /// Records a stage found on AWS after an interrupted create, as that create would have.
+    /// Records a stage found on AWS after an interrupted create, as that create would have,
+    /// when it serves a snapshot of ours; any other stage is refused, never taken over.
     fn adopt_stage(
         &self,
         address: &Address,
         desired: &DesiredStage,
         live: &LiveStage,
-    ) -> Result<Option<StageState>, ApplyError> {
-        let Some(deployment) = &live.deployment_id else {
-            return Ok(None);
+    ) -> Result<StageState, ApplyError> {
+        let api = desired.rest_api_id.as_str();
+        let ours = live.deployment_id.as_deref().and_then(|deployment| {
+            self.revision_of(api, deployment)
+                .map(|revision| (deployment, revision))
+        });
+        let Some((deployment, revision)) = ours else {
+            return Err(stage_exists(address, live));
         };
-        let record = stage_record(desired, deployment)?;
+        let ResourceState::Stage(mut stage) = stage_record(desired, deployment)? else {
+            return Err(ApplyError::RecordUnknown);
+        };
+        // The revision its snapshot is of: a later change re-points it if that is not the one
+        // configured now.
+        stage.revision = revision;
         self.progress(
             address,
             format!("found on AWS after an interrupted create; recording deployment {deployment}"),
         );
-        self.record(vec![
-            deployment_effect(&desired.rest_api_id, &desired.revision, deployment),
-            resource_effect(address, record.clone()),
-        ])?;
-        match record {
-            ResourceState::Stage(stage) => Ok(Some(stage)),
-            _ => Ok(None),
-        }
+        self.record(vec![resource_effect(
+            address,
+            ResourceState::Stage(stage.clone()),
+        )])?;
+        Ok(stage)
     }
 
     /// Polls `GetStage` until the cache settles, with a progress line per status seen.
+    /// An enabled or resized cache (`enabled`) settles only at `AVAILABLE`; a disabled one at
+    /// `NOT_AVAILABLE` or `DELETE_IN_PROGRESS`.
     async fn wait_for_cache(
         &self,
         address: &Address,
         api: &str,
         name: &str,
+        enabled: bool,
         mut live: Option<LiveStage>,
     ) -> Result<(), ApplyError> {
         let deadline = Instant::now() + self.ctx.options.cache_timeout;
@@ -186,7 +198,7 @@ impl Run<'_> {
         loop {
             match live.and_then(|stage| stage.cache_status) {
                 None => return Ok(()),
-                Some(status) if status.is_settled() => return Ok(()),
+                Some(status) if status.is_settled(enabled) => return Ok(()),
                 Some(status) => {
                     if last_status.as_ref() != Some(&status) {
                         self.progress(address, format!("cache cluster is {status}; waiting"));
@@ -221,31 +233,6 @@ impl Run<'_> {
         .await
     }
 
-    /// A `CreateDeployment` that makes a stage or a canary (`send`): records the revision's
-    /// deployment and, when `record` can make it from the new deployment id, the resource's
-    /// record. Returns the deployment id.
-    pub(super) async fn create_deployment<F, Fut>(
-        &self,
-        address: &Address,
-        api: &str,
-        revision: &str,
-        send: F,
-        record: impl Fn(&str) -> Result<ResourceState, ApplyError>,
-    ) -> Result<String, ApplyError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<String, ProviderError>>,
-    {
-        self.mutate(
-            address,
-            Call::CreateDeployment,
-            CallKind::Deployment { rest_api_id: api },
-            send,
-            |id| deployed(api, revision, address, id, record(id).ok()),
-        )
-        .await
-    }
-
     /// `DeleteStage`; a stage already gone from AWS counts as deleted.
     pub(super) async fn delete_stage(
         &self,
@@ -272,3 +259,16 @@ impl Run<'_> {
         locks.entry(rest_api_id.to_string()).or_default().clone()
     }
 }
+
+/// The refusal of a stage that exists on AWS although no apply of this state made it.
+fn stage_exists(address: &Address, live: &LiveStage) -> ApplyError {
+    ApplyError::StageExists(Box::new(ExistingStage {
+        address: address.clone(),
+        stage_name: live.stage_name.clone(),
+        deployment_id: live.deployment_id.clone().unwrap_or_default(),
+        description: live.description.clone().unwrap_or_default(),
+    }))
+}
+
+#[cfg(test)]
+mod tests;

@@ -17,9 +17,9 @@ use crate::test_support::{TestHost, artifact_digest, config, make_plan};
 
 /// A journal kept in memory that can be made to fail after a number of entries (a crash).
 #[derive(Default)]
-struct MemoryJournal {
-    entries: Mutex<Vec<JournalEntry>>,
-    fail_after: Option<usize>,
+pub(super) struct MemoryJournal {
+    pub(super) entries: Mutex<Vec<JournalEntry>>,
+    pub(super) fail_after: Option<usize>,
 }
 
 impl Journal for MemoryJournal {
@@ -48,19 +48,19 @@ impl Artifacts for FakeArtifacts {
     }
 }
 
-fn options() -> ApplyOptions {
+pub(super) fn options() -> ApplyOptions {
     let mut options = ApplyOptions::new(&stagecraft_config::AwsSettings::default(), 10);
     options.create_deployment_interval = Duration::from_secs(5);
     options
 }
 
-struct Applied {
-    report: ApplyReport,
-    journal: Vec<JournalEntry>,
-    events: Vec<Event>,
+pub(super) struct Applied {
+    pub(super) report: ApplyReport,
+    pub(super) journal: Vec<JournalEntry>,
+    pub(super) events: Vec<Event>,
 }
 
-async fn apply_with(
+pub(super) async fn apply_with(
     aws: &FakeAws,
     config: &Config,
     state: Option<State>,
@@ -83,6 +83,7 @@ async fn apply_with(
         in_doubt,
         options,
         interrupt: &interrupt,
+        run_id: "run1",
     };
     let report = apply(&plan, state, &ctx).await;
     Applied {
@@ -92,7 +93,7 @@ async fn apply_with(
     }
 }
 
-async fn apply_config(aws: &FakeAws, config: &Config, state: Option<State>) -> Applied {
+pub(super) async fn apply_config(aws: &FakeAws, config: &Config, state: Option<State>) -> Applied {
     apply_with(
         aws,
         config,
@@ -105,7 +106,7 @@ async fn apply_config(aws: &FakeAws, config: &Config, state: Option<State>) -> A
 }
 
 /// The plan against the state apply recorded is empty, and AWS agrees with the state.
-fn assert_converged(aws: &FakeAws, config: &Config, state: &State) {
+pub(super) fn assert_converged(aws: &FakeAws, config: &Config, state: &State) {
     let plan = make_plan(config, Some(state)).unwrap();
     assert!(
         plan.changes.is_empty(),
@@ -143,7 +144,7 @@ fn assert_converged(aws: &FakeAws, config: &Config, state: &State) {
     }
 }
 
-fn stages(api_id: &str, revision: &str, extra: &str) -> String {
+pub(super) fn stages(api_id: &str, revision: &str, extra: &str) -> String {
     format!(
         r#"
 [rest_apis.orders]
@@ -165,7 +166,8 @@ depends_on = ["rest_apis.orders.stages.staging"]
 #[tokio::test(start_paused = true)]
 async fn stage_and_canary_lifecycle_makes_the_calls_of_the_spec() {
     let aws = FakeAws::new();
-    // Create: one CreateDeployment per stage, carrying the settings.
+    // Create: one snapshot of r1 (CreateDeployment), then a CreateStage per stage on it,
+    // carrying the settings.
     let cfg = config(&stages("api1", "r1", ""));
     let run = apply_config(&aws, &cfg, None).await;
     assert!(run.report.succeeded(), "{:?}", run.report.results);
@@ -177,10 +179,19 @@ async fn stage_and_canary_lifecycle_makes_the_calls_of_the_spec() {
             destroy: 0
         }
     );
-    assert_eq!(aws.count("CreateDeployment"), 2);
+    assert_eq!(aws.count("CreateDeployment"), 1);
+    assert_eq!(aws.count("CreateStage"), 2);
     let live = aws.stage("api1", "staging").unwrap();
     assert_eq!(live.variables["key"], "value-of-API_KEY");
     assert!(live.tracing && live.cache_enabled);
+    // Two stages created at one revision share its one deployment, which the state maps.
+    let r1 = run.report.state.deployment_of("api1", "r1").unwrap();
+    assert_eq!(live.deployment_id.as_deref(), Some(r1));
+    assert_eq!(
+        aws.stage("api1", "prod").unwrap().deployment_id.as_deref(),
+        Some(r1)
+    );
+    assert_eq!(aws.deployments("api1").len(), 1);
     assert_converged(&aws, &cfg, &run.report.state);
     let mut state = run.report.state;
 
@@ -401,7 +412,7 @@ async fn a_promotion_or_removal_whose_answer_was_lost_is_read_back_not_resent() 
     assert_converged(&aws, &plain, &run.report.state);
 }
 
-fn many_stages(apis: usize, per_api: usize, revision: &str) -> Config {
+pub(super) fn many_stages(apis: usize, per_api: usize, revision: &str) -> Config {
     let mut text = String::new();
     for api in 0..apis {
         text.push_str(&format!("[rest_apis.a{api}]\nid = \"id{api}\"\n"));
@@ -417,7 +428,8 @@ fn many_stages(apis: usize, per_api: usize, revision: &str) -> Config {
 #[tokio::test(start_paused = true)]
 async fn create_deployments_are_spaced_by_the_quota_and_finish_as_early_as_it_allows() {
     let aws = FakeAws::new();
-    let cfg = many_stages(3, 2, "r1");
+    // Six APIs of two stages: one snapshot per API, each stage created on it.
+    let cfg = many_stages(6, 2, "r1");
     let started = tokio::time::Instant::now();
     let run = apply_config(&aws, &cfg, None).await;
     assert!(run.report.succeeded());
@@ -428,6 +440,7 @@ async fn create_deployments_are_spaced_by_the_quota_and_finish_as_early_as_it_al
         .map(|call| call.at)
         .collect();
     assert_eq!(times.len(), 6);
+    assert_eq!(aws.count("CreateStage"), 12);
     for pair in times.windows(2) {
         assert!(
             pair[1] - pair[0] >= Duration::from_secs(5),
@@ -541,7 +554,7 @@ async fn retryable_errors_are_retried_and_others_fail_only_what_depends_on_them(
     // API's stage is applied.
     let aws = FakeAws::new();
     aws.fail(
-        "CreateDeployment",
+        "CreateStage",
         ProviderError::new(
             ErrorKind::Permanent,
             Some("BadRequestException"),
@@ -570,7 +583,7 @@ async fn retryable_errors_are_retried_and_others_fail_only_what_depends_on_them(
     assert_eq!(
         outcome("rest_apis.orders.stages.staging"),
         Outcome::Failed {
-            error: "CreateDeployment failed: BadRequestException: Invalid stage variable value"
+            error: "CreateStage failed: BadRequestException: Invalid stage variable value"
                 .to_string()
         }
     );
@@ -677,9 +690,10 @@ async fn a_run_cut_off_at_any_point_converges_on_the_next() {
             resumed.report.results
         );
         assert_converged(&aws, &next, &resumed.report.state);
-        // Two APIs moved to r2: two snapshots, and at most one more for the interrupted call.
+        // Two APIs moved to r2: two snapshots; an interrupted one is found again by its
+        // marker, never made twice.
         let made = aws.count("CreateDeployment") - deployments;
-        assert!((2..=3).contains(&made), "cut {cut}: {made} deployments");
+        assert_eq!(made, 2, "cut {cut}: {made} deployments");
     }
     // Creating from nothing, cut anywhere: an interrupted create is adopted, never repeated.
     let full = apply_config(&FakeAws::new(), &cfg, None)
@@ -709,7 +723,11 @@ async fn a_run_cut_off_at_any_point_converges_on_the_next() {
             resumed.report.results
         );
         assert_converged(&aws, &cfg, &resumed.report.state);
-        assert_eq!(aws.count("CreateDeployment"), 6, "cut {cut}");
+        // One snapshot per API; a stage is created once (adopted if its create was cut).
+        assert_eq!(aws.count("CreateDeployment"), 2, "cut {cut}");
+        assert_eq!(aws.deployments("id0").len(), 1, "cut {cut}");
+        assert_eq!(aws.deployments("id1").len(), 1, "cut {cut}");
+        assert_eq!(aws.count("CreateStage"), 6, "cut {cut}");
     }
 }
 
@@ -739,6 +757,7 @@ async fn an_interrupt_starts_nothing_more() {
         in_doubt: &[],
         options: &opts,
         interrupt: &interrupt,
+        run_id: "run1",
     };
     let report = apply(&plan, None, &ctx).await;
     let outcomes: Vec<_> = report.results.iter().map(|r| r.outcome.clone()).collect();
@@ -830,6 +849,7 @@ async fn an_artifact_over_amplifys_limit_fails_before_any_deployment_call() {
         in_doubt: &[],
         options: &opts,
         interrupt: &interrupt,
+        run_id: "run1",
     };
     let report = apply(&plan, None, &ctx).await;
     let failure = report

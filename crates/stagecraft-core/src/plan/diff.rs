@@ -199,7 +199,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     actions.push(Action::Update);
                 }
                 let mut desired = desired;
-                if actions.contains(&Action::Rollback) {
+                // A rollback goes back to its revision's deployment; a new stage at a revision
+                // the state maps is created on that deployment (one snapshot per revision).
+                if actions.contains(&Action::Rollback) || actions.contains(&Action::Create) {
                     desired.recorded_deployment = input
                         .state
                         .and_then(|state| {

@@ -16,7 +16,7 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
-    /// A new stage (`CreateDeployment` with `stageName`), branch or canary.
+    /// A new stage (its revision's snapshot, then `CreateStage`), branch or canary.
     Create,
     /// Settings changed in place (`UpdateStage`, `UpdateBranch`, canary settings).
     Update,
@@ -150,8 +150,9 @@ pub struct DesiredStage {
     /// The cache size, when enabled (serialized in AWS's spelling, `"0.5"`).
     #[serde(with = "aws_spelling")]
     pub cache_size: Option<CacheSize>,
-    /// For a rollback or re-point: the deployment the state records for `revision`, which the
-    /// change goes back to (no new deployment).
+    /// For a rollback, or a new stage at a revision already deployed: the deployment the state
+    /// records for `revision`, which the change goes back to or creates the stage on (no new
+    /// deployment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_deployment: Option<String>,
 }

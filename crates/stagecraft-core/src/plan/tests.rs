@@ -593,3 +593,35 @@ fn invoke_urls_use_the_partitions_dns_suffix() {
         }
     );
 }
+
+/// A new stage at a revision the state already maps is created on that revision's deployment
+/// (one snapshot per revision), and the plan says so: the id is known, not "(known after
+/// apply)".
+#[test]
+fn a_new_stage_at_a_deployed_revision_is_planned_on_its_deployment() {
+    let (_, state) = applied(BASE);
+    let known = state.deployment_of("abc", "r1").unwrap().to_string();
+    let more = config(&format!(
+        "{BASE}[rest_apis.api.stages.staging]\nrevision = \"r1\"\n[rest_apis.api.stages.dev]\nrevision = \"r9\"\n"
+    ));
+    let plan = make_plan(&more, Some(&state)).unwrap();
+    let recorded = |address: &str| {
+        plan.changes
+            .iter()
+            .find(|change| change.address.to_string() == address)
+            .and_then(|change| match &change.after {
+                Some(Desired::Stage(stage)) => stage.recorded_deployment.clone(),
+                _ => None,
+            })
+    };
+    assert_eq!(
+        recorded("rest_apis.api.stages.staging"),
+        Some(known.clone())
+    );
+    assert_eq!(recorded("rest_apis.api.stages.dev"), None);
+    let text = crate::render::text(&plan, crate::render::TextStyle { color: false });
+    assert!(
+        text.contains(&format!("deployment_id = \"{known}\"")),
+        "{text}"
+    );
+}

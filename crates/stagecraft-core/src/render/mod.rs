@@ -264,10 +264,12 @@ fn desired_side<'a>(plan: &'a Plan, change: &'a Change, desired: &'a Desired) ->
                 Some(ResourceState::Stage(old)) => Some(old),
                 _ => None,
             };
-            let deployment_id = if let (true, Some(id)) =
-                (has(Action::Rollback), stage.recorded_deployment.as_ref())
-            {
-                // A rollback goes back to the deployment the state records for the revision.
+            let deployment_id = if let (true, Some(id)) = (
+                has(Action::Rollback) || has(Action::Create),
+                stage.recorded_deployment.as_ref(),
+            ) {
+                // A rollback goes back to the deployment the state records for the revision; a
+                // new stage at such a revision is created on it.
                 text_of(id)
             } else if has(Action::Create) || has(Action::Redeploy) || has(Action::Rollback) {
                 Some(Val::Unknown)

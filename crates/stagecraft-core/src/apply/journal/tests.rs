@@ -7,6 +7,7 @@ fn op(address: &str) -> Interrupted {
     Interrupted {
         address: stage(address),
         call: Call::CreateDeployment,
+        snapshot: None,
     }
 }
 
@@ -33,6 +34,7 @@ fn operations_in_doubt_are_carried_until_settled() {
         operation: 1,
         address: stage("a"),
         call: Call::UpdateStage,
+        snapshot: None,
     });
     entries.push(JournalEntry::Completed {
         operation: 1,
@@ -106,6 +108,7 @@ fn journals_of_the_string_call_format_read_back_with_their_services() {
         vec![Interrupted {
             address: Address::parse("amplify_apps.site.branches.main").unwrap(),
             call: Call::Upload,
+            snapshot: None,
         }]
     );
 }
@@ -124,4 +127,40 @@ fn a_call_foreign_to_its_resource_is_corruption() {
             "{line}"
         );
     }
+}
+
+/// A snapshot's marker travels in its `started` line and is carried with the operation in
+/// doubt, so that the next run can look for the snapshot before making another; a line
+/// written before markers existed reads as having none.
+#[test]
+fn a_snapshot_marker_is_carried_with_its_operation() {
+    let marker = SnapshotMarker::new("api1", "v2", "lin", "run7", 3);
+    assert_eq!(marker.description, "v2 (stagecraft lin run7-3)");
+    let text = [
+        r#"{"entry":"header","lineage":"lin","serial":1,"project":"p"}"#.to_string(),
+        serde_json::to_string(&JournalEntry::Started {
+            operation: 1,
+            address: stage("a"),
+            call: Call::CreateDeployment,
+            snapshot: Some(marker.clone()),
+        })
+        .unwrap(),
+        r#"{"entry":"started","operation":2,"address":"rest_apis.b.stages.s","call":"CreateDeployment"}"#
+            .to_string(),
+        String::new(),
+    ]
+    .join("\n");
+    let entries = parse(&text).unwrap();
+    let mut state = State::new("p", "lin".to_string());
+    state.serial = 1;
+    let (state, replayed) = replay(Some(state), &entries).unwrap();
+    let markers: Vec<_> = replayed
+        .interrupted
+        .iter()
+        .map(|op| op.snapshot.clone())
+        .collect();
+    assert_eq!(markers, vec![Some(marker.clone()), None]);
+    // Carried into the next journal, it is still there.
+    let (_, again) = replay(None, &carried(&state, &replayed.interrupted)).unwrap();
+    assert_eq!(again.interrupted[0].snapshot, Some(marker));
 }
