@@ -14,6 +14,7 @@ mod plan;
 mod region;
 mod s3_state;
 mod schedule;
+mod snapshots;
 mod support;
 mod tools;
 mod validate;
