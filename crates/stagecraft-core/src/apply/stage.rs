@@ -1,4 +1,5 @@
-//! A stage's calls on API Gateway: create (its revision's snapshot, then `CreateStage`),
+//! A stage's calls on API Gateway: create (its revision's snapshot, then `CreateStage`, with
+//! a new canary planned with it on the canary revision's snapshot),
 //! redeploy (the revision's snapshot, shared by stages of one API, then `UpdateStage`), settings
 //! changes, cache polling, deletion, adopting a stage an interrupted create of ours left behind
 //! and refusing one nobody recorded.
@@ -11,14 +12,14 @@ use tokio::time::Instant;
 use stagecraft_config::Address;
 
 use super::Run;
-use super::effects::{removed, resource_effect, stage_record};
+use super::effects::{canary_record, removed, resource_effect, stage_record};
 use super::error::{ApplyError, ExistingStage};
 use super::journal::Call;
 use super::patch;
 use super::protocol::already_gone;
 use super::schedule::CallKind;
-use crate::plan::{Change, DesiredStage};
-use crate::provider::{CacheStatus, LiveStage, NewStage};
+use crate::plan::{Change, Desired, DesiredCanary, DesiredStage};
+use crate::provider::{CacheStatus, LiveStage, NewStage, StageCanary};
 use crate::state::{ResourceState, StageState};
 
 impl Run<'_> {
@@ -96,6 +97,20 @@ impl Run<'_> {
         let deployment = self.snapshot(address, api, &desired.revision).await?;
         // Checked before sending: a value still unknown fails the change, not the record.
         let record = stage_record(desired, &deployment)?;
+        // A new canary planned with it is created in the same call, on its revision's snapshot.
+        let canary = match self.new_canary_of(address) {
+            Some((canary_address, canary)) => {
+                let clear = self.clear((address, "variables"), &canary.variable_overrides)?;
+                let id = self.snapshot(address, api, &canary.revision).await?;
+                let record = canary_record(&canary, &id)?;
+                Some((canary_address, canary, clear, id, record))
+            }
+            None => None,
+        };
+        let mut effects = vec![resource_effect(address, record)];
+        if let Some((canary_address, _, _, _, record)) = &canary {
+            effects.push(resource_effect(canary_address, record.clone()));
+        }
         let new = NewStage {
             rest_api_id: api.to_string(),
             stage_name: desired.stage_name.clone(),
@@ -104,7 +119,14 @@ impl Run<'_> {
             variables: clear.clone(),
             cache_size: desired.cache_size,
             tracing: desired.tracing,
-            canary: None,
+            canary: canary
+                .as_ref()
+                .map(|(_, canary, clear, id, _)| StageCanary {
+                    deployment_id: id.clone(),
+                    percent_traffic: canary.percent_traffic,
+                    variable_overrides: clear.clone(),
+                    use_stage_cache: canary.use_stage_cache,
+                }),
         };
         let created_already = || async {
             let live = self.ctx.provider.get_stage(api, name).await?;
@@ -117,7 +139,7 @@ impl Run<'_> {
                 CallKind::ApiMutation { rest_api_id: api },
                 || self.ctx.provider.create_stage(&new),
                 created_already,
-                |_| vec![resource_effect(address, record.clone())],
+                |_| effects,
             )
             .await;
         let live = match created {
@@ -146,6 +168,38 @@ impl Run<'_> {
                 .await?;
         }
         Ok(())
+    }
+
+    /// The canary the plan creates on this new stage, when it can go in the stage's
+    /// `CreateStage`: new (no record), depending on nothing but its stage, and with no value
+    /// deferred to apply (one would resolve against what is not applied yet). Otherwise the
+    /// canary's own change makes it after the stage.
+    fn new_canary_of(&self, stage: &Address) -> Option<(Address, DesiredCanary)> {
+        let Address::Stage { api, stage: name } = stage else {
+            return None;
+        };
+        let address = Address::Canary {
+            api: api.clone(),
+            stage: name.clone(),
+        };
+        let change = self
+            .plan
+            .changes
+            .iter()
+            .find(|change| change.address == address)?;
+        let Some(Desired::Canary(canary)) = &change.after else {
+            return None;
+        };
+        let alone = change
+            .depends_on
+            .iter()
+            .all(|dependency| dependency == stage);
+        let known = canary
+            .variable_overrides
+            .values()
+            .all(|value| value.to_stored().is_some());
+        (change.before.is_none() && self.record_of(&address).is_none() && alone && known)
+            .then(|| (address, canary.clone()))
     }
 
     /// Records a stage found on AWS after an interrupted create, as that create would have,

@@ -100,3 +100,38 @@ async fn a_new_cache_is_waited_for_until_available() {
         Some(crate::provider::CacheStatus::Available)
     );
 }
+
+/// A new stage with a new canary: both revisions' snapshots first, then one `CreateStage` with
+/// `canarySettings` naming the canary's deployment; the canary's own change sends nothing.
+#[tokio::test(start_paused = true)]
+async fn a_new_stage_and_its_canary_are_one_create_stage() {
+    let aws = FakeAws::new();
+    let cfg = config(&stages(
+        "api1",
+        "r1",
+        "[rest_apis.orders.stages.prod.canary]\nrevision = \"r2\"\npercent_traffic = 5.0\nvariable_overrides = { backend = \"next\" }\n",
+    ));
+    let run = apply_config(&aws, &cfg, None).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    assert_eq!(
+        aws.count("CreateDeployment"),
+        2,
+        "one snapshot per revision"
+    );
+    assert_eq!(aws.count("CreateStage"), 2);
+    assert_eq!(aws.count("UpdateStage"), 0);
+    let state = &run.report.state;
+    let live = aws.stage("api1", "prod").unwrap();
+    assert_eq!(
+        live.deployment_id.as_deref(),
+        state.deployment_of("api1", "r1")
+    );
+    let canary = live.canary.unwrap();
+    assert_eq!(
+        canary.deployment_id.as_deref(),
+        state.deployment_of("api1", "r2")
+    );
+    assert_eq!(canary.percent_traffic, 5.0);
+    assert_eq!(canary.variable_overrides["backend"], "next");
+    super::super::tests::assert_converged(&aws, &cfg, state);
+}
