@@ -330,7 +330,8 @@ fn a_saved_plan_is_applied_and_refused_once_stale() {
     let stale = project.run(&["apply", "third.plan"]);
     assert_eq!(stale.code, 1);
     assert!(
-        flat(&stale.stderr).contains("the configuration or an artifact changed since"),
+        flat(&stale.stderr)
+            .contains("the configuration, an input variable or an artifact changed since"),
         "{}",
         stale.stderr
     );

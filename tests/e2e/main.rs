@@ -18,3 +18,4 @@ mod snapshots;
 mod support;
 mod tools;
 mod validate;
+mod variables;

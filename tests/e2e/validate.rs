@@ -16,6 +16,28 @@ fn reference_and_examples_are_valid() {
         assert_eq!(run.code, 0, "{config}: {}", run.stderr);
         assert!(run.stdout.contains("is valid"), "{}", run.stdout);
     }
+    // The environments example: a base with each environment's file layered on it.
+    for environment in ["staging", "production"] {
+        let run = stagecraft_with_env(
+            dir.path(),
+            &[
+                "--config",
+                "examples/environments/base.toml",
+                "--config",
+                &format!("examples/environments/{environment}.toml"),
+                "validate",
+            ],
+            &[],
+        );
+        assert_eq!(run.code, 0, "{environment}: {}", run.stderr);
+        assert!(
+            run.stdout.contains(&format!(
+                "examples/environments/base.toml + examples/environments/{environment}.toml is valid"
+            )),
+            "{}",
+            run.stdout
+        );
+    }
 }
 
 #[test]

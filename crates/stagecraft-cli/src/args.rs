@@ -11,6 +11,7 @@ Examples:
   stagecraft plan --out plan.out
   stagecraft plan --format markdown --detailed-exitcode > plan.md
   stagecraft --config deploy.toml.example plan --target rest_apis.orders.stages.prod
+  stagecraft --config base.toml --config production.toml --var release=r42 plan
   stagecraft apply plan.out
   stagecraft apply --auto-approve
   stagecraft show plan.out --format json
@@ -20,14 +21,25 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "stagecraft", version, about, after_help = EXAMPLES)]
 pub struct Cli {
-    /// The desired-state file.
+    /// The desired-state file; repeat it to layer environments (`--config base.toml --config
+    /// prod.toml`): later files override earlier ones, tables merge key by key.
     #[arg(
         long,
         global = true,
         default_value = "deploy.toml",
-        env = "STAGECRAFT_CONFIG"
+        env = "STAGECRAFT_CONFIG",
+        value_name = "FILE",
+        action = clap::ArgAction::Append
     )]
-    pub config: PathBuf,
+    pub config: Vec<PathBuf>,
+    /// Set an input variable, `NAME=VALUE` (repeatable; wins over var files and
+    /// `STAGECRAFT_VAR_NAME`).
+    #[arg(long = "var", global = true, value_name = "NAME=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, String)>,
+    /// Read input variables from a TOML file of `NAME = "VALUE"` lines (repeatable; later
+    /// files win).
+    #[arg(long = "var-file", global = true, value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
     /// AWS region (overrides `project.region` and the AWS configuration chain).
     #[arg(long, global = true)]
     pub region: Option<String>,
@@ -55,6 +67,14 @@ pub struct Cli {
     /// The command.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--var NAME=VALUE`, split at the first `=`.
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_string(), value.to_string())),
+        _ => Err("expected NAME=VALUE".to_string()),
+    }
 }
 
 /// The commands.

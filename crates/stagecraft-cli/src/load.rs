@@ -9,9 +9,12 @@ use std::path::{Path, PathBuf};
 use miette::Report;
 use sha2::{Digest, Sha256};
 use stagecraft_config::{
-    ArtifactKind, Config, ConfigErrors, Host, PathInfo, Secrets, resolve_secrets,
+    ArtifactKind, Config, ConfigErrors, Host, Input, InputFile, PathInfo, Secrets, SourceRole,
+    Sources, resolve_secrets,
 };
 use stagecraft_core::graph::{CycleError, Graph};
+
+use crate::settings::Settings;
 
 /// The file system beside the configuration and the process environment.
 pub struct DiskHost {
@@ -41,10 +44,11 @@ pub struct Loaded {
     pub config: Config,
     /// Its dependency graph.
     pub graph: Graph,
-    /// The folder relative paths are resolved against.
+    /// The folder relative paths are resolved against: the first configuration file's (the
+    /// parser has already prefixed a later file's paths with that file's folder).
     pub base: PathBuf,
-    /// The configuration text.
-    pub text: String,
+    /// The files it was read from.
+    pub sources: Sources,
 }
 
 /// Whether `{ env = ... }` values are read (plan, apply) or only checked for form (validate).
@@ -56,25 +60,71 @@ pub enum SecretMode {
     Skip,
 }
 
-/// Reads, parses and validates `path`, rendering every problem into one report: the file's
-/// own (not UTF-8, TOML, keys and values, references), dependency cycles among the resources
-/// that are valid, and, with [`SecretMode::Read`], the environment variables that are missing
-/// or invalid.
-pub fn load(path: &Path, mode: SecretMode) -> Result<(Loaded, Secrets), Report> {
-    let bytes = fs::read(path).map_err(|error| {
+/// Reads a file, or an error that names it.
+fn read(path: &Path, what: &str) -> Result<Vec<u8>, Report> {
+    fs::read(path).map_err(|error| {
         miette::miette!(
             code = "config::read",
             help = "pass --config FILE, or run stagecraft in the folder that holds deploy.toml",
-            "cannot read {}: {error}",
+            "cannot read {what} {}: {error}",
             path.display()
         )
-    })?;
-    let base = match path.parent() {
+    })
+}
+
+/// The folder of `path`, `.` for a bare file name.
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
+    }
+}
+
+/// `folder` as the parser prefixes a file's relative paths with: `""` when it is `base`,
+/// relative to `base` when inside it, else absolute (docs/configuration.md, "Environments").
+fn folder_relative_to(folder: &Path, base: &Path) -> String {
+    let (Ok(folder), Ok(base)) = (folder.canonicalize(), base.canonicalize()) else {
+        return folder.display().to_string();
     };
+    match folder.strip_prefix(&base) {
+        Ok(inside) => inside
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+        Err(_) => folder.display().to_string(),
+    }
+}
+
+/// Reads, parses and validates the configuration files, var files and `--var` flags of
+/// `settings`, rendering every problem into one report: the files' own (not UTF-8, TOML, keys
+/// and values, variables, references), dependency cycles among the resources that are valid,
+/// and, with [`SecretMode::Read`], the environment variables that are missing or invalid.
+pub fn load(settings: &Settings, mode: SecretMode) -> Result<(Loaded, Secrets), Report> {
+    let first = settings
+        .config
+        .first()
+        .cloned()
+        .unwrap_or_else(|| PathBuf::from("deploy.toml"));
+    let base = folder_of(&first);
+    let mut input = Input::default();
+    for path in &settings.config {
+        input.configs.push(InputFile {
+            name: path.display().to_string(),
+            bytes: read(path, "the configuration")?,
+            folder: folder_relative_to(&folder_of(path), &base),
+        });
+    }
+    for path in &settings.var_files {
+        input.var_files.push(InputFile {
+            name: path.display().to_string(),
+            bytes: read(path, "the var file")?,
+            folder: String::new(),
+        });
+    }
+    input.vars = settings.vars.clone();
     let host = DiskHost { base: base.clone() };
-    let parsed = stagecraft_config::parse_bytes(&bytes, &host);
+    let (parsed, sources) = stagecraft_config::parse_input(input, &host);
     let mut errors = parsed.errors;
     let mut graph = None;
     let mut secrets = Secrets::default();
@@ -90,24 +140,17 @@ pub fn load(path: &Path, mode: SecretMode) -> Result<(Loaded, Secrets), Report> 
             }
         }
     }
-    // The text as it is shown: for a file that is not UTF-8 (its only error), with replacement
-    // characters; otherwise the bytes unchanged.
-    let text = String::from_utf8_lossy(&bytes).into_owned();
     match (parsed.config, graph) {
         (Some(config), Some(graph)) if errors.is_empty() => Ok((
             Loaded {
                 config,
                 graph,
                 base,
-                text,
+                sources,
             },
             secrets,
         )),
-        _ => Err(Report::new(ConfigErrors::new(
-            path.display().to_string(),
-            text,
-            errors,
-        ))),
+        _ => Err(Report::new(ConfigErrors::in_sources(&sources, errors))),
     }
 }
 
@@ -141,10 +184,38 @@ impl Loaded {
         Ok(out)
     }
 
-    /// A digest of the configuration text and the artifacts' digests, for saved plans.
+    /// The configuration files' names, as messages name them.
+    pub fn names(&self) -> String {
+        self.sources
+            .files()
+            .iter()
+            .filter(|file| file.role == SourceRole::Config)
+            .map(|file| file.name.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ")
+    }
+
+    /// A digest of the configuration files' texts, the values of the non-sensitive input
+    /// variables and the artifacts' digests, for saved plans. Var files are not digested as
+    /// text, so that no sensitive value goes into this fast hash: a sensitive variable's value
+    /// is checked at apply by the salted digest the plan holds for each place it is used, as an
+    /// `{ env = ... }` value is.
     pub fn config_digest(&self, artifacts: &BTreeMap<String, String>) -> String {
         let mut hasher = Sha256::new();
-        hasher.update(self.text.as_bytes());
+        for file in self.sources.files() {
+            if file.role == SourceRole::Config {
+                hasher.update(self.sources.file_text(file).as_bytes());
+                hasher.update([0]);
+            }
+        }
+        for (name, variable) in &self.config.variables {
+            if !variable.sensitive {
+                hasher.update([1]);
+                hasher.update(name.as_bytes());
+                hasher.update([0]);
+                hasher.update(variable.value.expose().as_bytes());
+            }
+        }
         for (path, digest) in artifacts {
             hasher.update([0]);
             hasher.update(path.as_bytes());

@@ -105,7 +105,7 @@ pub async fn refresh(
 pub(crate) fn sensitive_keys(values: &BTreeMap<String, Value>) -> BTreeSet<String> {
     values
         .iter()
-        .filter(|(_, value)| matches!(value, Value::Env { .. }))
+        .filter(|(_, value)| value.secret_key().is_some())
         .map(|(key, _)| key.clone())
         .collect()
 }

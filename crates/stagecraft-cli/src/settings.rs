@@ -13,8 +13,12 @@ use crate::logging::LogStyle;
 /// Everything a command needs from the command line and the environment, decided.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// The desired-state file.
-    pub config: PathBuf,
+    /// The desired-state files, in order (later ones override earlier ones).
+    pub config: Vec<PathBuf>,
+    /// `--var-file`s, in order.
+    pub var_files: Vec<PathBuf>,
+    /// `--var NAME=VALUE` flags, in order.
+    pub vars: Vec<(String, String)>,
     /// Whether output is coloured (a terminal, no `--no-color`, no `NO_COLOR`).
     pub color: bool,
     /// `-v` count.
@@ -47,6 +51,8 @@ impl Settings {
     pub fn resolve(cli: &Cli) -> Settings {
         Settings {
             config: cli.config.clone(),
+            var_files: cli.var_files.clone(),
+            vars: cli.vars.clone(),
             color: use_color(cli, &std::io::stdout()),
             verbose: cli.verbose,
             log_style: if use_color(cli, &std::io::stderr()) {

@@ -3,9 +3,9 @@
 
 use std::fmt;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceCode, SourceSpan};
+use miette::{Diagnostic, LabeledSpan, Severity, SourceCode, SourceSpan};
 
-use crate::indexed_source::IndexedSource;
+use crate::sources::{ShownSources, Sources};
 
 /// How many diagnostics a report shows in full; the rest are counted. A file with thousands of
 /// errors is a generated or mangled file, and the first screens say what is wrong with it.
@@ -91,12 +91,14 @@ impl Diagnostic for ConfigError {
     }
 }
 
-/// Every problem found in one file, rendered together against that file's text: the first
-/// [`SHOWN_IN_FULL`] in full, then a count of the rest.
+/// Every problem found in a configuration's files, rendered together, each snippet from the
+/// file it points into: the first [`SHOWN_IN_FULL`] in full, then a count of the rest.
 #[derive(Debug, thiserror::Error)]
-#[error("{}", summary(.errors.len(), .text.name()))]
+#[error("{}", summary(.errors.len(), .names.as_str()))]
 pub struct ConfigErrors {
-    text: NamedSource<IndexedSource>,
+    text: ShownSources,
+    /// The files the errors point into, as the summary names them.
+    names: String,
     errors: Vec<ConfigError>,
     more: Option<MoreErrors>,
 }
@@ -140,11 +142,29 @@ fn thousands(n: usize) -> String {
 
 impl ConfigErrors {
     /// Wraps the errors of one file, sorted by position.
-    pub fn new(name: impl AsRef<str>, text: String, mut errors: Vec<ConfigError>) -> ConfigErrors {
+    pub fn new(name: impl AsRef<str>, text: String, errors: Vec<ConfigError>) -> ConfigErrors {
+        ConfigErrors::in_sources(&Sources::single(name.as_ref(), text), errors)
+    }
+
+    /// Wraps the errors of a configuration read from several files, sorted by file and
+    /// position.
+    pub fn in_sources(sources: &Sources, mut errors: Vec<ConfigError>) -> ConfigErrors {
         errors.sort_by_key(|error| (error.span.offset(), error.span.len()));
         let more = (errors.len() > SHOWN_IN_FULL).then(|| MoreErrors(errors.len() - SHOWN_IN_FULL));
+        let text = sources.shown();
+        let mut names = text
+            .names_of(errors.iter().map(|error| error.span))
+            .join(", ");
+        if names.is_empty() {
+            names = sources
+                .files()
+                .first()
+                .map(|file| file.name.clone())
+                .unwrap_or_default();
+        }
         ConfigErrors {
-            text: NamedSource::new(name, IndexedSource::new(text)).with_language("toml"),
+            text,
+            names,
             errors,
             more,
         }

@@ -38,6 +38,11 @@ impl IndexedSource {
         IndexedSource { text, line_starts }
     }
 
+    /// The length of the text in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.text.len()
+    }
+
     /// The number of the line (from 0) that holds byte `offset`. A line break belongs to the
     /// line it ends.
     fn line_of(&self, offset: usize) -> usize {

@@ -16,15 +16,19 @@ mod parse;
 pub mod rules;
 mod schema;
 mod secrets;
+mod sources;
 
 pub use address::{Address, AddressError, AddressRef, Attribute, Reference, ResourceKind};
 pub use error::{ConfigError, ConfigErrors, SHOWN_IN_FULL, did_you_mean};
 pub use format::format;
 pub use miette::SourceSpan;
 pub use model::*;
-pub use parse::{Parsed, parse, parse_bytes, parse_recoverable};
+pub use parse::{
+    ENV_PREFIX, Input, InputFile, Parsed, parse, parse_bytes, parse_input, parse_recoverable,
+};
 pub use schema::schema;
 pub use secrets::{Secrets, resolve_secrets};
+pub use sources::{SourceFile, SourceRole, Sources};
 
 /// What a path relative to the configuration file points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,6 +22,37 @@ pub struct Config {
     pub rest_apis: BTreeMap<String, RestApi>,
     /// `[amplify_apps.*]` by key.
     pub amplify_apps: BTreeMap<String, AmplifyApp>,
+    /// `[variables.*]` by name, with the values they were given.
+    pub variables: BTreeMap<String, Variable>,
+}
+
+/// `[variables.<name>]` and the value it resolved to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    /// What it is for.
+    pub description: Option<String>,
+    /// A sensitive variable is masked in every output and digested in the state.
+    pub sensitive: bool,
+    /// Its value (`Debug` masks it, sensitive or not).
+    pub value: Secret,
+    /// Where the value came from.
+    pub origin: VariableOrigin,
+    /// The span of its declaration's header.
+    pub span: SourceSpan,
+}
+
+/// Where a variable's value came from, lowest precedence first (docs/configuration.md,
+/// "Input variables").
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum VariableOrigin {
+    /// Its `default`.
+    Default,
+    /// `STAGECRAFT_VAR_<NAME>`.
+    Environment,
+    /// A `--var-file`, by name.
+    VarFile(String),
+    /// A `--var` flag.
+    Flag,
 }
 
 /// `[project]`
@@ -301,6 +332,14 @@ pub enum Value {
         /// Where it was written, for errors about its value.
         span: SourceSpan,
     },
+    /// `"${var.NAME}"` of a sensitive variable, as the whole value; its value is in
+    /// [`crate::Secrets`] under [`Value::secret_key`].
+    Var {
+        /// The variable's name.
+        name: String,
+        /// Where it was written.
+        span: SourceSpan,
+    },
 }
 
 impl Value {
@@ -312,11 +351,21 @@ impl Value {
         })
     }
 
+    /// The key of a sensitive value in [`crate::Secrets`] (and in a plan's sensitive values):
+    /// `NAME` for `{ env = "NAME" }`, `var.NAME` for a sensitive variable. `None` for text.
+    pub fn secret_key(&self) -> Option<String> {
+        match self {
+            Value::Text(_) => None,
+            Value::Env { name, .. } => Some(name.clone()),
+            Value::Var { name, .. } => Some(format!("var.{name}")),
+        }
+    }
+
     /// The references this value makes.
     pub fn references(&self) -> impl Iterator<Item = &Reference> {
         let parts: &[Part] = match self {
             Value::Text(template) => &template.parts,
-            Value::Env { .. } => &[],
+            Value::Env { .. } | Value::Var { .. } => &[],
         };
         parts.iter().filter_map(|part| match part {
             Part::Ref(reference) => Some(reference),
@@ -357,7 +406,8 @@ pub enum Part {
     Ref(Reference),
 }
 
-/// A sensitive value read from the environment. Its `Debug` and `Display` never show it.
+/// A sensitive value (read from the environment, or a variable's). Its `Debug` and `Display`
+/// never show it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 

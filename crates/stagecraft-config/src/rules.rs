@@ -177,6 +177,17 @@ pub const VARIABLE_NAME: Rule = Rule {
     reserved_prefix: None,
 };
 
+/// Input variable names (`[variables.<name>]`, `${var.<name>}`, `STAGECRAFT_VAR_<name>`):
+/// `[A-Za-z0-9_]{1,64}`, so that every name is also a portable environment variable's suffix.
+pub const INPUT_VARIABLE_NAME: Rule = Rule {
+    code: "config::invalid_input_variable_name",
+    allowed: word,
+    min: 1,
+    max: 64,
+    help: "input variable names use letters, digits and `_`, up to 64 characters",
+    reserved_prefix: None,
+};
+
 /// Stage variable values: `[A-Za-z0-9-._~:/?#&=,]{1,512}`.
 pub const VARIABLE_VALUE: Rule = Rule {
     code: "config::invalid_variable_value",

@@ -36,8 +36,19 @@ pub fn resolve_secrets(config: &Config, host: &dyn Host) -> Result<Secrets, Vec<
     let mut values = BTreeMap::new();
     let mut errors = Vec::new();
     let mut check = |value: &Value, rule: &rules::Rule, what: &str| {
-        let Value::Env { name, span } = value else {
-            return;
+        let (name, span) = match value {
+            Value::Env { name, span } => (name, span),
+            // A sensitive variable's value is known since parsing, which checked it.
+            Value::Var { name, .. } => {
+                if let Some(variable) = config.variables.get(name) {
+                    values.insert(
+                        format!("var.{name}"),
+                        Secret::new(variable.value.expose().to_string()),
+                    );
+                }
+                return;
+            }
+            Value::Text(_) => return,
         };
         match host.env_var(name) {
             None => errors.push(

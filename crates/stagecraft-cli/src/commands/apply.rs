@@ -75,7 +75,7 @@ fn saved_plan(
     }
     if plan.config_digest != config_digest {
         return Err(stale(
-            "the configuration or an artifact changed since".to_string(),
+            "the configuration, an input variable or an artifact changed since".to_string(),
         ));
     }
     Ok(plan)
@@ -123,7 +123,7 @@ impl Artifacts for DiskArtifacts {
 
 /// `stagecraft apply [PLAN]`.
 pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
-    let (loaded, secrets) = load(&settings.config, SecretMode::Read)?;
+    let (loaded, secrets) = load(settings, SecretMode::Read)?;
     let artifacts = loaded.artifact_digests()?;
     let aws = AwsSettings::new(&settings.aws, &loaded.config);
     let backend = Backend::for_config(&loaded, &aws)?;

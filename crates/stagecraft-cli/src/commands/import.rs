@@ -133,7 +133,7 @@ async fn import_record(
 
 /// `stagecraft import ADDRESS`.
 pub fn run(settings: &Settings, address: &str) -> Result<u8, Report> {
-    let (loaded, _) = load(&settings.config, SecretMode::Skip)?;
+    let (loaded, _) = load(settings, SecretMode::Skip)?;
     let parsed = Address::parse(address)
         .map_err(|message| miette::miette!(code = "import::address", "{address}: {message}"))?;
     if !loaded.config.contains(&parsed) {

@@ -91,7 +91,7 @@ pub fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
 
 /// `stagecraft plan`.
 pub fn run(settings: &Settings, args: &PlanArgs) -> Result<u8, Report> {
-    let (loaded, secrets) = load(&settings.config, SecretMode::Read)?;
+    let (loaded, secrets) = load(settings, SecretMode::Read)?;
     let targets = parse_targets(&args.targets)?;
     let artifacts = loaded.artifact_digests()?;
     let aws = AwsSettings::new(&settings.aws, &loaded.config);

@@ -14,7 +14,7 @@ use crate::settings::Settings;
 
 /// The state backend the configuration names (the configuration must be valid).
 fn state_backend(settings: &Settings) -> Result<Backend, Report> {
-    let (loaded, _) = load(&settings.config, SecretMode::Skip)?;
+    let (loaded, _) = load(settings, SecretMode::Skip)?;
     let aws = AwsSettings::new(&settings.aws, &loaded.config);
     Ok(Backend::for_config(&loaded, &aws)?)
 }

@@ -8,10 +8,10 @@ use crate::settings::Settings;
 
 /// `stagecraft validate`.
 pub fn run(settings: &Settings) -> Result<u8, Report> {
-    let (loaded, _) = load(&settings.config, SecretMode::Skip)?;
+    let (loaded, _) = load(settings, SecretMode::Skip)?;
     println!(
         "Success! {} is valid: {} resources.",
-        settings.config.display(),
+        loaded.names(),
         loaded.config.addresses().len()
     );
     Ok(EXIT_OK)

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use super::defaults::BranchDefaults;
 use super::walker::{Context, Node, Walker, header_span, span};
 use crate::PathInfo;
 use crate::error::{ConfigError, did_you_mean};
@@ -18,7 +19,11 @@ impl Walker<'_> {
     ) -> Option<AmplifyApp> {
         let context = Context::AmplifyApp(key);
         let table = self.table(node, format_args!("amplify_apps.{key}"))?;
-        self.check_keys(table, &["id", "branches"], context);
+        self.check_keys(table, &["id", "defaults", "branches"], context);
+        let defaults = match table.get("defaults") {
+            Some(node) => self.branch_defaults(source, key, node),
+            None => BranchDefaults::default(),
+        };
         let id = self
             .required(source, table, node.span(), "id", context)
             .and_then(|node| {
@@ -38,7 +43,7 @@ impl Walker<'_> {
                     name.get_ref(),
                     &rules::BRANCH_NAME,
                 );
-                if let Some(branch) = self.branch(source, key, name.get_ref(), node)
+                if let Some(branch) = self.branch(source, key, name.get_ref(), node, &defaults)
                     && name_ok
                 {
                     branches.insert(name.get_ref().to_string(), branch);
@@ -54,6 +59,7 @@ impl Walker<'_> {
         app: &str,
         name: &str,
         node: &Node<'_>,
+        defaults: &BranchDefaults,
     ) -> Option<Branch> {
         let context = Context::Branch { app, name };
         let table = self.table(node, format_args!("amplify_apps.{app}.branches.{name}"))?;
@@ -71,43 +77,99 @@ impl Walker<'_> {
             ],
             context,
         );
-        let stage = table.get("stage").and_then(|node| {
-            let text = self.string(node, "stage")?;
-            let stage = AmplifyStage::parse(&text);
-            if stage.is_none() {
-                let names: Vec<&str> = AmplifyStage::ALL.iter().map(|(_, name)| *name).collect();
-                self.error(
-                    ConfigError::new(
-                        "config::invalid_amplify_stage",
-                        span(node.span()),
-                        format!("`{text}` is not an Amplify stage"),
-                        "unknown stage",
-                    )
-                    .with_help(
-                        did_you_mean(&text.to_uppercase(), names.iter().copied())
-                            .unwrap_or_else(|| format!("Amplify stages: {}", names.join(", "))),
-                    ),
-                );
-            }
+        let stage = table.get("stage").and_then(|node| self.amplify_stage(node));
+        let description = table
+            .get("description")
+            .and_then(|node| self.branch_description(node));
+        let framework = table.get("framework").and_then(|node| self.framework(node));
+        let environment = self.environment(table.get("environment"));
+        let basic_auth = table
+            .get("basic_auth")
+            .and_then(|node| self.basic_auth(source, node));
+        let artifact = table.get("artifact").and_then(|node| self.artifact(node));
+        let depends_on = self.depends_on(table);
+        let prevent_destroy = self.boolean(table, "prevent_destroy", "prevent_destroy");
+        let inherit = |key: &str| !table.contains_key(key);
+        let stage = if inherit("stage") {
+            defaults.stage
+        } else {
             stage
-        });
-        let description = table.get("description").and_then(|node| {
-            let text = self.string(node, "description")?;
-            self.rule(
-                node.span(),
-                "description",
-                &text,
-                &rules::BRANCH_DESCRIPTION,
-            )
+        };
+        let description = if inherit("description") {
+            defaults.description.clone()
+        } else {
+            description
+        };
+        let framework = if inherit("framework") {
+            defaults.framework.clone()
+        } else {
+            framework
+        };
+        let basic_auth = if inherit("basic_auth") {
+            defaults.basic_auth.clone()
+        } else {
+            basic_auth
+        };
+        let mut environment = environment;
+        for (key, value) in &defaults.environment {
+            environment
+                .entry(key.clone())
+                .or_insert_with(|| value.clone());
+        }
+        Some(Branch {
+            stage,
+            description,
+            framework,
+            environment,
+            basic_auth,
+            artifact,
+            depends_on,
+            prevent_destroy,
+            span: header_span(source, node.span()),
+        })
+    }
+
+    pub(super) fn amplify_stage(&mut self, node: &Node<'_>) -> Option<AmplifyStage> {
+        let text = self.string(node, "stage")?;
+        let stage = AmplifyStage::parse(&text);
+        if stage.is_none() {
+            let names: Vec<&str> = AmplifyStage::ALL.iter().map(|(_, name)| *name).collect();
+            self.error(
+                ConfigError::new(
+                    "config::invalid_amplify_stage",
+                    span(node.span()),
+                    format!("`{text}` is not an Amplify stage"),
+                    "unknown stage",
+                )
+                .with_help(
+                    did_you_mean(&text.to_uppercase(), names.iter().copied())
+                        .unwrap_or_else(|| format!("Amplify stages: {}", names.join(", "))),
+                ),
+            );
+        }
+        stage
+    }
+
+    pub(super) fn branch_description(&mut self, node: &Node<'_>) -> Option<String> {
+        let text = self.string(node, "description")?;
+        self.rule(
+            node.span(),
+            "description",
+            &text,
+            &rules::BRANCH_DESCRIPTION,
+        )
+        .then_some(text)
+    }
+
+    pub(super) fn framework(&mut self, node: &Node<'_>) -> Option<String> {
+        let text = self.string(node, "framework")?;
+        self.rule(node.span(), "framework", &text, &rules::FRAMEWORK)
             .then_some(text)
-        });
-        let framework = table.get("framework").and_then(|node| {
-            let text = self.string(node, "framework")?;
-            self.rule(node.span(), "framework", &text, &rules::FRAMEWORK)
-                .then_some(text)
-        });
+    }
+
+    pub(super) fn environment(&mut self, node: Option<&Node<'_>>) -> BTreeMap<String, Value> {
         let mut environment = BTreeMap::new();
-        if let Some(node) = table.get("environment")
+        if let Some(node) = node
             && let Some(env_table) = self.table(node, "environment")
         {
             for (key, node) in env_table {
@@ -125,23 +187,7 @@ impl Walker<'_> {
                 }
             }
         }
-        let basic_auth = table
-            .get("basic_auth")
-            .and_then(|node| self.basic_auth(source, node));
-        let artifact = table.get("artifact").and_then(|node| self.artifact(node));
-        let depends_on = self.depends_on(table);
-        let prevent_destroy = self.boolean(table, "prevent_destroy", "prevent_destroy");
-        Some(Branch {
-            stage,
-            description,
-            framework,
-            environment,
-            basic_auth,
-            artifact,
-            depends_on,
-            prevent_destroy,
-            span: header_span(source, node.span()),
-        })
+        environment
     }
 
     pub(super) fn basic_auth(&mut self, source: &str, node: &Node<'_>) -> Option<BasicAuth> {
@@ -161,6 +207,7 @@ impl Walker<'_> {
 
     pub(super) fn artifact(&mut self, node: &Node<'_>) -> Option<Artifact> {
         let path = self.string(node, "artifact")?;
+        let path = self.path_from(node.span(), path);
         let problem = match self.host.inspect_path(&path) {
             PathInfo::Directory => {
                 return Some(Artifact {

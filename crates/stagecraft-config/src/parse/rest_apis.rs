@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
 
+use super::defaults::StageDefaults;
 use super::walker::{Context, Node, Walker, header_span, span};
 use crate::error::ConfigError;
 use crate::model::*;
@@ -14,7 +15,11 @@ impl Walker<'_> {
     pub(super) fn rest_api(&mut self, source: &str, key: &str, node: &Node<'_>) -> Option<RestApi> {
         let context = Context::RestApi(key);
         let table = self.table(node, format_args!("rest_apis.{key}"))?;
-        self.check_keys(table, &["id", "stages"], context);
+        self.check_keys(table, &["id", "defaults", "stages"], context);
+        let defaults = match table.get("defaults") {
+            Some(node) => self.stage_defaults(key, node),
+            None => StageDefaults::default(),
+        };
         let id = self
             .required(source, table, node.span(), "id", context)
             .and_then(|node| {
@@ -49,7 +54,7 @@ impl Walker<'_> {
                     name.get_ref(),
                     &rules::STAGE_NAME,
                 );
-                if let Some(stage) = self.stage(source, key, name.get_ref(), node)
+                if let Some(stage) = self.stage(source, key, name.get_ref(), node, &defaults)
                     && name_ok
                 {
                     stages.insert(name.get_ref().to_string(), stage);
@@ -65,6 +70,7 @@ impl Walker<'_> {
         api: &str,
         name: &str,
         node: &Node<'_>,
+        defaults: &StageDefaults,
     ) -> Option<Stage> {
         let context = Context::Stage { api, name };
         let table = self.table(node, format_args!("rest_apis.{api}.stages.{name}"))?;
@@ -94,6 +100,43 @@ impl Walker<'_> {
             .and_then(|node| self.canary(source, name, node));
         let depends_on = self.depends_on(table);
         let prevent_destroy = self.boolean(table, "prevent_destroy", "prevent_destroy");
+        let inherit = |key: &str| !table.contains_key(key);
+        let description = if inherit("description") {
+            defaults.description.clone()
+        } else {
+            description
+        };
+        let tracing = if inherit("tracing") {
+            defaults.tracing.unwrap_or(false)
+        } else {
+            tracing
+        };
+        let cache_size = if inherit("cache_size") {
+            defaults.cache_size
+        } else {
+            cache_size
+        };
+        let mut variables = variables;
+        if !defaults.variables.is_empty() {
+            let own = variables.len();
+            for (key, value) in &defaults.variables {
+                variables
+                    .entry(key.clone())
+                    .or_insert_with(|| value.clone());
+            }
+            if own <= rules::MAX_VARIABLES && variables.len() > rules::MAX_VARIABLES {
+                self.error(ConfigError::new(
+                    "config::too_many_variables",
+                    header_span(source, node.span()),
+                    format!(
+                        "{context} has {} variables with those of its API's defaults; API Gateway allows {}",
+                        variables.len(),
+                        rules::MAX_VARIABLES
+                    ),
+                    "too many",
+                ));
+            }
+        }
         Some(Stage {
             revision: revision?,
             description,
@@ -124,7 +167,13 @@ impl Walker<'_> {
         // A string is AWS's own spelling (`"0.5"`, `"118"`), as the API and the schema take it;
         // a number is any number equal to a size (`118`, `118.0`).
         let (text, size) = match node.get_ref() {
-            DeValue::String(text) => (text.to_string(), CacheSize::from_spelling(text)),
+            DeValue::String(text) => {
+                let text = self
+                    .interpolate(node.span(), text, "cache_size")?
+                    .into_owned();
+                let size = CacheSize::from_spelling(&text);
+                (text, size)
+            }
             DeValue::Float(float) => (float.as_str().to_string(), CacheSize::parse(float.as_str())),
             DeValue::Integer(integer) if integer.radix() == 10 => (
                 integer.as_str().to_string(),

@@ -49,9 +49,13 @@ impl Walker<'_> {
                     &["backend", "path"],
                     "[state] with the local backend",
                 );
-                let path = self
-                    .optional_string(table, "path", "state.path")
-                    .unwrap_or_else(|| DEFAULT_STATE_PATH.to_string());
+                let path = match table.get("path") {
+                    Some(path) => self
+                        .string(path, "state.path")
+                        .map(|text| self.path_from(path.span(), text)),
+                    None => Some(self.path_from(node.span(), DEFAULT_STATE_PATH.to_string())),
+                }
+                .unwrap_or_else(|| DEFAULT_STATE_PATH.to_string());
                 Some(StateSettings::Local { path })
             }
             "s3" => {

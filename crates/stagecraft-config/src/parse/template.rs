@@ -7,6 +7,7 @@ use std::ops::Range;
 use miette::SourceSpan;
 use toml::de::{DeTable, DeValue};
 
+use super::variables::{Place, Use};
 use super::walker::{Node, Walker, span};
 use crate::address::{Address, Attribute, Reference, split_reference};
 use crate::error::{ConfigError, did_you_mean};
@@ -24,7 +25,10 @@ impl Walker<'_> {
     ) -> Option<Value> {
         match node.get_ref() {
             DeValue::String(text) => {
-                let template = self.template(node.span(), text)?;
+                if let Some(value) = self.sensitive_whole_value(node.span(), text, what, rule) {
+                    return value;
+                }
+                let template = self.template(node.span(), text, what)?;
                 if let (Some(rule), Some(literal)) = (rule, single_literal(&template)) {
                     if let Err(problem) = rule.check(literal) {
                         self.error(
@@ -82,12 +86,19 @@ impl Walker<'_> {
         }
     }
 
-    /// Splits `${...}` references out of a string; `$${` is a literal `${`.
-    pub(super) fn template(&mut self, at: Range<usize>, text: &str) -> Option<Template> {
+    /// Splits `${...}` references out of a string, with `${var.NAME}` replaced by its value;
+    /// `$${` is a literal `${`.
+    pub(super) fn template(
+        &mut self,
+        at: Range<usize>,
+        text: &str,
+        what: &str,
+    ) -> Option<Template> {
         let mut parts = Vec::new();
         let mut literal = String::new();
         let mut rest = text;
         let errors_before = self.errors.len();
+        let mut failed = false;
         while let Some(index) = rest.find("${") {
             if rest[..index].ends_with('$') {
                 literal.push_str(&rest[..index - 1]);
@@ -110,6 +121,16 @@ impl Walker<'_> {
                 return None;
             };
             let inner = &after[..end];
+            if let Some(name) = inner.trim().strip_prefix("var.") {
+                let offset = text.len() - rest.len() + index;
+                let at_use = self.sub_span(at.clone(), text, offset..offset + end + 3);
+                match self.use_variable(name.trim(), at_use, Place::Other, what) {
+                    Use::Text(value) => literal.push_str(&value),
+                    Use::Sensitive | Use::Failed => failed = true,
+                }
+                rest = &after[end + 1..];
+                continue;
+            }
             match split_reference(inner.trim()) {
                 Ok((address, attribute)) => {
                     let offered = Attribute::offered_by(address.kind());
@@ -151,7 +172,7 @@ impl Walker<'_> {
             rest = &after[end + 1..];
         }
         literal.push_str(rest);
-        if self.errors.len() > errors_before {
+        if failed || self.errors.len() > errors_before {
             return None;
         }
         if !literal.is_empty() || parts.is_empty() {
@@ -176,7 +197,7 @@ impl Walker<'_> {
             let Some(text) = self.str(item, "depends_on entry") else {
                 continue;
             };
-            match Address::parse(text) {
+            match Address::parse(&text) {
                 Ok(address) => out.push((address, span(item.span()))),
                 Err(error) => self.error(ConfigError::new(
                     "config::invalid_address",

@@ -25,7 +25,7 @@ impl Host for FakeHost {
         match name {
             "ORDERS_API_KEY" => Some("s3cr3t-key".to_string()),
             "WEB_PASSWORD" => Some("hunter2".to_string()),
-            "BAD_VALUE" => Some("has spaces in it".to_string()),
+            "BAD_VALUE" | "STAGECRAFT_VAR_api_token" => Some("has spaces in it".to_string()),
             _ => None,
         }
     }

@@ -2,6 +2,8 @@
 //! stopping at the first, and its shared checks (unknown keys with "did you mean", wrong types,
 //! missing keys, the value rules). The tables themselves are walked in the sibling modules.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -9,9 +11,11 @@ use miette::SourceSpan;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::variables::Declared;
 use crate::Host;
 use crate::error::{ConfigError, did_you_mean};
 use crate::rules;
+use crate::sources::Sources;
 
 /// A value in toml's spanned tree.
 pub(super) type Node<'i> = Spanned<DeValue<'i>>;
@@ -30,6 +34,10 @@ pub(super) enum Context<'a> {
     AmplifyApp(&'a str),
     /// A branch of an Amplify app.
     Branch { app: &'a str, name: &'a str },
+    /// `[rest_apis.<key>.defaults]`
+    StageDefaults(&'a str),
+    /// `[amplify_apps.<key>.defaults]`
+    BranchDefaults(&'a str),
 }
 
 impl fmt::Display for Context<'_> {
@@ -40,6 +48,8 @@ impl fmt::Display for Context<'_> {
             Context::Canary { stage } => write!(f, "the canary of stage `{stage}`"),
             Context::AmplifyApp(key) => write!(f, "[amplify_apps.{key}]"),
             Context::Branch { app, name } => write!(f, "branch `{name}` of `{app}`"),
+            Context::StageDefaults(key) => write!(f, "[rest_apis.{key}.defaults]"),
+            Context::BranchDefaults(key) => write!(f, "[amplify_apps.{key}.defaults]"),
         }
     }
 }
@@ -50,6 +60,12 @@ pub(crate) struct Walker<'h> {
     pub(crate) errors: Vec<ConfigError>,
     /// Answers the questions about files and the environment.
     pub(super) host: &'h dyn Host,
+    /// The text of every file, end to end (spans index it).
+    pub(super) source: &'h str,
+    /// The files, for the folder of the file a path was written in.
+    pub(super) sources: &'h Sources,
+    /// The declared input variables and their values.
+    pub(super) variables: BTreeMap<String, Declared>,
 }
 
 /// A byte range as a miette span.
@@ -79,10 +95,13 @@ pub(super) fn header_span(source: &str, range: Range<usize>) -> SourceSpan {
 }
 
 impl<'h> Walker<'h> {
-    pub(crate) fn new(host: &'h dyn Host) -> Walker<'h> {
+    pub(crate) fn new(host: &'h dyn Host, sources: &'h Sources) -> Walker<'h> {
         Walker {
             errors: Vec::new(),
             host,
+            source: sources.text(),
+            sources,
+            variables: BTreeMap::new(),
         }
     }
 
@@ -141,13 +160,14 @@ impl<'h> Walker<'h> {
     }
 
     pub(super) fn string(&mut self, node: &Node<'_>, what: &str) -> Option<String> {
-        self.str(node, what).map(str::to_string)
+        self.str(node, what).map(Cow::into_owned)
     }
 
-    /// A string borrowed from the document, for values that are only looked at.
-    pub(super) fn str<'a>(&mut self, node: &'a Node<'_>, what: &str) -> Option<&'a str> {
+    /// A string with its `${var.NAME}` substituted, borrowed from the document when it has
+    /// none.
+    pub(super) fn str<'a>(&mut self, node: &'a Node<'_>, what: &str) -> Option<Cow<'a, str>> {
         match node.get_ref() {
-            DeValue::String(text) => Some(text),
+            DeValue::String(text) => self.interpolate(node.span(), text, what),
             _ => {
                 self.wrong_type(node, what, "a string");
                 None
@@ -195,6 +215,21 @@ impl<'h> Walker<'h> {
             ));
         }
         found
+    }
+
+    /// A relative `path` written at `at`, relative to the first configuration file's folder:
+    /// prefixed with the folder of the file that wrote it (docs/configuration.md,
+    /// "Environments").
+    pub(super) fn path_from(&self, at: Range<usize>, path: String) -> String {
+        let folder = self
+            .sources
+            .file_at(at.start)
+            .map_or("", |file| file.folder.as_str());
+        if folder.is_empty() || path.starts_with('/') {
+            path
+        } else {
+            format!("{folder}/{path}")
+        }
     }
 
     /// Checks `text` against a rule, reporting at `at`.

@@ -43,8 +43,11 @@ pub enum ApplyError {
     /// A basic-auth password's digest matches no password of the configuration.
     #[error("a password changed since the plan was made; plan again")]
     PasswordChanged,
-    /// An `{ env = ... }` value's digest matches no value of the environment.
-    #[error("the value of ${variable} changed since the plan was made (or is not set); plan again")]
+    /// An `{ env = ... }` value's (or a sensitive variable's) digest matches no value given now.
+    #[error(
+        "the value of {} changed since the plan was made (or is not set); plan again",
+        shown_key(variable)
+    )]
     SensitiveChanged {
         /// The environment variable.
         variable: String,
@@ -207,4 +210,14 @@ pub enum PackageError {
     /// written).
     #[error(transparent)]
     Packaging(Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A sensitive value's key as a user writes it: `$NAME` for the environment, `var.NAME` for a
+/// sensitive input variable.
+fn shown_key(key: &str) -> String {
+    if key.starts_with("var.") {
+        key.to_string()
+    } else {
+        format!("${key}")
+    }
 }

@@ -154,10 +154,10 @@ impl SensitiveValues {
     pub fn new(config: &Config, secrets: &Secrets) -> SensitiveValues {
         let mut by_env = BTreeMap::new();
         for (_, configured) in config.values() {
-            if let Value::Env { name, .. } = configured.value
-                && let Some(secret) = secrets.get(name)
+            if let Some(key) = configured.value.secret_key()
+                && let Some(secret) = secrets.get(&key)
             {
-                by_env.insert(name.clone(), Secret::new(secret.expose().to_string()));
+                by_env.insert(key, Secret::new(secret.expose().to_string()));
             }
         }
         let mut passwords = BTreeMap::new();

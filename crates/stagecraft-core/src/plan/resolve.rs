@@ -160,13 +160,16 @@ impl Resolver<'_> {
         recorded: Option<&StoredValue>,
     ) -> PlannedValue {
         match value {
-            Value::Env { name, .. } => PlannedValue::Sensitive {
-                env: name.clone(),
-                digest: secrets
-                    .get(name)
-                    .map(|secret| self.digest(site, recorded, secret.expose()))
-                    .unwrap_or_default(),
-            },
+            Value::Env { .. } | Value::Var { .. } => {
+                let key = value.secret_key().unwrap_or_default();
+                PlannedValue::Sensitive {
+                    digest: secrets
+                        .get(&key)
+                        .map(|secret| self.digest(site, recorded, secret.expose()))
+                        .unwrap_or_default(),
+                    env: key,
+                }
+            }
             Value::Text(template) => {
                 let mut text = String::new();
                 let mut deferred = false;
