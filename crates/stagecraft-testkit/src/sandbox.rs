@@ -159,6 +159,11 @@ impl Host for SandboxHost {
     }
 
     fn env_var(&self, name: &str) -> Option<String> {
+        // Input variables' values are read as the CLI reads them, so that the sandbox sees the
+        // configuration `plan` will; only `{ env = ... }` names are listed for the user.
+        if name.starts_with(stagecraft_config::ENV_PREFIX) {
+            return std::env::var(name).ok();
+        }
         self.asked.borrow_mut().insert(name.to_owned());
         None
     }
