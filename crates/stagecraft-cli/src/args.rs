@@ -135,7 +135,7 @@ pub struct FmtArgs {
     /// Print the changes as a unified diff.
     #[arg(long)]
     pub diff: bool,
-    /// The files (default: the --config file); a folder means its `*.toml` files; `-` formats
+    /// The files (default: the --config files); a folder means its `*.toml` files; `-` formats
     /// standard input onto standard output (with `--diff`, the diff instead; `--check`, nothing).
     pub files: Vec<PathBuf>,
 }

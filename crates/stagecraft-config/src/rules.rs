@@ -181,7 +181,7 @@ pub const VARIABLE_NAME: Rule = Rule {
 /// `[A-Za-z0-9_]{1,64}`, so that every name is also a portable environment variable's suffix.
 pub const INPUT_VARIABLE_NAME: Rule = Rule {
     code: "config::invalid_input_variable_name",
-    allowed: word,
+    chars: Chars::Alphanumeric("_"),
     min: 1,
     max: 64,
     help: "input variable names use letters, digits and `_`, up to 64 characters",

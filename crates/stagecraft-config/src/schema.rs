@@ -211,6 +211,33 @@ fn aws() -> Json {
     )
 }
 
+/// `[variables.<name>]`: an input variable's declaration.
+fn variable() -> Json {
+    object(
+        "An input variable, used as `${var.NAME}` anywhere a string goes. Its value: the default, then STAGECRAFT_VAR_NAME, then each --var-file, then each --var NAME=VALUE.",
+        json!({
+            "default": { "type": "string", "description": "The value when none is given." },
+            "description": { "type": "string", "description": "What the variable is for." },
+            "sensitive": boolean("Masked in every output and digested in the state; usable only as a whole stage variable, override, environment or basic-auth value."),
+        }),
+        &[],
+    )
+}
+
+/// `[rest_apis.<key>.defaults]`
+fn stage_defaults() -> Json {
+    object(
+        "What every stage of this API inherits: a stage's own key wins, `variables` merge key by key.",
+        json!({
+            "description": { "type": "string", "description": "The stages' description." },
+            "tracing": boolean("X-Ray tracing."),
+            "variables": variables("Stage variables, merged under each stage's own."),
+            "cache_size": cache_size(),
+        }),
+        &[],
+    )
+}
+
 fn rest_api() -> Json {
     let mut stages = map_of(
         "The API's stages, by stage name.",
@@ -223,6 +250,7 @@ fn rest_api() -> Json {
         "A REST API (made outside stagecraft) whose stages stagecraft deploys.",
         json!({
             "id": rule_string(&rules::REST_API_ID, "The REST API's id"),
+            "defaults": stage_defaults(),
             "stages": stages,
         }),
         &["id"],
@@ -271,6 +299,7 @@ fn amplify_app() -> Json {
         "An Amplify app (made outside stagecraft) whose branches stagecraft deploys.",
         json!({
             "id": rule_string(&rules::AMPLIFY_APP_ID, "The Amplify app's id"),
+            "defaults": branch_defaults(),
             "branches": map_of(
                 "The app's branches, by branch name.",
                 &rules::BRANCH_NAME,
@@ -279,6 +308,26 @@ fn amplify_app() -> Json {
             ),
         }),
         &["id"],
+    )
+}
+
+/// `[amplify_apps.<key>.defaults]`: the branch keys a defaults table may hold.
+fn branch_defaults() -> Json {
+    let branch = branch();
+    let mut properties = Map::new();
+    for key in [
+        "stage",
+        "framework",
+        "description",
+        "environment",
+        "basic_auth",
+    ] {
+        properties.insert(key.into(), branch["properties"][key].clone());
+    }
+    object(
+        "What every branch of this app inherits: a branch's own key wins, `environment` merges key by key.",
+        Json::Object(properties),
+        &[],
     )
 }
 
@@ -319,6 +368,7 @@ fn branch() -> Json {
 pub fn schema() -> Json {
     let mut defs = Map::new();
     defs.insert("project".into(), project());
+    defs.insert("variable".into(), variable());
     defs.insert("state".into(), state());
     defs.insert("aws".into(), aws());
     defs.insert("rest_api".into(), rest_api());
@@ -342,6 +392,12 @@ pub fn schema() -> Json {
         "type": "object",
         "properties": {
             "project": { "$ref": "#/$defs/project" },
+            "variables": map_of(
+                "Input variables, by name.",
+                &rules::INPUT_VARIABLE_NAME,
+                "an input variable name",
+                json!({ "$ref": "#/$defs/variable" }),
+            ),
             "state": { "$ref": "#/$defs/state" },
             "aws": { "$ref": "#/$defs/aws" },
             "rest_apis": map_of(

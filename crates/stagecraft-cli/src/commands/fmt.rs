@@ -19,7 +19,7 @@ use crate::{EXIT_FAILURE, EXIT_OK, EXIT_UNFORMATTED};
 /// `stagecraft fmt`.
 pub fn run(settings: &Settings, args: &FmtArgs) -> Result<u8, Report> {
     let files = if args.files.is_empty() {
-        vec![settings.config.clone()]
+        settings.config.clone()
     } else {
         expand(&args.files)?
     };

@@ -12,7 +12,7 @@ use crate::settings::Settings;
 /// `stagecraft graph [--target ADDRESS]...`.
 pub fn run(settings: &Settings, targets: &[String]) -> Result<u8, Report> {
     let targets = parse_targets(targets)?;
-    let (loaded, _) = load(&settings.config, SecretMode::Skip)?;
+    let (loaded, _) = load(settings, SecretMode::Skip)?;
     if let Some(unknown) = targets
         .iter()
         .find(|target| !loaded.config.contains(target))
@@ -20,7 +20,7 @@ pub fn run(settings: &Settings, targets: &[String]) -> Result<u8, Report> {
         return Err(miette::miette!(
             code = "cli::target",
             "--target {unknown}: not declared in {}",
-            settings.config.display()
+            loaded.names()
         ));
     }
     let only = (!targets.is_empty()).then(|| loaded.graph.with_dependencies(&targets));

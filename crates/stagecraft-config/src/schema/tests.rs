@@ -68,11 +68,54 @@ fn every_example_and_valid_fixture_validates() {
     files.extend(toml_files(&crate_dir().join("tests/fixtures/valid")));
     files.push(repo.join("deploy.toml.example"));
     assert!(files.len() >= 6, "{files:?}");
+    let environments = repo.join("examples/environments");
+    let base = instance(&std::fs::read_to_string(environments.join("base.toml")).unwrap()).unwrap();
     for path in files {
         let source = std::fs::read_to_string(&path).unwrap();
-        let instance = instance(&source).unwrap();
+        let mut instance = instance(&source).unwrap();
+        // An environment's file is layered over the base (`--config base.toml --config
+        // staging.toml`): the schema describes the merged document.
+        if path.parent() == Some(environments.as_path()) && !path.ends_with("base.toml") {
+            let mut merged = base.clone();
+            merge(&mut merged, instance);
+            instance = merged;
+        }
         let errors = errors_of(&validator, &instance);
         assert!(errors.is_empty(), "{}: {errors:#?}", path.display());
+    }
+}
+
+/// `over` merged into `base` as `--config` merges files: tables key by key, `state` and
+/// everything else replaced.
+fn merge(base: &mut Json, over: Json) {
+    let (Json::Object(base), Json::Object(over)) = (base, over) else {
+        unreachable!("documents are tables")
+    };
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(existing @ Json::Object(_)), value @ Json::Object(_)) if key != "state" => {
+                merge_tables(existing, value)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+fn merge_tables(base: &mut Json, over: Json) {
+    let (Json::Object(base), Json::Object(over)) = (base, over) else {
+        unreachable!()
+    };
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(existing @ Json::Object(_)), value @ Json::Object(_)) => {
+                merge_tables(existing, value)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
     }
 }
 
@@ -86,6 +129,10 @@ const SEMANTIC: &[&str] = &[
     "28_missing_env_var.toml",
     "29_env_value_breaks_rule.toml",
     "38_canary_reference_without_canary.toml",
+    "43_undeclared_variable.toml",
+    "44_unset_variable.toml",
+    "45_sensitive_variable_misused.toml",
+    "47_variable_value_breaks_rule.toml",
 ];
 
 /// Invalid fixtures that are not TOML at all (an editor's TOML parser reports them).
@@ -142,6 +189,9 @@ const PROBE: &str = r#"
 [project]
 name = "p"
 
+[variables.v]
+default = "1"
+
 [state]
 backend = "s3"
 bucket = "b"
@@ -153,6 +203,9 @@ max_attempts = 3
 [rest_apis.a]
 id = "abc"
 
+[rest_apis.a.defaults]
+tracing = true
+
 [rest_apis.a.stages.s]
 revision = "1"
 
@@ -161,6 +214,9 @@ revision = "2"
 
 [amplify_apps.b]
 id = "d1"
+
+[amplify_apps.b.defaults]
+framework = "React"
 
 [amplify_apps.b.branches.m]
 basic_auth = { username = { env = "USER_NAME" }, password = "p" }
@@ -213,7 +269,18 @@ fn every_table_has_the_walkers_keys() {
         (PROBE, &["state"], "/$defs/state/then"),
         (&local, &["state"], "/$defs/state/else"),
         (PROBE, &["aws"], "/$defs/aws"),
+        (PROBE, &["variables", "v"], "/$defs/variable"),
         (PROBE, &["rest_apis", "a"], "/$defs/rest_api"),
+        (
+            PROBE,
+            &["rest_apis", "a", "defaults"],
+            "/$defs/rest_api/properties/defaults",
+        ),
+        (
+            PROBE,
+            &["amplify_apps", "b", "defaults"],
+            "/$defs/amplify_app/properties/defaults",
+        ),
         (PROBE, &["rest_apis", "a", "stages", "s"], "/$defs/stage"),
         (
             PROBE,
