@@ -129,10 +129,10 @@ const SEMANTIC: &[&str] = &[
     "28_missing_env_var.toml",
     "29_env_value_breaks_rule.toml",
     "38_canary_reference_without_canary.toml",
-    "43_undeclared_variable.toml",
-    "44_unset_variable.toml",
-    "45_sensitive_variable_misused.toml",
-    "47_variable_value_breaks_rule.toml",
+    "44_undeclared_variable.toml",
+    "45_unset_variable.toml",
+    "46_sensitive_variable_misused.toml",
+    "48_variable_value_breaks_rule.toml",
 ];
 
 /// Invalid fixtures that are not TOML at all (an editor's TOML parser reports them).
