@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use stagecraft_testkit::amplify::Emulator;
+use stagecraft_testkit::amplify::{Emulator, Fault, Operation};
 use stagecraft_testkit::sandbox::{LocalStackSource, Sandbox, SandboxOptions};
 
 use crate::aws::{self, stagecraft_at};
@@ -26,8 +26,13 @@ struct Site {
 
 impl Site {
     fn new() -> Site {
+        Site::with_job_timing(Duration::from_millis(100))
+    }
+
+    /// A site whose emulator's job steps (and a stopped job's `CANCELLING`) last `job_timing`.
+    fn with_job_timing(job_timing: Duration) -> Site {
         let runtime = server_runtime(1);
-        let emulator = support::emulator(&runtime, Duration::from_millis(100));
+        let emulator = support::emulator(&runtime, job_timing);
         let app = emulator.create_app("web");
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("dist/assets")).unwrap();
@@ -43,6 +48,11 @@ impl Site {
     }
 
     fn write(&self, branch: &str) {
+        self.write_with("", "", branch);
+    }
+
+    /// The configuration with more `[aws]` settings and stage settings.
+    fn write_with(&self, aws: &str, stage: &str, branch: &str) {
         let text = format!(
             r#"[project]
 name = "web"
@@ -50,11 +60,13 @@ region = "us-east-1"
 
 [aws]
 create_deployment_interval = "100ms"
+{aws}
 
 [rest_apis.orders]
 id = "{api}"
 [rest_apis.orders.stages.prod]
 revision = "r1"
+{stage}
 
 [amplify_apps.web]
 id = "{app}"
@@ -63,6 +75,26 @@ id = "{app}"
             app = self.app
         );
         std::fs::write(self.dir.path().join("deploy.toml"), text).unwrap();
+    }
+
+    fn state(&self) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.dir.path().join("stagecraft.state.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The branch's jobs in the emulator, oldest first: (job id, status).
+    fn jobs(&self) -> Vec<(String, String)> {
+        self.emulator
+            .jobs(&self.app, BRANCH)
+            .unwrap_or_default()
+            .iter()
+            .map(|job| {
+                (
+                    job["jobId"].as_str().unwrap().to_string(),
+                    job["status"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
     }
 
     fn run(&self, args: &[&str]) -> Run {
@@ -271,6 +303,109 @@ fn branches_and_their_artifacts_follow_the_file() {
     assert_ok(&site.apply(&[]));
     assert_eq!(count(&site.calls(), "DeleteBranch"), 1);
     assert!(site.branch().is_none());
+}
+
+/// The branch's `url` is where Amplify serves it: the display name the branch has in Amplify
+/// (`feature-x` for `feature/x`) under the app's default domain, in the state and in a
+/// `${...url}` reference; a display name changed in Amplify is what the next apply records.
+#[test]
+fn a_branchs_url_is_the_display_name_amplify_answers() {
+    let site = Site::new();
+    let site_var =
+        format!(r#"variables = {{ SITE = '${{amplify_apps.web.branches."{BRANCH}".url}}' }}"#);
+    let branch = |description: &str| {
+        format!("[amplify_apps.web.branches.\"{BRANCH}\"]\ndescription = \"{description}\"\n")
+    };
+    site.write_with("", &site_var, &branch("one"));
+    let plan = site.run(&["plan"]);
+    assert!(
+        plan.stdout.contains("(known after apply)"),
+        "{}",
+        plan.stdout
+    );
+    assert_ok(&site.apply(&[]));
+    let url = format!("https://feature-x.{}.amplifyapp.com", site.app);
+    let address = format!("amplify_apps.web.branches.\"{BRANCH}\"");
+    assert_eq!(site.state()["resources"][&address]["url"], url.as_str());
+    let stage = aws::stage(&site.api, "prod").unwrap();
+    assert_eq!(stage.variables().unwrap()["SITE"], url);
+    assert_eq!(site.plan_exit(), 0);
+
+    // Renamed in Amplify: the next UpdateBranch answers the new display name; the stage
+    // follows on the apply after.
+    let client = amplify_client(&site.emulator.endpoint());
+    site.runtime
+        .block_on(
+            client
+                .update_branch()
+                .app_id(&site.app)
+                .branch_name(BRANCH)
+                .display_name("shop")
+                .send(),
+        )
+        .unwrap();
+    site.write_with("", &site_var, &branch("two"));
+    assert_ok(&site.apply(&[]));
+    let renamed = format!("https://shop.{}.amplifyapp.com", site.app);
+    assert_eq!(site.state()["resources"][&address]["url"], renamed.as_str());
+    assert_ok(&site.apply(&[]));
+    let stage = aws::stage(&site.api, "prod").unwrap();
+    assert_eq!(stage.variables().unwrap()["SITE"], renamed);
+    assert_eq!(site.plan_exit(), 0);
+}
+
+/// A deployment cut before `StartDeployment` took effect (the process killed while AWS answered
+/// it 503): the next apply stops the job it left `PENDING`, waits while it is `CANCELLING`
+/// (Amplify refuses a new deployment until it is `CANCELLED`), and deploys anew.
+#[test]
+fn a_deploy_cut_before_start_deployment_is_stopped_and_waited_out_of_cancelling() {
+    let site = Site::with_job_timing(Duration::from_secs(1));
+    site.write_with("max_attempts = 20", "", &branch_block("Preview"));
+    site.emulator
+        .inject(Operation::StartDeployment, Fault::ServiceUnavailable, 1000);
+    let amplify = site.emulator.endpoint();
+    let endpoint = aws::endpoint();
+    let env = aws::env_for(
+        &endpoint,
+        &[
+            ("AWS_ENDPOINT_URL_AMPLIFY", amplify.as_str()),
+            ("WEB_PASSWORD", PASSWORD),
+            ("WEB_TOKEN", TOKEN),
+        ],
+    );
+    let mut child = support::command(site.dir.path(), &["apply", "--auto-approve"], &env)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while site.emulator.injected().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "StartDeployment never sent"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "apply ended early");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL: the journal holds StartDeployment, started, never ended.
+    child.wait().unwrap();
+    site.emulator.clear_faults();
+    assert_eq!(site.jobs(), [("1".to_string(), "PENDING".to_string())]);
+
+    let run = site.apply(&[]);
+    assert_ok(&run);
+    assert!(run.stdout.contains("stopping job 1"), "{}", run.stdout);
+    assert!(run.stdout.contains("job 1 is CANCELLING"), "{}", run.stdout);
+    assert_eq!(
+        site.jobs(),
+        [
+            ("1".to_string(), "CANCELLED".to_string()),
+            ("2".to_string(), "SUCCEED".to_string())
+        ]
+    );
+    let calls = site.calls();
+    assert_eq!(count(&calls, "StopJob"), 1, "{calls:?}");
+    assert_eq!(site.plan_exit(), 0);
 }
 
 fn amplify_client(endpoint: &str) -> aws_sdk_amplify::Client {

@@ -8,7 +8,7 @@ use aws_sdk_amplify::types::{Branch, Job as SdkJob, JobStatus as SdkJobStatus, J
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use stagecraft_core::provider::{
-    AmplifyStage, AmplifyUpload, BranchSettings, ErrorKind, Job, JobStatus, LiveBranch,
+    AmplifyStage, AmplifyUpload, BranchSettings, ErrorKind, Job, JobStatus, LiveApp, LiveBranch,
     ProviderResult,
 };
 
@@ -41,6 +41,7 @@ fn live_branch(b: &Branch) -> LiveBranch {
             .collect(),
         basic_auth_enabled: b.enable_basic_auth(),
         active_job_id: non_empty(Some(b.active_job_id())),
+        display_name: b.display_name().to_string(),
     }
 }
 
@@ -95,6 +96,25 @@ fn step_failures(job: &SdkJob) -> Vec<String> {
             }
         })
         .collect()
+}
+
+/// `GetApp`: the app's default domain, under which its branches are served.
+pub(crate) async fn get_app(client: &Client, app_id: &str) -> ProviderResult<LiveApp> {
+    const OP: &str = "GetApp";
+    tracing::debug!(app_id, "{OP}");
+    let out = client
+        .get_app()
+        .app_id(app_id)
+        .send()
+        .await
+        .map_err(|e| from_amplify_sdk(OP, e))?;
+    let app = out.app().ok_or_else(|| incomplete(OP, "app"))?;
+    let default_domain =
+        non_empty(Some(app.default_domain())).ok_or_else(|| incomplete(OP, "defaultDomain"))?;
+    Ok(LiveApp {
+        app_id: app.app_id().to_string(),
+        default_domain,
+    })
 }
 
 /// `CreateBranch`.

@@ -32,8 +32,8 @@ use aws_smithy_types::timeout::TimeoutConfig;
 pub use region::chain_region;
 pub use s3::{S3Object, S3Store, StoreError};
 use stagecraft_core::provider::{
-    AmplifyUpload, BranchSettings, Job, LiveBranch, LiveDeployment, LiveStage, NewCanary, NewStage,
-    PatchOp, Provider, ProviderResult,
+    AmplifyUpload, BranchSettings, Job, LiveApp, LiveBranch, LiveDeployment, LiveStage, NewCanary,
+    NewStage, PatchOp, Provider, ProviderResult,
 };
 
 /// How long to wait for a TCP/TLS connection to AWS.
@@ -206,6 +206,10 @@ impl Provider for AwsProvider {
         settings: &BranchSettings,
     ) -> ProviderResult<LiveBranch> {
         amplify::update_branch(&self.amplify, app_id, branch_name, settings).await
+    }
+
+    async fn get_app(&self, app_id: &str) -> ProviderResult<LiveApp> {
+        amplify::get_app(&self.amplify, app_id).await
     }
 
     async fn get_branch(

@@ -1,12 +1,14 @@
 //! Reading AWS back: `--refresh` / `--refresh-only` (plan) and `--refresh` (apply) compare the
 //! recorded resources with what AWS reports (one `GetStages` per REST API, one `GetBranch` per
-//! branch) and give the fresh state and the drift.
+//! branch, and `GetApp` for a branch whose URL is not recorded) and give the fresh state and the
+//! drift.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use miette::Report;
 use stagecraft_config::{Address, Config, Value};
 use stagecraft_core::live::{self, Drift};
+use stagecraft_core::plan::branch_url;
 use stagecraft_core::provider::{LiveStage, Provider};
 use stagecraft_core::state::{ResourceState, SaltSeed, State};
 
@@ -89,7 +91,19 @@ pub async fn refresh(
                     .get_branch(&branch.app_id, &branch.branch_name)
                     .await
                     .map_err(|error| failed(&format!("GetBranch for {address}"), error))?;
-                let (fresh, drift) = live::refresh_branch(address, branch, live.as_ref(), secrets);
+                let (mut fresh, drift) =
+                    live::refresh_branch(address, branch, live.as_ref(), secrets);
+                // A URL not recorded yet (an older state), or whose display name changed: the
+                // display name AWS has under the app's domain (only GetApp has it).
+                if let (Some(fresh), Some(live)) = (&mut fresh, &live)
+                    && fresh.url.is_none()
+                {
+                    let app = provider
+                        .get_app(&branch.app_id)
+                        .await
+                        .map_err(|error| failed(&format!("GetApp for {address}"), error))?;
+                    fresh.url = Some(branch_url(&live.display_name, &app.default_domain));
+                }
                 (fresh.map(ResourceState::Branch), drift)
             }
         };

@@ -296,7 +296,8 @@ pub enum Attribute {
     DeploymentId,
     /// A stage's name.
     StageName,
-    /// A branch's `https://{branch}.{app id}.amplifyapp.com`.
+    /// Where Amplify serves a branch: `https://{displayName}.{defaultDomain}`, the display
+    /// name AWS answers for the branch under its app's default domain (known once recorded).
     Url,
     /// A branch's name.
     BranchName,

@@ -225,6 +225,7 @@ pub fn branch_record(app_id: &str, live: &LiveBranch, secrets: &LiveSecrets<'_>)
         basic_auth: None,
         artifact_digest: None,
         job_id: None,
+        url: None,
     }
 }
 
@@ -378,6 +379,12 @@ pub fn refresh_branch(
     });
     fresh.artifact_digest = recorded.artifact_digest.clone();
     fresh.job_id = recorded.job_id.clone();
+    // The app's domain is not part of `GetBranch`: the URL stays as recorded while the display
+    // name it begins with is unchanged.
+    fresh.url = recorded
+        .url
+        .clone()
+        .filter(|url| url.starts_with(&format!("https://{}.", live.display_name)));
     fresh.basic_auth = match (&recorded.basic_auth, live.basic_auth_enabled) {
         (Some(auth), true) => Some(auth.clone()),
         _ => None,

@@ -249,6 +249,19 @@ pub struct LiveBranch {
     pub basic_auth_enabled: bool,
     /// The job last deployed, if any.
     pub active_job_id: Option<String>,
+    /// The display name: the branch's subdomain under the app's default domain (AWS derives it
+    /// from the name, `feature/x` -> `feature-x`, unless it was set).
+    pub display_name: String,
+}
+
+/// An Amplify app as `GetApp` reports it (only what stagecraft reads).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LiveApp {
+    /// The app id.
+    pub app_id: String,
+    /// The app's default domain (`<app id>.amplifyapp.com`): a branch is served at
+    /// `https://<displayName>.<defaultDomain>`.
+    pub default_domain: String,
 }
 
 /// An Amplify job as Amplify reports it.
@@ -448,6 +461,8 @@ pub trait Provider: Send + Sync {
     /// `DeleteStage`.
     async fn delete_stage(&self, rest_api_id: &str, stage_name: &str) -> ProviderResult<()>;
 
+    /// `GetApp`.
+    async fn get_app(&self, app_id: &str) -> ProviderResult<LiveApp>;
     /// `CreateBranch`.
     async fn create_branch(
         &self,

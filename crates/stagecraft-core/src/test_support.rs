@@ -116,7 +116,8 @@ pub(crate) fn apply_to(state: Option<&State>, plan: &Plan) -> State {
                         &|a| match current.resources.get(a) {
                             Some(ResourceState::Stage(s)) => Some(s.deployment_id.clone()),
                             Some(ResourceState::Canary(c)) => Some(c.deployment_id.clone()),
-                            _ => None,
+                            Some(ResourceState::Branch(b)) => Some(b.served_url()),
+                            None => None,
                         },
                     )
                 };

@@ -11,6 +11,7 @@ use aws_sdk_amplify::operation::create_deployment::{
     CreateDeploymentError, CreateDeploymentOutput,
 };
 use aws_sdk_amplify::operation::delete_branch::DeleteBranchOutput;
+use aws_sdk_amplify::operation::get_app::{GetAppError, GetAppOutput};
 use aws_sdk_amplify::operation::get_branch::{GetBranchError, GetBranchOutput};
 use aws_sdk_amplify::operation::get_job::GetJobOutput;
 use aws_sdk_amplify::operation::list_jobs::ListJobsOutput;
@@ -20,12 +21,13 @@ use aws_sdk_amplify::operation::update_branch::{UpdateBranchError, UpdateBranchO
 use aws_sdk_amplify::types::builders::BranchBuilder;
 use aws_sdk_amplify::types::error::{BadRequestException, NotFoundException};
 use aws_sdk_amplify::types::{
-    Branch, Job as SdkJob, JobStatus as SdkJobStatus, JobSummary, JobType, Stage, Step,
+    App, Branch, Job as SdkJob, JobStatus as SdkJobStatus, JobSummary, JobType, Platform, Stage,
+    Step,
 };
 use aws_smithy_mocks::mock;
 use aws_smithy_types::DateTime;
 use stagecraft_core::provider::{
-    AmplifyStage, BranchSettings, ErrorKind, Job, JobStatus, LiveBranch, Provider,
+    AmplifyStage, BranchSettings, ErrorKind, Job, JobStatus, LiveApp, LiveBranch, Provider,
 };
 use tempfile::NamedTempFile;
 use tokio::net::TcpListener;
@@ -151,6 +153,7 @@ async fn create_branch_sends_settings_and_basic_auth_in_base64() {
             environment: env(&[("API", "https://api.example.com")]),
             basic_auth_enabled: true,
             active_job_id: None,
+            display_name: "main".into(),
         }
     );
     assert_eq!(rule.num_calls(), 1);
@@ -327,6 +330,7 @@ async fn get_branch_maps_stage_none_and_fields() {
                 .branch(
                     branch("main")
                         .stage(Stage::from("NONE"))
+                        .display_name("main-site")
                         .description("site")
                         .framework("Web")
                         .environment_variables("A", "1")
@@ -349,8 +353,59 @@ async fn get_branch_maps_stage_none_and_fields() {
             environment: env(&[("A", "1")]),
             basic_auth_enabled: true,
             active_job_id: Some("3".into()),
+            display_name: "main-site".into(),
         }
     );
+}
+
+#[tokio::test]
+async fn get_app_reads_the_default_domain() {
+    let rule = mock!(Client::get_app)
+        .match_requests(|req| req.app_id() == Some("d1abc"))
+        .then_output(|| {
+            GetAppOutput::builder()
+                .app(
+                    App::builder()
+                        .app_id("d1abc")
+                        .app_arn("arn:aws:amplify:us-east-1:123456789012:apps/d1abc")
+                        .name("web")
+                        .description("")
+                        .repository("")
+                        .platform(Platform::Web)
+                        .create_time(DateTime::from_secs(0))
+                        .update_time(DateTime::from_secs(0))
+                        .set_environment_variables(Some(HashMap::new()))
+                        .default_domain("d1abc.amplifyapp.com")
+                        .enable_branch_auto_build(false)
+                        .enable_basic_auth(false)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+        });
+    let provider = amplify_provider(&[&rule]);
+    let app = provider.get_app("d1abc").await.unwrap();
+    assert_eq!(
+        app,
+        LiveApp {
+            app_id: "d1abc".into(),
+            default_domain: "d1abc.amplifyapp.com".into(),
+        }
+    );
+}
+
+#[tokio::test]
+async fn get_app_not_found_is_not_found() {
+    let rule = mock!(Client::get_app).then_error(|| {
+        GetAppError::NotFoundException(
+            NotFoundException::builder()
+                .meta(meta("NotFoundException", "App d1abc not found"))
+                .build(),
+        )
+    });
+    let provider = amplify_provider(&[&rule]);
+    let error = provider.get_app("d1abc").await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::NotFound);
 }
 
 #[tokio::test]

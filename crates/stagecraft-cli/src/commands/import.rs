@@ -4,6 +4,7 @@
 use miette::Report;
 use stagecraft_config::{Address, Config};
 use stagecraft_core::live::{self, LiveSecrets};
+use stagecraft_core::plan::branch_url;
 use stagecraft_core::provider::{Provider, ProviderError};
 use stagecraft_core::state::{ResourceState, SaltSeed, State};
 
@@ -116,7 +117,7 @@ async fn import_record(
                 &format!("GetBranch for {text}"),
                 || format!("Amplify app {app_id} has no branch {branch} to import"),
             )?;
-            let record = live::branch_record(
+            let mut record = live::branch_record(
                 app_id,
                 &live,
                 &LiveSecrets {
@@ -126,6 +127,12 @@ async fn import_record(
                     seed,
                 },
             );
+            // The URL: the display name AWS has under the app's domain (only GetApp has it).
+            let app = provider
+                .get_app(app_id)
+                .await
+                .map_err(|error| failed(&format!("GetApp for {text}"), error))?;
+            record.url = Some(branch_url(&live.display_name, &app.default_domain));
             Ok((ResourceState::Branch(record), None))
         }
     }

@@ -8,14 +8,14 @@ use tokio::time::Instant;
 
 use stagecraft_config::Address;
 
-use super::Run;
-use super::effects::{branch_record, removed, resource_effect};
+use super::effects::{BranchFacts, branch_record, removed, resource_effect};
 use super::error::{ApplyError, JobOwner};
 use super::journal::Call;
 use super::patch::{self, ClearBranch};
 use super::protocol::already_gone;
 use super::schedule::CallKind;
-use crate::plan::{Change, DesiredBranch};
+use super::{Package, Run};
+use crate::plan::{Change, DesiredBranch, PlannedArtifact, branch_url};
 use crate::provider::{Job, JobStatus, ProviderError};
 use crate::state::{BranchState, ResourceState, Site};
 
@@ -51,11 +51,17 @@ impl Run<'_> {
             Some(ResourceState::Branch(branch)) => Some(branch),
             _ => None,
         };
-        let (artifact_digest, job_id) = current
-            .as_ref()
-            .map(|old| (old.artifact_digest.clone(), old.job_id.clone()))
-            .unwrap_or_default();
-        let record = branch_record(desired, artifact_digest.clone(), job_id.clone())?;
+        let facts = current.as_ref().map(BranchFacts::of).unwrap_or_default();
+        // The zip is made and checked before any call of the change: one Amplify would refuse
+        // must not leave the branch created or changed first.
+        let package = match &desired.artifact {
+            Some(artifact)
+                if facts.artifact_digest.as_deref() != Some(artifact.digest.as_str()) =>
+            {
+                Some(self.package(artifact)?)
+            }
+            _ => None,
+        };
         // A branch not yet recorded is created, unless an interrupted create made it already.
         let call = match &current {
             None => {
@@ -76,44 +82,45 @@ impl Run<'_> {
             Some(old) => patch::branch_changes(old, desired, &clear)
                 .map(|settings| (Call::UpdateBranch, settings)),
         };
+        let mut facts = facts;
         if let Some((call, settings)) = call {
-            self.mutate(
-                address,
-                call,
-                CallKind::Other,
-                || async {
-                    if call == Call::CreateBranch {
-                        self.ctx.provider.create_branch(app, name, &settings).await
-                    } else {
-                        self.ctx.provider.update_branch(app, name, &settings).await
-                    }
-                },
-                |_| vec![resource_effect(address, record.clone())],
-            )
-            .await?;
+            // The branch's URL is its display name (in the branch AWS answers) under the app's
+            // domain (only `GetApp` has it).
+            let domain = self
+                .read(address, Call::GetApp, || self.ctx.provider.get_app(app))
+                .await?
+                .default_domain;
+            let record = branch_record(desired, facts.clone())?;
+            let live = self
+                .mutate(
+                    address,
+                    call,
+                    CallKind::Other,
+                    || async {
+                        if call == Call::CreateBranch {
+                            self.ctx.provider.create_branch(app, name, &settings).await
+                        } else {
+                            self.ctx.provider.update_branch(app, name, &settings).await
+                        }
+                    },
+                    |live| {
+                        let url = branch_url(&live.display_name, &domain);
+                        vec![resource_effect(address, with_url(record.clone(), url))]
+                    },
+                )
+                .await?;
+            facts.url = Some(branch_url(&live.display_name, &domain));
         }
-        if let Some(artifact) = &desired.artifact
-            && artifact_digest.as_deref() != Some(artifact.digest.as_str())
-        {
-            self.deploy_artifact(address, desired).await?;
+        if let Some(package) = package {
+            self.deploy_artifact(address, desired, package, facts)
+                .await?;
         }
         Ok(())
     }
 
-    /// The manual-deployment flow: wait for an unfinished job, create a deployment, upload the
-    /// zip, start it, poll the job. The digest is recorded only when the job succeeds.
-    async fn deploy_artifact(
-        &self,
-        address: &Address,
-        desired: &DesiredBranch,
-    ) -> Result<(), ApplyError> {
-        let app = desired.app_id.as_str();
-        let name = desired.branch_name.as_str();
-        let Some(artifact) = &desired.artifact else {
-            return Ok(());
-        };
-        // Amplify runs at most five jobs at once per account.
-        let _permit = self.amplify_jobs.acquire().await?;
+    /// The artifact zipped, and checked against what the plan digested and against Amplify's
+    /// size limit.
+    fn package(&self, artifact: &PlannedArtifact) -> Result<Package, ApplyError> {
         let package = self.ctx.artifacts.package(artifact)?;
         if package.digest != artifact.digest {
             return Err(ApplyError::ArtifactChanged {
@@ -127,6 +134,25 @@ impl Run<'_> {
                 limit: AMPLIFY_MAX_ZIP_BYTES,
             });
         }
+        Ok(package)
+    }
+
+    /// The manual-deployment flow: wait for an unfinished job, create a deployment, upload the
+    /// zip, start it, poll the job. The digest is recorded only when the job succeeds.
+    async fn deploy_artifact(
+        &self,
+        address: &Address,
+        desired: &DesiredBranch,
+        package: Package,
+        facts: BranchFacts,
+    ) -> Result<(), ApplyError> {
+        let app = desired.app_id.as_str();
+        let name = desired.branch_name.as_str();
+        let Some(artifact) = &desired.artifact else {
+            return Ok(());
+        };
+        // Amplify runs at most five jobs at once per account.
+        let _permit = self.amplify_jobs.acquire().await?;
         let jobs = self
             .read(address, Call::ListJobs, || {
                 self.ctx.provider.list_jobs(app, name)
@@ -137,7 +163,7 @@ impl Run<'_> {
         // `StartDeployment`) blocks every later deployment and will never finish: stop it.
         let ours_never_started = self
             .in_doubt(address)
-            .is_some_and(Call::precedes_amplify_start)
+            .is_some_and(Call::may_leave_job_unstarted)
             && unfinished
                 .as_ref()
                 .is_some_and(|job| job.status.is_waiting_to_start());
@@ -153,6 +179,10 @@ impl Run<'_> {
                 self.ctx.provider.stop_job(app, name, &job.job_id)
             })
             .await?;
+            // A stopped job is CANCELLING for a while, and Amplify refuses a new deployment
+            // until it is CANCELLED.
+            self.wait_for_job(address, app, name, &job.job_id, JobOwner::Earlier)
+                .await?;
         } else if let Some(job) = unfinished {
             self.progress(
                 address,
@@ -194,8 +224,11 @@ impl Run<'_> {
         }
         let record = branch_record(
             desired,
-            Some(artifact.digest.clone()),
-            Some(job.to_string()),
+            BranchFacts {
+                artifact_digest: Some(artifact.digest.clone()),
+                job_id: Some(job.to_string()),
+                ..facts
+            },
         )?;
         self.record(vec![resource_effect(address, record)])
     }
@@ -279,3 +312,17 @@ impl Run<'_> {
         .await
     }
 }
+
+/// The record with the URL Amplify serves the branch at.
+fn with_url(record: ResourceState, url: String) -> ResourceState {
+    match record {
+        ResourceState::Branch(branch) => ResourceState::Branch(BranchState {
+            url: Some(url),
+            ..branch
+        }),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -54,15 +54,37 @@ pub(super) fn canary_record(
     applied_state(&Desired::Canary(desired.clone()), deployment).ok_or(ApplyError::RecordUnknown)
 }
 
+/// What a branch's record holds that the configuration does not decide: what was deployed
+/// and where Amplify serves it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct BranchFacts {
+    /// The digest of the artifact last deployed successfully.
+    pub artifact_digest: Option<String>,
+    /// The job of that deployment.
+    pub job_id: Option<String>,
+    /// The URL AWS's display name and the app's domain make.
+    pub url: Option<String>,
+}
+
+impl BranchFacts {
+    pub(super) fn of(record: &BranchState) -> BranchFacts {
+        BranchFacts {
+            artifact_digest: record.artifact_digest.clone(),
+            job_id: record.job_id.clone(),
+            url: record.url.clone(),
+        }
+    }
+}
+
 pub(super) fn branch_record(
     desired: &DesiredBranch,
-    artifact_digest: Option<String>,
-    job_id: Option<String>,
+    facts: BranchFacts,
 ) -> Result<ResourceState, ApplyError> {
     match applied_state(&Desired::Branch(desired.clone()), "") {
         Some(ResourceState::Branch(branch)) => Ok(ResourceState::Branch(BranchState {
-            artifact_digest,
-            job_id,
+            artifact_digest: facts.artifact_digest,
+            job_id: facts.job_id,
+            url: facts.url,
             ..branch
         })),
         _ => Err(ApplyError::RecordUnknown),

@@ -29,8 +29,38 @@ struct World {
     /// Per REST API: deployment descriptions by id.
     deployments: BTreeMap<String, BTreeMap<String, String>>,
     branches: BTreeMap<(String, String), LiveBranch>,
-    jobs: BTreeMap<String, Job>,
+    /// Jobs by id (ids count up across the fake, newest last).
+    jobs: BTreeMap<u64, FakeJob>,
     uploads: BTreeMap<String, Vec<u8>>,
+}
+
+/// A job with the branch it belongs to.
+struct FakeJob {
+    app_id: String,
+    branch_name: String,
+    job: Job,
+    /// While `CANCELLING`: how many more reads (`GetJob`, `ListJobs`) see it so.
+    cancelling_reads: u32,
+}
+
+impl FakeJob {
+    fn of(&self, app_id: &str, branch_name: &str) -> bool {
+        self.app_id == app_id && self.branch_name == branch_name
+    }
+
+    /// The job as one read sees it: a stopped job reads `CANCELLING` for `cancelling_reads`
+    /// reads, then `CANCELLED`, as AWS passes through `CANCELLING`.
+    fn read(&mut self) -> Job {
+        let seen = self.job.clone();
+        if self.job.status == JobStatus::Cancelling {
+            if self.cancelling_reads <= 1 {
+                self.job.status = JobStatus::Cancelled;
+            } else {
+                self.cancelling_reads -= 1;
+            }
+        }
+        seen
+    }
 }
 
 #[derive(Default)]
@@ -46,6 +76,8 @@ pub(crate) struct FakeAws {
     pub(crate) latency: Duration,
     /// Jobs end FAILED instead of SUCCEED.
     pub(crate) fail_jobs: Mutex<bool>,
+    /// How many reads a stopped job stays `CANCELLING` for (at least one).
+    pub(crate) cancelling_reads: Mutex<u32>,
 }
 
 fn not_found(what: &str) -> ProviderError {
@@ -64,8 +96,52 @@ impl FakeAws {
     pub(crate) fn new() -> FakeAws {
         FakeAws {
             latency: Duration::from_millis(10),
+            cancelling_reads: Mutex::new(1),
             ..FakeAws::default()
         }
+    }
+
+    /// A branch made outside stagecraft (by hand, or by another tool), as AWS would have it.
+    pub(crate) fn put_branch(&self, app_id: &str, branch: LiveBranch) {
+        self.world
+            .lock()
+            .unwrap()
+            .branches
+            .insert((app_id.to_string(), branch.branch_name.clone()), branch);
+    }
+
+    /// A job of a branch made outside this run (`CreateDeployment` by hand, or by an
+    /// interrupted apply), in `status`; returns its id.
+    pub(crate) fn put_job(&self, app_id: &str, branch_name: &str, status: JobStatus) -> String {
+        let mut world = self.world.lock().unwrap();
+        world.next_id += 1;
+        let id = world.next_id;
+        world.jobs.insert(
+            id,
+            FakeJob {
+                app_id: app_id.to_string(),
+                branch_name: branch_name.to_string(),
+                job: Job {
+                    job_id: id.to_string(),
+                    status,
+                    failures: Vec::new(),
+                },
+                cancelling_reads: 0,
+            },
+        );
+        id.to_string()
+    }
+
+    /// Every job of a branch, oldest first, as they are now (without counting as a read).
+    pub(crate) fn jobs(&self, app_id: &str, branch_name: &str) -> Vec<Job> {
+        self.world
+            .lock()
+            .unwrap()
+            .jobs
+            .values()
+            .filter(|job| job.of(app_id, branch_name))
+            .map(|job| job.job.clone())
+            .collect()
     }
 
     /// The next `count` calls of `operation` fail with `error`.
@@ -511,6 +587,14 @@ impl Provider for FakeAws {
             .ok_or_else(|| not_found("stage"))
     }
 
+    async fn get_app(&self, app_id: &str) -> ProviderResult<LiveApp> {
+        self.enter("GetApp", None, app_id.to_string()).await?;
+        Ok(LiveApp {
+            app_id: app_id.to_string(),
+            default_domain: format!("{app_id}.amplifyapp.com"),
+        })
+    }
+
     async fn create_branch(
         &self,
         app_id: &str,
@@ -524,8 +608,10 @@ impl Provider for FakeAws {
         if world.branches.contains_key(&key) {
             return Err(bad_request("branch already exists"));
         }
+        // AWS's display name (the URL's subdomain) for a name: `/` cannot be in a host name.
         let mut branch = LiveBranch {
             branch_name: branch_name.to_string(),
+            display_name: branch_name.replace('/', "-"),
             ..LiveBranch::default()
         };
         apply_branch(&mut branch, settings);
@@ -571,32 +657,52 @@ impl Provider for FakeAws {
             .ok_or_else(|| not_found("branch"))
     }
 
-    async fn list_jobs(&self, _app_id: &str, branch_name: &str) -> ProviderResult<Vec<Job>> {
+    async fn list_jobs(&self, app_id: &str, branch_name: &str) -> ProviderResult<Vec<Job>> {
         self.enter("ListJobs", None, branch_name.to_string())
             .await?;
-        let world = self.world.lock().unwrap();
-        Ok(world.jobs.values().rev().cloned().collect())
+        let mut world = self.world.lock().unwrap();
+        Ok(world
+            .jobs
+            .values_mut()
+            .rev()
+            .filter(|job| job.of(app_id, branch_name))
+            .map(FakeJob::read)
+            .collect())
     }
 
     async fn create_amplify_deployment(
         &self,
-        _app_id: &str,
+        app_id: &str,
         branch_name: &str,
     ) -> ProviderResult<AmplifyUpload> {
         self.enter("CreateAmplifyDeployment", None, branch_name.to_string())
             .await?;
         let mut world = self.world.lock().unwrap();
-        if world.jobs.values().any(|job| !job.is_finished()) {
-            return Err(bad_request("The last job was not finished"));
+        // As AWS: refused while any job of the branch is unfinished (CANCELLING included).
+        if let Some(job) = world
+            .jobs
+            .values()
+            .find(|job| job.of(app_id, branch_name) && !job.job.is_finished())
+        {
+            return Err(bad_request(&format!(
+                "The last job(deployment) {} was not finished. Please wait for the job to finish or stop it.",
+                job.job.job_id
+            )));
         }
         world.next_id += 1;
-        let job_id = world.next_id.to_string();
+        let id = world.next_id;
+        let job_id = id.to_string();
         world.jobs.insert(
-            job_id.clone(),
-            Job {
-                job_id: job_id.clone(),
-                status: JobStatus::Pending,
-                failures: Vec::new(),
+            id,
+            FakeJob {
+                app_id: app_id.to_string(),
+                branch_name: branch_name.to_string(),
+                job: Job {
+                    job_id: job_id.clone(),
+                    status: JobStatus::Pending,
+                    failures: Vec::new(),
+                },
+                cancelling_reads: 0,
             },
         );
         self.answer(
@@ -626,15 +732,21 @@ impl Provider for FakeAws {
 
     async fn start_deployment(
         &self,
-        _app_id: &str,
-        _branch_name: &str,
+        app_id: &str,
+        branch_name: &str,
         job_id: &str,
     ) -> ProviderResult<()> {
         self.enter("StartDeployment", None, job_id.to_string())
             .await?;
         let fail = *self.fail_jobs.lock().unwrap();
         let mut world = self.world.lock().unwrap();
-        let job = world.jobs.get_mut(job_id).ok_or_else(|| not_found("job"))?;
+        let job = job_mut(&mut world, app_id, branch_name, job_id)?;
+        if !job.job.status.is_waiting_to_start() {
+            return Err(bad_request(&format!(
+                "Job {job_id} has already been started."
+            )));
+        }
+        let job = &mut job.job;
         job.status = JobStatus::Running;
         if fail {
             job.failures = vec!["Deploy: index.html is missing (log: https://logs/1)".to_string()];
@@ -642,30 +754,30 @@ impl Provider for FakeAws {
         self.answer("StartDeployment", ())
     }
 
-    async fn stop_job(
-        &self,
-        _app_id: &str,
-        _branch_name: &str,
-        job_id: &str,
-    ) -> ProviderResult<()> {
+    async fn stop_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<()> {
         self.enter("StopJob", None, job_id.to_string()).await?;
+        let reads = (*self.cancelling_reads.lock().unwrap()).max(1);
         let mut world = self.world.lock().unwrap();
-        let job = world.jobs.get_mut(job_id).ok_or_else(|| not_found("job"))?;
-        job.status = JobStatus::Cancelled;
+        let job = job_mut(&mut world, app_id, branch_name, job_id)?;
+        if job.job.is_finished() {
+            return Err(bad_request(&format!(
+                "Job {job_id} has already finished with status {}.",
+                job.job.status
+            )));
+        }
+        // As AWS: CANCELLING first, CANCELLED some reads later.
+        job.job.status = JobStatus::Cancelling;
+        job.cancelling_reads = reads;
         self.answer("StopJob", ())
     }
 
-    async fn get_job(
-        &self,
-        _app_id: &str,
-        _branch_name: &str,
-        job_id: &str,
-    ) -> ProviderResult<Job> {
+    async fn get_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<Job> {
         self.enter("GetJob", None, job_id.to_string()).await?;
         let mut world = self.world.lock().unwrap();
-        let job = world.jobs.get_mut(job_id).ok_or_else(|| not_found("job"))?;
-        let snapshot = job.clone();
+        let job = job_mut(&mut world, app_id, branch_name, job_id)?;
+        let snapshot = job.read();
         // A running job finishes after being polled once.
+        let job = &mut job.job;
         if job.status == JobStatus::Running {
             job.status = if job.failures.is_empty() {
                 JobStatus::Succeed
@@ -675,6 +787,21 @@ impl Provider for FakeAws {
         }
         Ok(snapshot)
     }
+}
+
+/// A job of the branch, as AWS finds it (by app, branch and id).
+fn job_mut<'w>(
+    world: &'w mut World,
+    app_id: &str,
+    branch_name: &str,
+    job_id: &str,
+) -> ProviderResult<&'w mut FakeJob> {
+    job_id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| world.jobs.get_mut(&id))
+        .filter(|job| job.of(app_id, branch_name))
+        .ok_or_else(|| not_found("job"))
 }
 
 fn apply_branch(branch: &mut LiveBranch, settings: &BranchSettings) {

@@ -49,6 +49,8 @@ pub enum Call {
     ListJobs,
     /// Amplify `GetJob` (a read).
     GetJob,
+    /// Amplify `GetApp` (a read: the app's default domain, for a branch's URL).
+    GetApp,
 }
 
 /// The service a call goes to, which the kind of its resource decides.
@@ -72,7 +74,7 @@ impl Service {
 
 impl Call {
     /// Every call, for parsing.
-    const ALL: [Call; 16] = [
+    const ALL: [Call; 17] = [
         Call::CreateDeployment,
         Call::CreateStage,
         Call::GetDeployments,
@@ -89,6 +91,7 @@ impl Call {
         Call::StopJob,
         Call::ListJobs,
         Call::GetJob,
+        Call::GetApp,
     ];
 
     /// AWS's name for the call, as shown and journaled.
@@ -109,6 +112,7 @@ impl Call {
             Call::StopJob => "StopJob",
             Call::ListJobs => "ListJobs",
             Call::GetJob => "GetJob",
+            Call::GetApp => "GetApp",
         }
     }
 
@@ -136,6 +140,13 @@ impl Call {
     /// cut after it leaves a job that exists and will never start.
     pub fn precedes_amplify_start(self) -> bool {
         matches!(self, Call::CreateAmplifyDeployment | Call::Upload)
+    }
+
+    /// Whether an Amplify deployment whose call is in doubt may have left a job that will
+    /// never start: cut before `StartDeployment`, or during it (not carried out, its job
+    /// still reads `PENDING`).
+    pub fn may_leave_job_unstarted(self) -> bool {
+        self.precedes_amplify_start() || self == Call::StartDeployment
     }
 }
 

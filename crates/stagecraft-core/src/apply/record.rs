@@ -53,6 +53,7 @@ pub fn applied_state(desired: &Desired, deployment_id: &str) -> Option<ResourceS
             },
             artifact_digest: branch.artifact.as_ref().map(|a| a.digest.clone()),
             job_id: None,
+            url: None,
         }),
     })
 }

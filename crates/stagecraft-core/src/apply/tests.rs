@@ -33,7 +33,7 @@ impl Journal for MemoryJournal {
     }
 }
 
-struct FakeArtifacts;
+pub(super) struct FakeArtifacts;
 
 impl Artifacts for FakeArtifacts {
     fn package(&self, artifact: &PlannedArtifact) -> Result<Package, PackageError> {
@@ -768,7 +768,7 @@ async fn an_interrupt_starts_nothing_more() {
     assert_eq!(aws.count("CreateDeployment"), 1);
 }
 
-const BRANCH: &str = r#"
+pub(super) const BRANCH: &str = r#"
 [rest_apis.orders]
 id = "api1"
 [rest_apis.orders.stages.prod]
@@ -827,8 +827,8 @@ impl Artifacts for OversizedArtifacts {
     }
 }
 
-/// Guards that a zip over Amplify's 5 GiB limit fails its change before `ListJobs` or
-/// `CreateDeployment` are called: it used to be sent, for AWS to refuse after the upload began.
+/// Guards that a zip over Amplify's 5 GiB limit fails its change before any of its calls
+/// (`CreateBranch` included): it used to be sent, for AWS to refuse after the upload began.
 #[tokio::test(start_paused = true)]
 async fn an_artifact_over_amplifys_limit_fails_before_any_deployment_call() {
     let aws = FakeAws::new();
@@ -864,8 +864,15 @@ async fn an_artifact_over_amplifys_limit_fails_before_any_deployment_call() {
         ),
         other => panic!("{other:?}"),
     }
-    assert_eq!(aws.count("ListJobs"), 0);
-    assert_eq!(aws.count("CreateAmplifyDeployment"), 0);
+    // Not even the branch is created: the zip is checked before any call of its change.
+    for operation in [
+        "GetApp",
+        "CreateBranch",
+        "ListJobs",
+        "CreateAmplifyDeployment",
+    ] {
+        assert_eq!(aws.count(operation), 0, "{operation}");
+    }
     assert_eq!(aws.uploads(), 0);
 }
 

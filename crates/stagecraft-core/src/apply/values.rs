@@ -42,7 +42,8 @@ impl Run<'_> {
             &|_| match record {
                 Some(ResourceState::Stage(stage)) => Some(stage.deployment_id.clone()),
                 Some(ResourceState::Canary(canary)) => Some(canary.deployment_id.clone()),
-                _ => None,
+                Some(ResourceState::Branch(branch)) => Some(branch.served_url()),
+                None => None,
             },
         )
     }

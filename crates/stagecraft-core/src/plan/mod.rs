@@ -15,7 +15,7 @@ pub use model::{
     Action, Change, ChangeKind, Counts, Desired, DesiredBranch, DesiredCanary, DesiredStage,
     PLAN_FORMAT_VERSION, Plan, PlanMode, PlannedArtifact, PlannedPart, PlannedValue,
 };
-pub use resolve::{AttributeLookup, dns_suffix, resolve_attribute};
+pub use resolve::{AttributeLookup, branch_url, dns_suffix, resolve_attribute};
 pub use saved::SavedPlanError;
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use stagecraft_config::{Address, Attribute, Config, Part, Reference, Secrets, Value};
 
 use super::model::{Desired, PlannedPart, PlannedValue};
-use crate::state::{SaltSeed, Site, State, StoredValue, digest_reusing};
+use crate::state::{ResourceState, SaltSeed, Site, State, StoredValue, digest_reusing};
 
 /// Looks up `(address, attribute)` during apply, for deferred values.
 pub type AttributeLookup<'a> = dyn Fn(&str, &str) -> Option<String> + 'a;
@@ -71,7 +71,7 @@ impl Resolver<'_> {
             reference.attribute,
             &|address| self.ids(address),
             self.region,
-            &|address| self.planned_deployment(address),
+            &|address| self.recorded(address),
         )
     }
 
@@ -86,8 +86,9 @@ impl Resolver<'_> {
         }
     }
 
-    /// The deployment a stage or canary will point at, if known before apply.
-    fn planned_deployment(&self, address: &Address) -> Option<String> {
+    /// What AWS decided that is known before apply: the deployment a stage or canary will
+    /// point at, a recorded branch's URL.
+    fn recorded(&self, address: &Address) -> Option<String> {
         let state = self.state?;
         let (api, revision) = match address {
             Address::Stage { api, stage } => (api, &self.config.stage(api, stage)?.revision),
@@ -95,7 +96,12 @@ impl Resolver<'_> {
                 api,
                 &self.config.stage(api, stage)?.canary.as_ref()?.revision,
             ),
-            Address::Branch { .. } => return None,
+            Address::Branch { .. } => {
+                return match state.resources.get(address) {
+                    Some(ResourceState::Branch(branch)) => Some(branch.served_url()),
+                    _ => None,
+                };
+            }
         };
         let api_id = &self.config.rest_apis.get(api)?.id;
         state.deployment_of(api_id, revision).map(str::to_string)
@@ -116,13 +122,22 @@ pub fn dns_suffix(region: &str) -> &'static str {
     }
 }
 
-/// Resolves an attribute from ids, region and deployment ids; shared by plan and apply.
+/// Where Amplify serves a branch: `https://<displayName>.<defaultDomain>`, the display name
+/// from the branch AWS answered (`CreateBranch`, `UpdateBranch`, `GetBranch`) and the default
+/// domain from its app (`GetApp`; the `Branch` shape carries no domain). Every branch URL
+/// recorded is built here.
+pub fn branch_url(display_name: &str, default_domain: &str) -> String {
+    format!("https://{display_name}.{default_domain}")
+}
+
+/// Resolves an attribute from ids, region and what AWS decided and the state recorded
+/// (`recorded`: a stage's or canary's deployment id, a branch's URL); shared by plan and apply.
 pub fn resolve_attribute(
     address: &Address,
     attribute: Attribute,
     id_of: &dyn Fn(&Address) -> Option<String>,
     region: Option<&str>,
-    deployment_of: &dyn Fn(&Address) -> Option<String>,
+    recorded: &dyn Fn(&Address) -> Option<String>,
 ) -> Option<String> {
     match (address, attribute) {
         (Address::Stage { stage, .. }, Attribute::InvokeUrl) => {
@@ -135,15 +150,10 @@ pub fn resolve_attribute(
         }
         (Address::Stage { stage, .. }, Attribute::StageName) => Some(stage.clone()),
         (Address::Stage { .. } | Address::Canary { .. }, Attribute::DeploymentId) => {
-            deployment_of(address)
+            recorded(address)
         }
-        (Address::Branch { branch, .. }, Attribute::Url) => {
-            let id = id_of(address)?;
-            Some(format!(
-                "https://{}.{id}.amplifyapp.com",
-                branch.replace('/', "-")
-            ))
-        }
+        // AWS decides it (the display name and the app's domain): known once recorded.
+        (Address::Branch { .. }, Attribute::Url) => recorded(address),
         (Address::Branch { branch, .. }, Attribute::BranchName) => Some(branch.clone()),
         _ => None,
     }

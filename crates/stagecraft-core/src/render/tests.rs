@@ -205,6 +205,7 @@ fn branch_state() -> BranchState {
         }),
         artifact_digest: Some(artifact_digest('a')),
         job_id: Some("41".to_string()),
+        url: Some(format!("https://main.{APP}.amplifyapp.com")),
     }
 }
 

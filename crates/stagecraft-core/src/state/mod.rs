@@ -326,6 +326,27 @@ pub struct BranchState {
     /// The job of the last successful deployment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_id: Option<String>,
+    /// Where Amplify serves the branch: `https://<displayName>.<defaultDomain>`, from the
+    /// `displayName` AWS answered and the app's `defaultDomain` (`GetApp`). Absent in states
+    /// written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl BranchState {
+    /// Where Amplify serves the branch: the recorded URL; for a record written before URLs were
+    /// recorded, the one AWS gives a branch whose display name was never set (stagecraft never
+    /// sets it: the name with `/` as `-`) under the domain AWS gives every app
+    /// (`<app id>.amplifyapp.com`). The next apply that changes the branch, or a refresh,
+    /// records AWS's own.
+    pub fn served_url(&self) -> String {
+        self.url.clone().unwrap_or_else(|| {
+            crate::plan::branch_url(
+                &self.branch_name.replace('/', "-"),
+                &format!("{}.amplifyapp.com", self.app_id),
+            )
+        })
+    }
 }
 
 /// Recorded basic-auth settings: never the password itself.

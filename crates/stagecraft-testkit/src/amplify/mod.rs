@@ -306,6 +306,26 @@ impl Emulator {
         ))
     }
 
+    /// Every job of the branch as `ListJobs` would summarise it now (`jobId`, `status`, ...),
+    /// oldest first, if the branch exists.
+    pub fn jobs(&self, app_id: &str, branch: &str) -> Option<Vec<serde_json::Value>> {
+        let state = self.shared.lock();
+        let jobs = &state.apps.get(app_id)?.branches.get(branch)?.jobs;
+        let now = SystemTime::now();
+        Some(
+            jobs.values()
+                .map(|job| {
+                    let key = JobKey {
+                        app_id: app_id.to_owned(),
+                        branch: branch.to_owned(),
+                        job_id: job.id,
+                    };
+                    state::job_summary_json(&key, job, now, state.job_timing)
+                })
+                .collect(),
+        )
+    }
+
     /// The names of the app's branches, if the app exists.
     pub fn branch_names(&self, app_id: &str) -> Option<Vec<String>> {
         let state = self.shared.lock();

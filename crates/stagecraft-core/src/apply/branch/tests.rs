@@ -1,0 +1,182 @@
+//! A branch's change against the in-memory AWS of `fake.rs`: the branch URL AWS's display name
+//! makes, a stopped job waited out of `CANCELLING`, and calls whose answers were lost read back
+//! before they are sent again.
+#![allow(clippy::unwrap_used)]
+
+use stagecraft_config::Address;
+
+use super::super::fake::FakeAws;
+use super::super::tests::{
+    BRANCH, MemoryJournal, apply_config, apply_with, assert_converged, options,
+};
+use super::super::{Call, Interrupted};
+use crate::plan::{Desired, PlannedValue};
+use crate::provider::{JobStatus, LiveBranch};
+use crate::state::{ResourceState, State};
+use crate::test_support::{config, make_plan};
+
+const APP: &str = "app1";
+const NAME: &str = "feature/x";
+
+fn address() -> Address {
+    Address::parse(r#"amplify_apps.web.branches."feature/x""#).unwrap()
+}
+
+fn branch_of(state: &State) -> crate::state::BranchState {
+    match state.resources.get(&address()) {
+        Some(ResourceState::Branch(branch)) => branch.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A stage whose variable is the branch's URL, and the branch it refers to.
+const SITE: &str = r#"
+[rest_apis.orders]
+id = "api1"
+[rest_apis.orders.stages.prod]
+revision = "r1"
+variables = { SITE = '${amplify_apps.web.branches."feature/x".url}' }
+[amplify_apps.web]
+id = "app1"
+[amplify_apps.web.branches."feature/x"]
+stage = "BETA"
+"#;
+
+fn prod() -> Address {
+    Address::parse("rest_apis.orders.stages.prod").unwrap()
+}
+
+/// The URL is AWS's: the display name it answers (`feature/x` reads `feature-x`) under the
+/// app's domain from `GetApp`; recorded in the state and given to `${...url}`, which the plan
+/// defers while the branch is not recorded.
+#[tokio::test(start_paused = true)]
+async fn the_branch_url_is_the_display_name_aws_answers_under_the_apps_domain() {
+    let aws = FakeAws::new();
+    let cfg = config(SITE);
+    let plan = make_plan(&cfg, None).unwrap();
+    let stage = plan.changes.iter().find(|c| c.address == prod()).unwrap();
+    let Some(Desired::Stage(desired)) = &stage.after else {
+        panic!("{stage:?}")
+    };
+    assert!(
+        matches!(desired.variables["SITE"], PlannedValue::Deferred { .. }),
+        "{:?}",
+        desired.variables["SITE"]
+    );
+    let run = apply_config(&aws, &cfg, None).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    let url = "https://feature-x.app1.amplifyapp.com";
+    assert_eq!(branch_of(&run.report.state).url.as_deref(), Some(url));
+    assert_eq!(aws.stage("api1", "prod").unwrap().variables["SITE"], url);
+    assert_eq!(aws.count("GetApp"), 1);
+    assert_converged(&aws, &cfg, &run.report.state);
+}
+
+/// A display name AWS has that is not the name's (set by hand, or by another tool) is the one
+/// recorded and referred to: nothing rebuilds the URL from the branch's name.
+#[tokio::test(start_paused = true)]
+async fn a_display_name_of_awss_own_makes_the_url() {
+    let aws = FakeAws::new();
+    aws.put_branch(
+        APP,
+        LiveBranch {
+            branch_name: NAME.to_string(),
+            display_name: "shop".to_string(),
+            ..LiveBranch::default()
+        },
+    );
+    let cfg = config(SITE);
+    // An interrupted create of ours made it: taken over with UpdateBranch.
+    let in_doubt = [Interrupted {
+        address: address(),
+        call: Call::CreateBranch,
+        snapshot: None,
+    }];
+    let run = apply_with(
+        &aws,
+        &cfg,
+        None,
+        &options(),
+        MemoryJournal::default(),
+        &in_doubt,
+    )
+    .await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    let url = "https://shop.app1.amplifyapp.com";
+    assert_eq!(branch_of(&run.report.state).url.as_deref(), Some(url));
+    assert_eq!(aws.stage("api1", "prod").unwrap().variables["SITE"], url);
+    // The plan resolves `${...url}` from the record: it agrees with what was applied.
+    assert_converged(&aws, &cfg, &run.report.state);
+}
+
+/// A record written before URLs were recorded still resolves `${...url}` (to the URL AWS gives
+/// a branch whose display name was never set) instead of failing the plan.
+#[tokio::test(start_paused = true)]
+async fn a_record_without_a_url_resolves_to_the_default_display_name() {
+    let aws = FakeAws::new();
+    let cfg = config(SITE);
+    let run = apply_config(&aws, &cfg, None).await;
+    let mut state = run.report.state;
+    if let Some(ResourceState::Branch(branch)) = state.resources.get_mut(&address()) {
+        branch.url = None;
+    }
+    let json = state.to_json().unwrap();
+    assert!(!json.contains("\"url\""), "{json}");
+    let old = State::from_json(&json).unwrap();
+    assert_eq!(branch_of(&old).url, None);
+    let plan = make_plan(&cfg, Some(&old)).unwrap();
+    assert!(plan.changes.is_empty(), "{:#?}", plan.changes);
+}
+
+/// After `StopJob` the job reads `CANCELLING` for a while, and Amplify refuses a new deployment
+/// until it is `CANCELLED` (the fake refuses it too): apply waits it out.
+#[tokio::test(start_paused = true)]
+async fn a_stopped_job_is_waited_out_of_cancelling_before_the_next_deployment() {
+    let aws = FakeAws::new();
+    *aws.cancelling_reads.lock().unwrap() = 3;
+    let cfg = config(BRANCH);
+    let first = apply_config(&aws, &cfg, None).await;
+    assert!(first.report.succeeded(), "{:?}", first.report.results);
+    // The next deploy of the artifact was cut after CreateDeployment: no digest recorded, and a
+    // job created and never started.
+    let mut state = first.report.state;
+    if let Some(ResourceState::Branch(branch)) = state.resources.get_mut(&address()) {
+        branch.artifact_digest = None;
+    }
+    let stale = aws.put_job(APP, NAME, JobStatus::Pending);
+    let in_doubt = [Interrupted {
+        address: address(),
+        call: Call::CreateAmplifyDeployment,
+        snapshot: None,
+    }];
+    let run = apply_with(
+        &aws,
+        &cfg,
+        Some(state),
+        &options(),
+        MemoryJournal::default(),
+        &in_doubt,
+    )
+    .await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    let jobs = aws.jobs(APP, NAME);
+    let statuses: Vec<(String, JobStatus)> = jobs
+        .into_iter()
+        .map(|job| (job.job_id, job.status))
+        .collect();
+    assert_eq!(statuses.len(), 3, "{statuses:?}");
+    assert_eq!(statuses[1], (stale.clone(), JobStatus::Cancelled));
+    assert_eq!(statuses[2].1, JobStatus::Succeed);
+    // Three reads saw it CANCELLING and a fourth CANCELLED, all before the new deployment.
+    let calls = aws.calls();
+    let created = calls
+        .iter()
+        .rposition(|call| call.operation == "CreateAmplifyDeployment")
+        .unwrap();
+    let reads = calls[..created]
+        .iter()
+        .filter(|call| call.operation == "GetJob" && call.detail == stale)
+        .count();
+    assert_eq!(reads, 4);
+    assert_converged(&aws, &cfg, &run.report.state);
+}
