@@ -11,6 +11,7 @@ mod integrity;
 mod interrupt;
 mod logs;
 mod plan;
+mod refactor;
 mod region;
 mod s3_state;
 mod schedule;

@@ -13,6 +13,7 @@ mod format;
 mod indexed_source;
 mod model;
 mod parse;
+mod refactor;
 pub mod rules;
 mod schema;
 mod secrets;
@@ -26,6 +27,7 @@ pub use model::*;
 pub use parse::{
     ENV_PREFIX, Input, InputFile, Parsed, parse, parse_bytes, parse_input, parse_recoverable,
 };
+pub use refactor::{Moved, RefactorKind, RefactorTarget, Removed};
 pub use schema::schema;
 pub use secrets::{Secrets, resolve_secrets};
 pub use sources::{SourceFile, SourceRole, Sources};

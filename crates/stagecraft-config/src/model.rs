@@ -24,6 +24,10 @@ pub struct Config {
     pub amplify_apps: BTreeMap<String, AmplifyApp>,
     /// `[variables.*]` by name, with the values they were given.
     pub variables: BTreeMap<String, Variable>,
+    /// `[[moved]]` blocks, in file order.
+    pub moved: Vec<crate::refactor::Moved>,
+    /// `[[removed]]` blocks, in file order.
+    pub removed: Vec<crate::refactor::Removed>,
 }
 
 /// `[variables.<name>]` and the value it resolved to.

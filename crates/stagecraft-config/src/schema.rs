@@ -412,6 +412,30 @@ pub fn schema() -> Json {
                 "an Amplify app key",
                 json!({ "$ref": "#/$defs/amplify_app" }),
             ),
+            "moved": {
+                "type": "array",
+                "description": "Re-keys what the state records at `from` to `to`, with no AWS call.",
+                "items": object(
+                    "A [[moved]] block.",
+                    json!({
+                        "from": { "type": "string", "description": "The old address (a resource, `rest_apis.<key>` or `amplify_apps.<key>`), no longer declared." },
+                        "to": { "type": "string", "description": "The new address, declared in this file." },
+                    }),
+                    &["from", "to"],
+                ),
+            },
+            "removed": {
+                "type": "array",
+                "description": "Takes what the state records at `from` out of stagecraft's hands.",
+                "items": object(
+                    "A [[removed]] block.",
+                    json!({
+                        "from": { "type": "string", "description": "The address (a resource, `rest_apis.<key>` or `amplify_apps.<key>`), no longer declared." },
+                        "destroy": { "type": "boolean", "description": "false: forget it and leave it running; true: delete it." },
+                    }),
+                    &["from", "destroy"],
+                ),
+            },
         },
         "required": ["project"],
         "additionalProperties": false,

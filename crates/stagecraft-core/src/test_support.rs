@@ -78,6 +78,7 @@ pub(crate) fn apply_to(state: Option<&State>, plan: &Plan) -> State {
     let mut next = state
         .cloned()
         .unwrap_or_else(|| State::new("t", plan.lineage.clone()));
+    plan.refactor(&mut next);
     for change in &plan.changes {
         match &change.after {
             None => {

@@ -7,6 +7,7 @@
 mod amplify;
 mod defaults;
 mod merge;
+mod refactor;
 mod rest_apis;
 mod settings;
 mod template;
@@ -18,6 +19,7 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use self::refactor::check_refactors;
 use self::template::check_references;
 pub use self::variables::ENV_PREFIX;
 use self::variables::Given;
@@ -296,6 +298,7 @@ fn walk(
     errors.extend(walker.errors);
     if let Some(config) = &config {
         check_references(config, &mut errors);
+        check_refactors(config, &mut errors);
     }
     Parsed { config, errors }
 }
@@ -319,6 +322,8 @@ impl Walker<'_> {
                 "aws",
                 "rest_apis",
                 "amplify_apps",
+                "moved",
+                "removed",
             ],
             "the top level",
         );
@@ -381,8 +386,18 @@ impl Walker<'_> {
             }
         }
         let variables = self.finish_variables();
+        let moved = table
+            .get("moved")
+            .map(|node| self.moved(source, node))
+            .unwrap_or_default();
+        let removed = table
+            .get("removed")
+            .map(|node| self.removed(source, node))
+            .unwrap_or_default();
         Some(Config {
             variables,
+            moved,
+            removed,
             project: project?,
             state: state?,
             aws: aws?,

@@ -133,6 +133,8 @@ const SEMANTIC: &[&str] = &[
     "45_unset_variable.toml",
     "46_sensitive_variable_misused.toml",
     "48_variable_value_breaks_rule.toml",
+    "50_moved_blocks.toml",
+    "51_moved_chain.toml",
 ];
 
 /// Invalid fixtures that are not TOML at all (an editor's TOML parser reports them).

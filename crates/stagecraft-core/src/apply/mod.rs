@@ -348,8 +348,11 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
         serial: state.as_ref().map(|state| state.serial),
         project: plan.project.clone(),
     };
-    let state = state.unwrap_or_else(|| State::new(&plan.project, plan.lineage.clone()));
+    let mut state = state.unwrap_or_else(|| State::new(&plan.project, plan.lineage.clone()));
     let initial = state.clone();
+    // Moves and forgets first, with no AWS call (docs/behaviour.md, "Moves and removals"): the
+    // changes are planned against the re-keyed state.
+    plan.refactor(&mut state);
     let run = Run {
         ctx,
         plan,

@@ -987,3 +987,36 @@ async fn a_canary_removal_cut_anywhere_converges() {
         assert_converged(&aws, &without, &resumed.report.state);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_move_and_a_forget_are_applied_to_the_state_with_no_aws_call() {
+    let aws = FakeAws::new();
+    let before = config(
+        "[rest_apis.api]\nid = \"api1\"\n[rest_apis.api.stages.old]\nrevision = \"r1\"\n\
+         [rest_apis.api.stages.gone]\nrevision = \"r1\"\n",
+    );
+    let first = apply_config(&aws, &before, None).await;
+    assert!(first.report.succeeded());
+    let calls = aws.calls().len();
+    let after = config(
+        "[rest_apis.orders]\nid = \"api1\"\n[rest_apis.orders.stages.old]\nrevision = \"r1\"\n\
+         [[moved]]\nfrom = \"rest_apis.api\"\nto = \"rest_apis.orders\"\n\
+         [[removed]]\nfrom = \"rest_apis.api.stages.gone\"\ndestroy = false\n",
+    );
+    let run = apply_config(&aws, &after, Some(first.report.state.clone())).await;
+    assert!(run.report.succeeded());
+    assert_eq!(aws.calls().len(), calls, "no AWS call at all");
+    assert!(run.report.changed, "the re-keyed state is written");
+    let keys: Vec<String> = run
+        .report
+        .state
+        .resources
+        .keys()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(keys, ["rest_apis.orders.stages.old"]);
+    assert!(
+        aws.stage("api1", "gone").is_some(),
+        "forgotten, not deleted"
+    );
+}

@@ -10,6 +10,7 @@ use super::model::{
     Action, Change, Desired, DesiredBranch, DesiredCanary, DesiredStage, PLAN_FORMAT_VERSION, Plan,
     PlanMode, PlannedArtifact, PlannedValue,
 };
+use super::refactor::{Refactors, apply_refactors};
 use super::resolve::Resolver;
 use crate::graph::Graph;
 use crate::state::{
@@ -64,6 +65,41 @@ pub enum PlanError {
         /// The unknown address.
         address: String,
     },
+    /// A `[[moved]]` block moves a recorded resource onto an address the state also records.
+    #[error("cannot move {from} to {to}: the state already records {to}")]
+    #[diagnostic(
+        code(plan::move_target_exists),
+        help("`stagecraft state rm` one of the two records, or remove the [[moved]] block")
+    )]
+    MoveTargetExists {
+        /// The recorded resource moved.
+        from: String,
+        /// Where it would go.
+        to: String,
+    },
+    /// A `[[moved]]` block moves a record onto an address that names another AWS object.
+    #[error(
+        "cannot move {from} to {to}: the state records AWS's {recorded} there and the \
+         configuration declares {declared}; AWS cannot rename a stage or branch"
+    )]
+    #[diagnostic(
+        code(plan::move_renames),
+        help(
+            "a move re-keys the record of one AWS object (a REST API or app key renamed, the \
+             id kept); to replace it, remove the [[moved]] block: the plan then creates {to} \
+             and destroys {from}"
+        )
+    )]
+    MoveRenames {
+        /// The recorded resource moved.
+        from: String,
+        /// Where it would go.
+        to: String,
+        /// The AWS object recorded, `id/name`.
+        recorded: String,
+        /// The AWS object declared at `to`, `id/name`.
+        declared: String,
+    },
     /// An artifact's digest was not supplied.
     #[error("no content digest for artifact `{path}`")]
     #[diagnostic(code(plan::artifact))]
@@ -86,17 +122,25 @@ pub(crate) fn values_match(
 /// Computes the plan.
 pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let config = input.config;
-    let lineage = input
-        .state
-        .map_or_else(|| input.new_lineage.clone(), |state| state.lineage.clone());
+    // Moves and removals first: the diff plans against the state as they leave it.
+    let refactors = Refactors::plan(config, input.state)?;
+    let refactored = input.state.filter(|_| !refactors.is_empty()).map(|state| {
+        let mut state = state.clone();
+        apply_refactors(&mut state, &refactors.moves, &refactors.forgets);
+        state
+    });
+    let prior_serial = input.state.map(|state| state.serial);
+    let planned_state: Option<&State> = refactored.as_ref().or(input.state);
+    let lineage =
+        planned_state.map_or_else(|| input.new_lineage.clone(), |state| state.lineage.clone());
     let resolver = Resolver {
         config,
-        state: input.state,
+        state: planned_state,
         region: input.region.as_deref(),
         salt_seed: &input.salt_seed,
     };
     let empty = BTreeMap::new();
-    let recorded = input.state.map_or(&empty, |state| &state.resources);
+    let recorded = planned_state.map_or(&empty, |state| &state.resources);
 
     // Which addresses the plan may touch.
     let selected: Option<BTreeSet<Address>> = if input.targets.is_empty() {
@@ -185,7 +229,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 };
                 let mut actions = match &effective {
                     None => vec![Action::Create],
-                    Some(old) => stage_actions(old, &desired, input.state),
+                    Some(old) => stage_actions(old, &desired, planned_state),
                 };
                 // A promotion that changes the stage's variables shows them on the stage, even
                 // when the configuration agrees with the merge and the stage makes no call of
@@ -202,8 +246,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 // A rollback goes back to its revision's deployment; a new stage at a revision
                 // the state maps is created on that deployment (one snapshot per revision).
                 if actions.contains(&Action::Rollback) || actions.contains(&Action::Create) {
-                    desired.recorded_deployment = input
-                        .state
+                    desired.recorded_deployment = planned_state
                         .and_then(|state| {
                             state.deployment_of(&desired.rest_api_id, &desired.revision)
                         })
@@ -237,8 +280,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     use_stage_cache: canary.use_stage_cache,
                     recorded_deployment: None,
                 };
-                let known = input
-                    .state
+                let known = planned_state
                     .and_then(|state| state.deployment_of(&rest_api_id, &canary.revision));
                 let deploy = if known.is_some() {
                     Action::CanaryRepoint
@@ -378,12 +420,14 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         format_version: PLAN_FORMAT_VERSION,
         project: config.project.name.clone(),
         lineage,
-        prior_serial: input.state.map(|state| state.serial),
+        prior_serial,
         config_digest: input.config_digest.clone(),
         mode: input.mode,
         region: input.region.clone(),
         changes,
         unchanged,
+        moves: refactors.moves,
+        forgets: refactors.forgets,
     })
 }
 

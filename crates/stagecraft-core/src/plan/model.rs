@@ -301,6 +301,14 @@ pub struct Plan {
     pub changes: Vec<Change>,
     /// How many resources need no change.
     pub unchanged: usize,
+    /// Recorded resources re-keyed by `[[moved]]` blocks, applied before any change (no AWS
+    /// call); a moved resource that also changes has its change under its new address.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moves: Vec<super::Move>,
+    /// Recorded resources forgotten by `[[removed]]` blocks with `destroy = false` (no AWS call;
+    /// the resource stays in AWS).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forgets: Vec<Address>,
 }
 
 /// Changes counted by kind, for the summary line of a plan or an apply.
@@ -341,9 +349,14 @@ impl Plan {
         self.changes.iter().map(Change::kind).collect()
     }
 
-    /// Whether the plan changes anything.
+    /// Whether the plan changes anything (in AWS, or only in the state: moves and forgets).
     pub fn has_changes(&self) -> bool {
-        !self.changes.is_empty()
+        !self.changes.is_empty() || !self.moves.is_empty() || !self.forgets.is_empty()
+    }
+
+    /// The state with this plan's moves and forgets done: what the changes are applied to.
+    pub fn refactor(&self, state: &mut crate::state::State) {
+        super::refactor::apply_refactors(state, &self.moves, &self.forgets);
     }
 }
 

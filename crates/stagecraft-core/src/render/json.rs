@@ -10,7 +10,7 @@ use serde_json::Value;
 use stagecraft_config::Address;
 
 use super::{Attr, Val, attributes, kind};
-use crate::plan::{Action, Counts, Plan, PlanMode};
+use crate::plan::{Action, Counts, Move, Plan, PlanMode};
 
 /// The version of the JSON plan document (`format_version`). The minor number grows when
 /// fields are added; the major number changes only when a field changes meaning or goes away.
@@ -29,6 +29,12 @@ struct Document<'a> {
     mode: PlanMode,
     summary: Counts,
     resource_changes: Vec<ResourceChange<'a>>,
+    /// `[[moved]]`: present only when the plan moves something.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    resource_moves: &'a [Move],
+    /// `[[removed]]` with `destroy = false`: present only when the plan forgets something.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    resource_forgets: &'a [Address],
 }
 
 /// One resource's change.
@@ -92,6 +98,8 @@ pub fn json(plan: &Plan) -> String {
                 }
             })
             .collect(),
+        resource_moves: &plan.moves,
+        resource_forgets: &plan.forgets,
     };
     let mut out = serde_json::to_string_pretty(&document).unwrap_or_default();
     out.push('\n');

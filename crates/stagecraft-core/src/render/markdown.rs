@@ -2,7 +2,7 @@
 //! the top, deployments and promotions in a short table, then each resource's text diff in a
 //! collapsible section; cut to fit GitHub's comment limit, dropping detail sections from the end.
 
-use super::text::{MARK, Paint, no_changes_detail, resource};
+use super::text::{MARK, Paint, no_changes_detail, refactor_lines, resource};
 use super::{count, describe, thousands};
 use crate::plan::{Action, Change, Desired, Plan};
 
@@ -39,6 +39,10 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
     let mut head: Vec<String> = vec![summary.clone()];
     if !plan.has_changes() {
         head.push(format!("{}\n", no_changes_detail(plan.unchanged)));
+    }
+    let refactors = refactor_lines(plan);
+    if !refactors.is_empty() {
+        head.push(format!("```\n{refactors}```\n"));
     }
     head.extend(callout.render(destroyed.len()));
     head.extend(table.clone());

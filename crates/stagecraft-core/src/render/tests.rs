@@ -94,6 +94,8 @@ fn plan(changes: Vec<Change>) -> Plan {
         region: Some("us-east-1".to_string()),
         changes,
         unchanged: 2,
+        moves: Vec::new(),
+        forgets: Vec::new(),
     }
 }
 

@@ -108,7 +108,9 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
     // A resource's block is some 400 bytes; reserving up front avoids copying the output over
     // and over as it grows.
     out.reserve(plan.changes.len() * 512);
-    out.push_str("Resource actions are indicated with the following symbols:\n");
+    if !plan.changes.is_empty() {
+        out.push_str("Resource actions are indicated with the following symbols:\n");
+    }
     for kind in ChangeKind::ALL {
         let meaning = match kind {
             ChangeKind::Create => "create",
@@ -125,6 +127,11 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
         }
     }
     out.push_str("\nstagecraft will perform the following actions:\n\n");
+    let refactors = refactor_lines(plan);
+    if !refactors.is_empty() {
+        paint.bold(&mut out, &refactors);
+        out.push('\n');
+    }
     for change in &plan.changes {
         push_resource(&mut out, plan, change, paint);
         out.push('\n');
@@ -136,6 +143,21 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
         " {} to add, {} to change, {} to destroy.",
         summary.add, summary.change, summary.destroy
     );
+    out
+}
+
+/// The plan's moves and forgets, one `  # ...` line each (Terraform's wording), or nothing.
+pub(super) fn refactor_lines(plan: &Plan) -> String {
+    let mut out = String::new();
+    for moved in &plan.moves {
+        let _ = writeln!(out, "  # {} has moved to {}", moved.from, moved.to);
+    }
+    for address in &plan.forgets {
+        let _ = writeln!(
+            out,
+            "  # {address} will be removed from the state, not destroyed"
+        );
+    }
     out
 }
 
