@@ -1,14 +1,19 @@
 //! Several `--config` files as one document: each file's tree has its spans moved to where the
 //! file starts in the shared offset space ([`crate::sources::Sources`]), then later files are
-//! merged over earlier ones: tables key by key (deeply), anything else (strings, numbers,
-//! arrays) replaced whole. `[state]` is replaced whole too, since its keys depend on its
-//! backend (docs/configuration.md, "Environments").
+//! merged over earlier ones: tables key by key (deeply), `[[moved]]` and `[[removed]]` blocks
+//! gathered from every file, anything else (strings, numbers, arrays) replaced whole. `[state]`
+//! is replaced whole too, since its keys depend on its backend (docs/configuration.md,
+//! "Environments").
 
 use toml::Spanned;
 use toml::de::{DeArray, DeTable, DeValue};
 
 /// The tables a later file replaces whole rather than merges into.
 const REPLACED_WHOLE: &[&str] = &["state"];
+
+/// The arrays of tables (blocks) a later file adds to rather than replaces, as Terraform
+/// gathers `moved` and `removed` blocks from every file.
+const APPENDED: &[&str] = &["moved", "removed"];
 
 /// `node` with every span moved `by` bytes on.
 pub(super) fn shift<'i>(node: Spanned<DeValue<'i>>, by: usize) -> Spanned<DeValue<'i>> {
@@ -50,6 +55,14 @@ pub(super) fn merge_document<'i>(base: &mut DeTable<'i>, over: DeTable<'i>) {
         if REPLACED_WHOLE.contains(&key.get_ref().as_ref()) {
             base.remove(key.get_ref().as_ref());
             base.insert(key, value);
+        } else if APPENDED.contains(&key.get_ref().as_ref())
+            && let Some(existing) = base.get_mut(key.get_ref().as_ref())
+            && let DeValue::Array(into) = existing.get_mut()
+            && let DeValue::Array(from) = value.get_ref()
+        {
+            for item in from.iter() {
+                into.push(item.clone());
+            }
         } else {
             merge_entry(base, key, value);
         }

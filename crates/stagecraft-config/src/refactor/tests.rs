@@ -62,3 +62,35 @@ fn a_stage_move_carries_its_canary_and_an_api_move_all_its_stages() {
     );
     assert!(!app.covers(&address("rest_apis.w.stages.main")));
 }
+
+#[test]
+fn blocks_are_gathered_from_every_config_file() {
+    let file = |name: &str, text: &str| crate::InputFile {
+        name: name.to_string(),
+        bytes: text.as_bytes().to_vec(),
+        folder: String::new(),
+    };
+    let base = "[project]\nname = \"p\"\n[rest_apis.b]\nid = \"abc\"\n[rest_apis.b.stages.s]\n\
+                revision = \"1\"\n[[moved]]\nfrom = \"rest_apis.a\"\nto = \"rest_apis.b\"\n";
+    let prod = "[[removed]]\nfrom = \"amplify_apps.w\"\ndestroy = false\n\
+                [[moved]]\nfrom = \"rest_apis.b.stages.t\"\nto = \"rest_apis.b.stages.s\"\n";
+    struct NoHost;
+    impl crate::Host for NoHost {
+        fn inspect_path(&self, _: &str) -> crate::PathInfo {
+            crate::PathInfo::Directory
+        }
+        fn env_var(&self, _: &str) -> Option<String> {
+            None
+        }
+    }
+    let input = crate::Input {
+        configs: vec![file("base.toml", base), file("prod.toml", prod)],
+        var_files: Vec::new(),
+        vars: Vec::new(),
+    };
+    let (parsed, _) = crate::parse_input(input, &NoHost);
+    let config = parsed.into_result().unwrap();
+    let froms: Vec<String> = config.moved.iter().map(|m| m.from.to_string()).collect();
+    assert_eq!(froms, ["rest_apis.a", "rest_apis.b.stages.t"]);
+    assert_eq!(config.removed.len(), 1);
+}
