@@ -408,6 +408,74 @@ fn a_deploy_cut_before_start_deployment_is_stopped_and_waited_out_of_cancelling(
     assert_eq!(site.plan_exit(), 0);
 }
 
+/// For each Amplify call that is not idempotent, the emulator carries it out and drops the
+/// answer: apply reads back before sending again and converges, with no error shown, one
+/// branch, and no extra live job (a lost `CreateDeployment` leaves only the job it stopped).
+#[test]
+fn a_lost_answer_is_read_back_and_apply_converges() {
+    for (operation, jobs) in [
+        (Operation::CreateBranch, vec!["SUCCEED"]),
+        (Operation::CreateDeployment, vec!["CANCELLED", "SUCCEED"]),
+        (Operation::StartDeployment, vec!["SUCCEED"]),
+    ] {
+        let site = Site::new();
+        site.write(&branch_block("Preview"));
+        site.emulator.inject(operation, Fault::LostAnswer, 1);
+        let run = site.apply(&[]);
+        assert_ok(&run);
+        let shown = |line: &str| line.starts_with("Error") || line.starts_with("Warning");
+        assert!(
+            !run.stderr.lines().any(shown),
+            "{operation:?}: {}",
+            run.stderr
+        );
+        assert_eq!(site.emulator.injected()["LostAnswer"], 1, "{operation:?}");
+        assert_eq!(
+            site.emulator.branch_names(&site.app).unwrap(),
+            [BRANCH.to_string()]
+        );
+        let statuses: Vec<String> = site.jobs().into_iter().map(|(_, status)| status).collect();
+        assert_eq!(statuses, jobs, "{operation:?}");
+        assert_eq!(site.plan_exit(), 0, "{operation:?}");
+    }
+}
+
+/// A branch the file declares that exists in Amplify, made by no apply of this state: refused
+/// with what Amplify has and the import command, exit 1, the branch unchanged.
+#[test]
+fn an_unrecorded_branch_that_exists_is_refused_with_the_import_command() {
+    let site = Site::new();
+    let client = amplify_client(&site.emulator.endpoint());
+    site.runtime
+        .block_on(
+            client
+                .create_branch()
+                .app_id(&site.app)
+                .branch_name(BRANCH)
+                .description("made by hand")
+                .send(),
+        )
+        .unwrap();
+    let before = site.branch().unwrap();
+    site.write(&branch_block("Preview"));
+    site.calls();
+    let run = site.apply(&[]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "run `stagecraft import 'amplify_apps.web.branches.\"{BRANCH}\"'`"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("made by hand"), "{}", run.stderr);
+    let calls = site.calls();
+    for mutating in ["CreateBranch", "UpdateBranch", "CreateDeployment"] {
+        assert_eq!(count(&calls, mutating), 0, "{calls:?}");
+    }
+    assert_eq!(site.branch().unwrap(), before);
+}
+
 fn amplify_client(endpoint: &str) -> aws_sdk_amplify::Client {
     let config = aws_sdk_amplify::Config::builder()
         .behavior_version(aws_sdk_amplify::config::BehaviorVersion::latest())

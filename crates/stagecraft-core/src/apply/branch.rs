@@ -2,6 +2,7 @@
 //! artifact deployment (wait for an unfinished job, `CreateDeployment`, upload the zip,
 //! `StartDeployment`, poll `GetJob`).
 
+use std::collections::BTreeSet;
 use std::future::Future;
 
 use tokio::time::Instant;
@@ -9,14 +10,14 @@ use tokio::time::Instant;
 use stagecraft_config::Address;
 
 use super::effects::{BranchFacts, branch_record, removed, resource_effect};
-use super::error::{ApplyError, JobOwner};
+use super::error::{ApplyError, ExistingBranch, JobOwner};
 use super::journal::Call;
 use super::patch::{self, ClearBranch};
 use super::protocol::already_gone;
 use super::schedule::CallKind;
 use super::{Package, Run};
 use crate::plan::{Change, DesiredBranch, PlannedArtifact, branch_url};
-use crate::provider::{Job, JobStatus, ProviderError};
+use crate::provider::{BranchSettings, ErrorKind, Job, JobStatus, LiveBranch, ProviderError};
 use crate::state::{BranchState, ResourceState, Site};
 
 /// The largest zip Amplify takes for a manual deployment. The Amplify user guide says "up to
@@ -62,20 +63,27 @@ impl Run<'_> {
             }
             _ => None,
         };
-        // A branch not yet recorded is created, unless an interrupted create made it already.
+        // A branch not yet recorded is created; one that exists already is taken over only when
+        // an interrupted create of ours may have made it, and refused otherwise.
         let call = match &current {
             None => {
-                let exists = self.in_doubt(address).is_some()
-                    && self
-                        .read(address, Call::GetBranch, || {
-                            self.ctx.provider.get_branch(app, name)
-                        })
-                        .await?
-                        .is_some();
-                let call = if exists {
-                    Call::UpdateBranch
-                } else {
-                    Call::CreateBranch
+                let live = self
+                    .read(address, Call::GetBranch, || {
+                        self.ctx.provider.get_branch(app, name)
+                    })
+                    .await?;
+                let call = match live {
+                    Some(_) if self.in_doubt(address).is_some() => Call::UpdateBranch,
+                    Some(live) => {
+                        return Err(ApplyError::BranchExists(Box::new(ExistingBranch {
+                            address: address.clone(),
+                            branch_name: live.branch_name,
+                            stage: live.stage.unwrap_or_else(|| "NONE".to_string()),
+                            display_name: live.display_name,
+                            description: live.description.unwrap_or_default(),
+                        })));
+                    }
+                    None => Call::CreateBranch,
                 };
                 Some((call, patch::branch_all(desired, &clear)))
             }
@@ -91,24 +99,36 @@ impl Run<'_> {
                 .await?
                 .default_domain;
             let record = branch_record(desired, facts.clone())?;
-            let live = self
-                .mutate(
+            let effects = |live: &LiveBranch| {
+                let url = branch_url(&live.display_name, &domain);
+                vec![resource_effect(address, with_url(record.clone(), url))]
+            };
+            let live = if call == Call::CreateBranch {
+                // A create whose answer was lost is read back: sent again, AWS would refuse it
+                // (the branch exists). Found as it was sent, it is the one this call made.
+                let created_already = || async {
+                    let live = self.ctx.provider.get_branch(app, name).await?;
+                    Ok(live.filter(|live| made_as_sent(live, &settings)))
+                };
+                self.mutate_checked(
                     address,
                     call,
                     CallKind::Other,
-                    || async {
-                        if call == Call::CreateBranch {
-                            self.ctx.provider.create_branch(app, name, &settings).await
-                        } else {
-                            self.ctx.provider.update_branch(app, name, &settings).await
-                        }
-                    },
-                    |live| {
-                        let url = branch_url(&live.display_name, &domain);
-                        vec![resource_effect(address, with_url(record.clone(), url))]
-                    },
+                    || self.ctx.provider.create_branch(app, name, &settings),
+                    created_already,
+                    effects,
                 )
-                .await?;
+                .await?
+            } else {
+                self.mutate(
+                    address,
+                    call,
+                    CallKind::Other,
+                    || self.ctx.provider.update_branch(app, name, &settings),
+                    effects,
+                )
+                .await?
+            };
             facts.url = Some(branch_url(&live.display_name, &domain));
         }
         if let Some(package) = package {
@@ -158,6 +178,7 @@ impl Run<'_> {
                 self.ctx.provider.list_jobs(app, name)
             })
             .await?;
+        let known: BTreeSet<String> = jobs.iter().map(|job| job.job_id.clone()).collect();
         let unfinished = jobs.into_iter().find(|job| !job.is_finished());
         // A job that an interrupted run of ours created and never started (it was cut before
         // `StartDeployment`) blocks every later deployment and will never finish: stop it.
@@ -191,10 +212,37 @@ impl Run<'_> {
             self.wait_for_job(address, app, name, &job.job_id, JobOwner::Earlier)
                 .await?;
         }
+        // A `CreateDeployment` whose answer was lost may have made a job: its upload URL went
+        // with the answer, so the job cannot be used; it is found by `ListJobs` (a job not
+        // listed before, never started), stopped and waited out of `CANCELLING`, and the call
+        // is sent again.
+        let stopped_lost_job = || async {
+            let jobs = self.ctx.provider.list_jobs(app, name).await?;
+            let lost = jobs
+                .iter()
+                .filter(|job| !known.contains(&job.job_id) && job.status.is_waiting_to_start());
+            for job in lost {
+                self.progress(
+                    address,
+                    format!(
+                        "stopping job {}, made by a CreateDeployment whose answer was lost",
+                        job.job_id
+                    ),
+                );
+                self.ctx.provider.stop_job(app, name, &job.job_id).await?;
+                self.job_cancelled(address, app, name, &job.job_id).await?;
+            }
+            Ok(None)
+        };
         let upload = self
-            .unrecorded(address, Call::CreateAmplifyDeployment, || {
-                self.ctx.provider.create_amplify_deployment(app, name)
-            })
+            .mutate_checked(
+                address,
+                Call::CreateAmplifyDeployment,
+                CallKind::Other,
+                || self.ctx.provider.create_amplify_deployment(app, name),
+                stopped_lost_job,
+                |_| Vec::new(),
+            )
             .await?;
         let job = upload.job_id.as_str();
         self.progress(
@@ -208,9 +256,20 @@ impl Run<'_> {
         })
         .await?;
         drop(package);
-        self.unrecorded(address, Call::StartDeployment, || {
-            self.ctx.provider.start_deployment(app, name, job)
-        })
+        // A start whose answer was lost is read back: sent again, AWS would refuse it (the job
+        // has started). A job that left CREATED/PENDING was started.
+        let started_already = || async {
+            let status = self.ctx.provider.get_job(app, name, job).await?;
+            Ok((!status.status.is_waiting_to_start()).then_some(()))
+        };
+        self.mutate_checked(
+            address,
+            Call::StartDeployment,
+            CallKind::Other,
+            || self.ctx.provider.start_deployment(app, name, job),
+            started_already,
+            |_| Vec::new(),
+        )
         .await?;
         let ended = self
             .wait_for_job(address, app, name, job, JobOwner::Ours)
@@ -247,6 +306,40 @@ impl Run<'_> {
     {
         self.mutate(address, call, CallKind::Other, send, |_| Vec::new())
             .await
+    }
+
+    /// Polls `GetJob` (unscheduled: inside a call's read-back, whose failures that call's
+    /// retries cover) until a stopped job is `CANCELLED` (or otherwise final), within the job
+    /// timeout.
+    async fn job_cancelled(
+        &self,
+        address: &Address,
+        app: &str,
+        name: &str,
+        job: &str,
+    ) -> Result<(), ProviderError> {
+        let deadline = Instant::now() + self.ctx.options.job_timeout;
+        let mut round = 0;
+        loop {
+            let status = self.ctx.provider.get_job(app, name, job).await?;
+            if status.is_finished() {
+                return Ok(());
+            }
+            self.progress(address, format!("job {job} is {}", status.status));
+            if Instant::now() >= deadline {
+                return Err(ProviderError::new(
+                    ErrorKind::Permanent,
+                    None,
+                    format!(
+                        "job {job} is still {} after {}s; wait for it to finish, then apply again",
+                        status.status,
+                        self.ctx.options.job_timeout.as_secs()
+                    ),
+                ));
+            }
+            self.pause(round).await;
+            round += 1;
+        }
     }
 
     /// Polls `GetJob` until the job finishes or the job timeout passes.
@@ -311,6 +404,19 @@ impl Run<'_> {
         )
         .await
     }
+}
+
+/// Whether a branch found after a `CreateBranch` whose answer was lost is the one it made: its
+/// settings are those sent (a branch someone else made is left to `CreateBranch`, which AWS
+/// refuses, naming it).
+fn made_as_sent(live: &LiveBranch, sent: &BranchSettings) -> bool {
+    let text = |value: Option<&str>| value.filter(|text| !text.is_empty()).map(str::to_string);
+    let stage = live.stage.as_deref().filter(|stage| *stage != "NONE");
+    stage == sent.stage.map(|stage| stage.as_str())
+        && text(live.description.as_deref()) == text(sent.description.as_deref())
+        && text(live.framework.as_deref()) == text(sent.framework.as_deref())
+        && live.environment == sent.environment.clone().unwrap_or_default()
+        && live.basic_auth_enabled == matches!(sent.basic_auth, Some(Some(_)))
 }
 
 /// The record with the URL Amplify serves the branch at.

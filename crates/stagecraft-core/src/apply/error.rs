@@ -62,6 +62,10 @@ pub enum ApplyError {
     /// nothing was changed (docs/behaviour.md, "Existing stages").
     #[error(transparent)]
     StageExists(Box<ExistingStage>),
+    /// A branch the plan creates exists in Amplify already, and no apply of this state made it:
+    /// nothing was changed (docs/behaviour.md, "Existing branches").
+    #[error(transparent)]
+    BranchExists(Box<ExistingBranch>),
     /// A cache cluster kept changing past the cache timeout.
     #[error(
         "the cache cluster did not settle within {}s (last status {last_status})",
@@ -154,6 +158,24 @@ pub struct ExistingStage {
     /// The deployment it serves on AWS.
     pub deployment_id: String,
     /// Its description on AWS (empty when it has none).
+    pub description: String,
+}
+
+/// A branch found in Amplify where the plan creates one, which no apply of this state made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "branch {branch_name} already exists in Amplify (stage {stage}, display name {display_name:?}, description {description:?}) and no apply of this state made it, so nothing was changed; to manage it with stagecraft, run `stagecraft import '{address}'`"
+)]
+pub struct ExistingBranch {
+    /// The branch's address.
+    pub address: Address,
+    /// The branch.
+    pub branch_name: String,
+    /// Its stage in Amplify (`NONE` when it has none).
+    pub stage: String,
+    /// Its display name in Amplify.
+    pub display_name: String,
+    /// Its description in Amplify (empty when it has none).
     pub description: String,
 }
 

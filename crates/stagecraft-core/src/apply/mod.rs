@@ -32,7 +32,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 pub use error::{
-    ApplyError, ExistingStage, JobOwner, JournalFailed, JournalWriteError, PackageError,
+    ApplyError, ExistingBranch, ExistingStage, JobOwner, JournalFailed, JournalWriteError,
+    PackageError,
 };
 pub use journal::{
     Call, Effect, Interrupted, JournalEntry, JournalError, Replay, Service, SnapshotMarker,

@@ -9,7 +9,7 @@ use super::super::fake::FakeAws;
 use super::super::tests::{
     BRANCH, MemoryJournal, apply_config, apply_with, assert_converged, options,
 };
-use super::super::{Call, Interrupted};
+use super::super::{Call, Interrupted, Outcome};
 use crate::plan::{Desired, PlannedValue};
 use crate::provider::{JobStatus, LiveBranch};
 use crate::state::{ResourceState, State};
@@ -179,4 +179,75 @@ async fn a_stopped_job_is_waited_out_of_cancelling_before_the_next_deployment() 
         .count();
     assert_eq!(reads, 4);
     assert_converged(&aws, &cfg, &run.report.state);
+}
+
+/// For each call of a branch that is not idempotent, its answer lost once (carried out, then a
+/// timeout): apply reads back before sending again and converges with one branch and one live
+/// job; a lost `CreateDeployment` leaves only a job it stopped (`CANCELLED`).
+#[tokio::test(start_paused = true)]
+async fn a_lost_answer_is_read_back_before_the_call_is_sent_again() {
+    for (operation, creates, jobs) in [
+        ("CreateBranch", 1, 1),
+        ("CreateAmplifyDeployment", 2, 2),
+        ("StartDeployment", 1, 1),
+    ] {
+        let aws = FakeAws::new();
+        aws.lose_answers(operation, 1);
+        let cfg = config(BRANCH);
+        let run = apply_config(&aws, &cfg, None).await;
+        assert!(
+            run.report.succeeded(),
+            "{operation}: {:?}",
+            run.report.results
+        );
+        assert_eq!(aws.count("CreateBranch"), 1, "{operation}");
+        assert_eq!(aws.count("CreateAmplifyDeployment"), creates, "{operation}");
+        assert_eq!(aws.count("StartDeployment"), 1, "{operation}");
+        let statuses: Vec<JobStatus> = aws
+            .jobs(APP, NAME)
+            .into_iter()
+            .map(|job| job.status)
+            .collect();
+        assert_eq!(statuses.len(), jobs, "{operation}: {statuses:?}");
+        assert_eq!(statuses.last(), Some(&JobStatus::Succeed), "{operation}");
+        if jobs == 2 {
+            assert_eq!(statuses[0], JobStatus::Cancelled, "{operation}");
+        }
+        assert_converged(&aws, &cfg, &run.report.state);
+    }
+}
+
+/// A branch the plan creates that exists in Amplify, made by no apply of ours: refused with
+/// what Amplify has and the import command; nothing is sent to it.
+#[tokio::test(start_paused = true)]
+async fn an_unrecorded_branch_that_exists_is_refused_with_the_import_command() {
+    let aws = FakeAws::new();
+    let theirs = LiveBranch {
+        branch_name: NAME.to_string(),
+        stage: Some("PRODUCTION".to_string()),
+        description: Some("made by hand".to_string()),
+        display_name: "feature-x".to_string(),
+        ..LiveBranch::default()
+    };
+    aws.put_branch(APP, theirs.clone());
+    let cfg = config(BRANCH);
+    let run = apply_config(&aws, &cfg, None).await;
+    let failure = run
+        .report
+        .results
+        .iter()
+        .find(|r| r.address == address())
+        .unwrap();
+    match &failure.outcome {
+        Outcome::Failed { error } => assert_eq!(
+            error,
+            r#"branch feature/x already exists in Amplify (stage PRODUCTION, display name "feature-x", description "made by hand") and no apply of this state made it, so nothing was changed; to manage it with stagecraft, run `stagecraft import 'amplify_apps.web.branches."feature/x"'`"#
+        ),
+        other => panic!("{other:?}"),
+    }
+    for operation in ["CreateBranch", "UpdateBranch", "CreateAmplifyDeployment"] {
+        assert_eq!(aws.count(operation), 0, "{operation}");
+    }
+    assert_eq!(aws.branch(APP, NAME), Some(theirs));
+    assert!(!run.report.state.resources.contains_key(&address()));
 }
