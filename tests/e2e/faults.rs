@@ -40,6 +40,7 @@ fn applies_through_throttling_conflicts_503s_and_dropped_connections() {
                 drop_connection: 0.05,
             },
             create_deployment_interval: None,
+            request_rate: None,
             seed: 2026_1122,
         },
     );

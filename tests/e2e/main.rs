@@ -5,6 +5,7 @@ mod amplify;
 mod apply;
 mod aws;
 mod crash;
+mod credentials;
 mod faults;
 mod fleet;
 mod integrity;

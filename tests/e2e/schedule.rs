@@ -1,10 +1,11 @@
-//! The CreateDeployment schedule against a proxy that enforces AWS's quota, and two applies
-//! started at once on one state.
+//! The schedule against a proxy that enforces AWS's account quotas (the CreateDeployment
+//! interval, the request-rate bucket over every API Gateway call), and two applies started at
+//! once on one state.
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use stagecraft_testkit::proxy::ProxyConfig;
+use stagecraft_testkit::proxy::{ProxyConfig, RequestRate};
 
 use crate::aws;
 use crate::fleet::{self, ApiSpec, StageSpec};
@@ -68,6 +69,84 @@ fn redeploys_keep_to_the_quota_without_waiting_longer() {
         "{:.2}s is not within 10% of {:.2}s",
         wall.as_secs_f64(),
         bound.as_secs_f64()
+    );
+    fleet::assert_state_matches_aws(dir.path(), &apis);
+}
+
+/// The longest time the account's quotas allow calls to take: `(calls - burst) / rate` for the
+/// request-rate bucket over every API Gateway call, `(deployments - 1) x interval` for
+/// `CreateDeployment`, whichever is longer. Computed from the calls the proxy forwarded, so it
+/// stays true whatever calls an apply makes.
+fn quota_floor(
+    counts: &std::collections::BTreeMap<String, u64>,
+    rate: RequestRate,
+    interval: Duration,
+) -> Duration {
+    let calls: u64 = counts.values().sum();
+    let deployments = counts.get("CreateDeployment").copied().unwrap_or(0);
+    let by_rate = Duration::from_secs_f64(
+        calls.saturating_sub(u64::from(rate.burst)) as f64 / rate.per_second,
+    );
+    let by_interval = interval * u32::try_from(deployments.saturating_sub(1)).unwrap();
+    by_rate.max(by_interval)
+}
+
+/// Issue 10's figure: 200 new stages over 20 APIs at `--parallelism 10`, through a proxy that
+/// enforces AWS's request rate (10 a second, a burst of 40) over every API Gateway call and a
+/// CreateDeployment interval (100 ms here, so that the test takes seconds, not the 5 s quota's
+/// quarter of an hour): no 429 at all, and the wall time within 10% of the floor the quotas set.
+#[test]
+fn two_hundred_stages_keep_to_both_account_quotas_and_take_no_longer_than_they_allow() {
+    let endpoint = aws::endpoint();
+    let interval = Duration::from_millis(100);
+    let rate = RequestRate::AWS;
+    let apis = fleet::fleet(20, 10, |s| StageSpec::new(format!("s{s}"), "r1"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = fleet::config("100ms", &apis).replace(
+        "[aws]\n",
+        "[aws]\nrequests_per_second = 10\nrequest_burst = 40\n",
+    );
+    std::fs::write(dir.path().join("deploy.toml"), config).unwrap();
+    let proxy = aws::Proxied::start(
+        2,
+        ProxyConfig {
+            upstream: endpoint.clone(),
+            create_deployment_interval: Some(interval),
+            request_rate: Some(rate),
+            ..ProxyConfig::default()
+        },
+    );
+    let started = Instant::now();
+    let run = aws::stagecraft_at(
+        dir.path(),
+        &proxy.endpoint(),
+        &["apply", "--auto-approve", "--parallelism", "10"],
+        &[],
+    );
+    let wall = started.elapsed();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let counts = proxy.counts();
+    let floor = quota_floor(&counts, rate, interval);
+    eprintln!(
+        "200 stages over 20 APIs: {:.2}s against a floor of {:.2}s (ratio {:.3}); counts {counts:?}",
+        wall.as_secs_f64(),
+        floor.as_secs_f64(),
+        wall.as_secs_f64() / floor.as_secs_f64(),
+    );
+    assert_eq!(proxy.rate_rejections(), 0, "the request rate answered 429");
+    assert_eq!(
+        proxy.quota_rejections(),
+        0,
+        "the CreateDeployment quota answered 429"
+    );
+    assert!(proxy.injected().is_empty());
+    assert!(!run.stderr.contains("TooManyRequests"), "{}", run.stderr);
+    let slack = floor / 10;
+    assert!(
+        wall + slack >= floor && wall <= floor + slack,
+        "{:.2}s is not within 10% of {:.2}s",
+        wall.as_secs_f64(),
+        floor.as_secs_f64()
     );
     fleet::assert_state_matches_aws(dir.path(), &apis);
 }

@@ -9,6 +9,8 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::{ErrorMetadata, ProvideErrorMetadata};
 use stagecraft_core::provider::{ErrorKind, ProviderError};
 
+use crate::iam::{self, IamService};
+
 /// Error codes that mean "slow down".
 const THROTTLING_CODES: &[&str] = &[
     "TooManyRequestsException",
@@ -77,11 +79,25 @@ pub(crate) fn classify(code: Option<&str>, status: Option<u16>, message: &str) -
     }
 }
 
-/// Converts an SDK error from operation `op` (`GetStage`, ...) into a [`ProviderError`].
+/// Converts an SDK error from API Gateway operation `op` (`GetStage`, ...) into a
+/// [`ProviderError`].
 ///
-/// Service errors keep AWS's code and message (the HTTP status when AWS sent no message);
-/// dispatch failures, timeouts and unreadable responses are [`ErrorKind::Transient`].
+/// Service errors keep AWS's code and message (the HTTP status when AWS sent no message); an
+/// access denied names the IAM action and the operation (`(apigateway:PATCH on UpdateStage)`),
+/// refused credentials say what to do; dispatch failures, timeouts and unreadable responses
+/// are [`ErrorKind::Transient`].
 pub(crate) fn from_sdk<E>(op: &str, err: SdkError<E, HttpResponse>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    from_service_sdk(IamService::ApiGateway, op, err)
+}
+
+fn from_service_sdk<E>(
+    iam_service: IamService,
+    op: &str,
+    err: SdkError<E, HttpResponse>,
+) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -104,6 +120,13 @@ where
                     str::to_string,
                 );
             let kind = classify(code, Some(status), &message);
+            let message = if iam::is_access_denied(code, status) {
+                format!("{message} ({} on {op})", iam::action(iam_service, op))
+            } else if iam::is_refused_credentials(code) {
+                format!("{message} (AWS refused the credentials: run aws sso login or renew them)")
+            } else {
+                message
+            };
             let retry_after = service
                 .raw()
                 .headers()
@@ -159,7 +182,7 @@ pub(crate) fn from_amplify_sdk<E>(op: &str, err: SdkError<E, HttpResponse>) -> P
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    let mut error = from_sdk(op, err);
+    let mut error = from_service_sdk(IamService::Amplify, op, err);
     if error.kind == ErrorKind::LimitExceeded {
         error.kind = ErrorKind::Throttled;
     }

@@ -13,7 +13,9 @@
 
 mod amplify;
 mod apigateway;
+mod credentials;
 mod errors;
+mod iam;
 mod region;
 mod s3;
 
@@ -29,6 +31,7 @@ use async_trait::async_trait;
 use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+pub use credentials::{CredentialsError, ResolvedCredentials, resolve_credentials};
 pub use region::chain_region;
 pub use s3::{S3Object, S3Store, StoreError};
 use stagecraft_core::provider::{
@@ -54,6 +57,9 @@ pub struct AwsOptions {
     /// An endpoint for every service (LocalStack, for example). Without it the standard
     /// `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` variables still apply.
     pub endpoint_url: Option<String>,
+    /// Credentials already resolved ([`resolve_credentials`]); `None` lets the SDK's chain
+    /// resolve them at the first call.
+    pub credentials: Option<ResolvedCredentials>,
 }
 
 /// The AWS [`Provider`]: API Gateway and Amplify clients plus an HTTP client for zip uploads.
@@ -96,6 +102,9 @@ fn config_loader(options: &AwsOptions) -> ConfigLoader {
     }
     if let Some(endpoint_url) = &options.endpoint_url {
         loader = loader.endpoint_url(endpoint_url);
+    }
+    if let Some(credentials) = &options.credentials {
+        loader = loader.credentials_provider(credentials.provider());
     }
     loader
 }

@@ -1,6 +1,12 @@
 //! AWS for one command: where and as whom stagecraft calls it, decided once, and the runtime and
 //! provider made from that.
 //!
+//! Credentials are resolved once, by the SDK's chain (`stagecraft_aws::resolve_credentials`,
+//! its instance-metadata probe bounded), the first time a command needs an AWS client: before
+//! apply shows a plan for approval, before `--refresh` or `import` reads, before an S3 state is
+//! read. None found, or expired, is one line saying what to do (`main.rs` prints it alone),
+//! within two seconds.
+//!
 //! The region is `--region`, else the configuration's `[project] region`, else the AWS
 //! configuration chain's (`AWS_REGION` or `AWS_DEFAULT_REGION`, the profile's `region`, instance
 //! metadata), the chain being asked at most once and only when neither of the first two decides.
@@ -12,10 +18,17 @@
 use std::sync::OnceLock;
 
 use miette::{IntoDiagnostic, Report};
-use stagecraft_aws::{AwsOptions, AwsProvider};
+use stagecraft_aws::{AwsOptions, AwsProvider, CredentialsError, ResolvedCredentials};
 use stagecraft_config::Config;
+use stagecraft_core::apply::Lane;
 
 use crate::settings::AwsFlags;
+
+/// No usable AWS credentials: shown as its one line (`main.rs`), with nothing else.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{0}")]
+#[diagnostic(code(aws::credentials))]
+pub struct CredentialsFailed(pub CredentialsError);
 
 /// The AWS settings of one command, the region resolved once.
 #[derive(Debug)]
@@ -28,6 +41,8 @@ pub struct AwsSettings {
     endpoint_url: Option<String>,
     /// The AWS configuration chain's answer, once asked.
     chain: OnceLock<Option<String>>,
+    /// The credentials, once resolved.
+    credentials: OnceLock<Result<ResolvedCredentials, CredentialsError>>,
 }
 
 impl AwsSettings {
@@ -41,6 +56,7 @@ impl AwsSettings {
             profile: flags.profile.clone(),
             endpoint_url: flags.endpoint_url.clone(),
             chain: OnceLock::new(),
+            credentials: OnceLock::new(),
         }
     }
 
@@ -55,26 +71,68 @@ impl AwsSettings {
             .clone()
     }
 
+    /// The lane this command's calls count against for AWS's account quotas. stagecraft does
+    /// not ask AWS which account its credentials belong to (that would be one more call and
+    /// one more permission), so the credentials' source stands for the account: the profile
+    /// (`--profile`, else `AWS_PROFILE`, else the default chain). One command, one lane.
+    pub fn lane(&self) -> Lane {
+        let account = self
+            .profile
+            .clone()
+            .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()))
+            .unwrap_or_else(|| "default".to_string());
+        Lane {
+            account,
+            region: self.region().unwrap_or_default(),
+        }
+    }
+
+    /// The credentials of the SDK's chain, resolved at the first call only.
+    pub fn credentials(&self) -> Result<ResolvedCredentials, CredentialsFailed> {
+        self.credentials
+            .get_or_init(|| {
+                let region = self.region();
+                on_own_runtime(|| {
+                    stagecraft_aws::resolve_credentials(self.profile.as_deref(), region.as_deref())
+                })
+                .unwrap_or(Err(CredentialsError::Missing))
+            })
+            .clone()
+            .map_err(CredentialsFailed)
+    }
+
     /// The options for the provider's clients: the resolved region, given explicitly so that
-    /// the SDK does not decide again.
-    pub fn options(&self) -> AwsOptions {
+    /// the SDK does not decide again, and the resolved credentials.
+    pub fn options(&self) -> Result<AwsOptions, CredentialsFailed> {
         self.options_in(None)
     }
 
     /// The options for clients of a resource in `region` when it is given (the state bucket's
     /// `[state] region`), else in the resolved region.
-    pub fn options_in(&self, region: Option<&String>) -> AwsOptions {
-        AwsOptions {
+    pub fn options_in(&self, region: Option<&String>) -> Result<AwsOptions, CredentialsFailed> {
+        Ok(AwsOptions {
             region: region.cloned().or_else(|| self.region()),
             profile: self.profile.clone(),
             endpoint_url: self.endpoint_url.clone(),
-        }
+            credentials: Some(self.credentials()?),
+        })
     }
 }
 
 /// Asks the AWS configuration chain, on a thread and runtime of its own so that it works
 /// whether or not the caller is inside a runtime.
 fn chain_region(profile: Option<&str>) -> Option<String> {
+    on_own_runtime(|| stagecraft_aws::chain_region(profile)).flatten()
+}
+
+/// Runs `work` to completion on a thread and runtime of its own (so that it works whether or
+/// not the caller is inside a runtime); `None` when no runtime could be made.
+fn on_own_runtime<F, Fut, T>(work: F) -> Option<T>
+where
+    F: FnOnce() -> Fut + Send,
+    Fut: std::future::Future<Output = T>,
+    T: Send,
+{
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
@@ -82,7 +140,7 @@ fn chain_region(profile: Option<&str>) -> Option<String> {
                     .enable_all()
                     .build()
                     .ok()?;
-                runtime.block_on(stagecraft_aws::chain_region(profile))
+                Some(runtime.block_on(work()))
             })
             .join()
             .ok()
@@ -98,14 +156,17 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, Report> {
         .into_diagnostic()
 }
 
-/// The AWS provider for these settings.
-pub fn provider(aws: &AwsSettings, runtime: &tokio::runtime::Runtime) -> AwsProvider {
-    let options = aws.options();
+/// The AWS provider for these settings; credentials are resolved first (once).
+pub fn provider(
+    aws: &AwsSettings,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<AwsProvider, CredentialsFailed> {
+    let options = aws.options()?;
     tracing::trace!(
         region = ?options.region,
         profile = ?options.profile,
         endpoint = ?options.endpoint_url,
         "making the AWS clients"
     );
-    runtime.block_on(AwsProvider::from_env(&options))
+    Ok(runtime.block_on(AwsProvider::from_env(&options)))
 }

@@ -10,6 +10,10 @@
 //! dropped by a filter of their own, which `RUST_LOG` cannot loosen (an `EnvFilter` directive
 //! such as `aws_smithy_runtime=trace` would otherwise win). stagecraft's own crates log names,
 //! ids and calls, never values, at every level.
+//!
+//! Without `-v` the SDK and the HTTP stack say nothing at all: their warnings (a credentials
+//! provider that found nothing, a retry) are about calls whose outcome stagecraft reports
+//! itself, in AWS's code and message. `-v` shows their WARN and INFO events.
 
 use tracing::{Level, Metadata};
 use tracing_subscriber::filter::{EnvFilter, FilterExt, filter_fn};
@@ -23,14 +27,19 @@ const TRANSPORT_TARGETS: [&str; 7] = ["aws_", "hyper", "h2", "reqwest", "rustls"
 /// Whether an event (or span) at `level` from `target` could carry a body: anything the AWS
 /// SDK or the HTTP stack logs at DEBUG or TRACE.
 fn may_carry_a_body(target: &str, level: Level) -> bool {
+    is_transport(target) && matches!(level, Level::DEBUG | Level::TRACE)
+}
+
+/// Whether `target` is the AWS SDK's or the HTTP stack's.
+fn is_transport(target: &str) -> bool {
     TRANSPORT_TARGETS
         .iter()
         .any(|prefix| target.starts_with(prefix))
-        && matches!(level, Level::DEBUG | Level::TRACE)
 }
 
-fn passes(metadata: &Metadata<'_>) -> bool {
-    !may_carry_a_body(metadata.target(), *metadata.level())
+/// Whether an event from `target` at `level` is shown at verbosity `verbose` (`-v` count).
+fn shown(target: &str, level: Level, verbose: u8) -> bool {
+    !may_carry_a_body(target, level) && (verbose > 0 || !is_transport(target))
 }
 
 /// How log lines look.
@@ -43,7 +52,7 @@ pub enum LogStyle {
 }
 
 /// Installs the subscriber for the process: `RUST_LOG` if set, else `warn`, `info` with `-v`,
-/// `debug` with `-vv`; then the AWS SDK and HTTP stack capped at INFO.
+/// `debug` with `-vv`; then the AWS SDK and HTTP stack capped at INFO, and silent without `-v`.
 pub fn init(verbose: u8, style: LogStyle) {
     let default = match verbose {
         0 => "warn",
@@ -51,7 +60,9 @@ pub fn init(verbose: u8, style: LogStyle) {
         _ => "debug",
     };
     let chosen = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let filter = chosen.and(filter_fn(passes));
+    let filter = chosen.and(filter_fn(move |metadata: &Metadata<'_>| {
+        shown(metadata.target(), *metadata.level(), verbose)
+    }));
     let layer = fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(style == LogStyle::Colored)

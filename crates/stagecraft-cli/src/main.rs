@@ -69,7 +69,14 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(report) => {
-            eprintln!("{report:?}");
+            // Missing or expired credentials: the one line saying what to do, nothing else.
+            match report
+                .chain()
+                .find_map(|cause| cause.downcast_ref::<aws::CredentialsFailed>())
+            {
+                Some(credentials) => eprintln!("error: {credentials}"),
+                None => eprintln!("{report:?}"),
+            }
             ExitCode::from(EXIT_FAILURE)
         }
     }

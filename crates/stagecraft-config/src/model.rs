@@ -97,6 +97,10 @@ pub struct AwsSettings {
     pub create_deployment_interval: Duration,
     /// Attempts per API call, retries included.
     pub max_attempts: u32,
+    /// API Gateway requests a second per account and region (every call, reads included).
+    pub requests_per_second: u32,
+    /// API Gateway requests that may go at once before the rate applies.
+    pub request_burst: u32,
 }
 
 impl Default for AwsSettings {
@@ -104,6 +108,8 @@ impl Default for AwsSettings {
         AwsSettings {
             create_deployment_interval: Duration::from_secs(5),
             max_attempts: 8,
+            requests_per_second: 10,
+            request_burst: 40,
         }
     }
 }

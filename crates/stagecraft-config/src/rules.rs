@@ -3,10 +3,21 @@
 //! The same data is the JSON Schema's patterns and lengths (`schema.rs`), so the two cannot
 //! disagree.
 
+use std::ops::RangeInclusive;
+
 /// At most this many stages per REST API (AWS's default quota).
 pub const MAX_STAGES_PER_API: usize = 10;
 /// At most this many variables (or overrides) per stage.
 pub const MAX_VARIABLES: usize = 100;
+
+/// `[aws] max_attempts`: at least one attempt, and not so many that a failing call hangs an
+/// apply for hours.
+pub const MAX_ATTEMPTS: RangeInclusive<u32> = 1..=100;
+/// `[aws] requests_per_second`: AWS's API Gateway quota is 10; a test endpoint may allow more,
+/// but past 1,000 a second the bucket no longer paces anything real.
+pub const REQUESTS_PER_SECOND: RangeInclusive<u32> = 1..=1000;
+/// `[aws] request_burst`: AWS's is 40.
+pub const REQUEST_BURST: RangeInclusive<u32> = 1..=1000;
 
 /// A character class and a length range in characters, and optionally a prefix AWS reserves.
 pub struct Rule {

@@ -11,7 +11,9 @@
 use serde_json::{Map, Value as Json, json};
 
 use crate::model::{AmplifyStage, AwsSettings, CacheSize, DEFAULT_STATE_PATH};
-use crate::rules::{self, MAX_STAGES_PER_API, MAX_VARIABLES, Rule};
+use crate::rules::{
+    self, MAX_ATTEMPTS, MAX_STAGES_PER_API, MAX_VARIABLES, REQUEST_BURST, REQUESTS_PER_SECOND, Rule,
+};
 
 /// The `$id` the schema names itself by.
 pub const SCHEMA_ID: &str = "https://stagecraft.invalid/deploy.schema.json";
@@ -202,9 +204,23 @@ fn aws() -> Json {
             "max_attempts": {
                 "type": "integer",
                 "description": "How many times a call is tried before it fails.",
-                "minimum": 1,
-                "maximum": 100,
+                "minimum": MAX_ATTEMPTS.start(),
+                "maximum": MAX_ATTEMPTS.end(),
                 "default": defaults.max_attempts,
+            },
+            "requests_per_second": {
+                "type": "integer",
+                "description": "API Gateway calls a second per account and region, reads included (AWS: 10).",
+                "minimum": REQUESTS_PER_SECOND.start(),
+                "maximum": REQUESTS_PER_SECOND.end(),
+                "default": defaults.requests_per_second,
+            },
+            "request_burst": {
+                "type": "integer",
+                "description": "API Gateway calls that may go at once before that rate applies (AWS: 40).",
+                "minimum": REQUEST_BURST.start(),
+                "maximum": REQUEST_BURST.end(),
+                "default": defaults.request_burst,
             },
         }),
         &[],

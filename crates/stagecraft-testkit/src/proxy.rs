@@ -1,6 +1,8 @@
 //! Fault and quota proxy for tests: an HTTP reverse proxy that sits between the AWS SDK and
 //! LocalStack, counts API Gateway calls by operation, injects throttling, conflicts, 503s and
-//! dropped connections at seeded random rates, and enforces AWS's CreateDeployment quota.
+//! dropped connections at seeded random rates, refuses chosen operations as IAM would, and
+//! enforces AWS's account quotas: the request-rate token bucket and the CreateDeployment
+//! interval.
 //!
 //! Point the SDK's endpoint at [`Proxy::endpoint`] instead of LocalStack's. Everything is plain
 //! HTTP/1.1 on 127.0.0.1.
@@ -10,9 +12,15 @@
 //! * [`Proxy::lose_answer`] makes the proxy forward the Nth request of an operation, wait for
 //!   the upstream's whole answer (so the call was carried out), then close the connection
 //!   without relaying it: the answer is lost on the way back, as after a timeout.
+//! * With [`ProxyConfig::request_rate`] set, every API Gateway request takes a token of one
+//!   bucket (AWS: 10 a second, a burst of 40, per account and region); a request that finds the
+//!   bucket empty is answered 429 `TooManyRequestsException` with AWS's body and a
+//!   `Retry-After`, takes no token and is counted in [`Proxy::rate_rejections`].
 //! * With [`ProxyConfig::create_deployment_interval`] set, a `CreateDeployment` forwarded less than
 //!   that interval after the previous forwarded one is answered 429 `TooManyRequestsException`,
 //!   as AWS does for its account-wide CreateDeployment quota.
+//! * An operation named with [`Proxy::deny`] is answered 403 `AccessDeniedException`, as IAM
+//!   answers a call the caller's policy does not allow.
 //! * Everything else is forwarded verbatim: method, path and query, headers (the `Host` header
 //!   included, so the upstream sees the proxy's address) except hop-by-hop ones, and the body,
 //!   streamed. The upstream's status, headers (except hop-by-hop ones) and body are relayed back.
@@ -25,7 +33,7 @@
 //!     upstream: "http://127.0.0.1:4566".into(),
 //!     faults: FaultRates { throttle: 0.2, ..FaultRates::NONE },
 //!     create_deployment_interval: Some(std::time::Duration::from_secs(5)),
-//!     seed: 7,
+//!     ..ProxyConfig::default()
 //! })
 //! .await?;
 //! let endpoint = proxy.endpoint(); // give this to the SDK
@@ -34,7 +42,7 @@
 //! # }
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -131,8 +139,59 @@ pub struct ProxyConfig {
     /// sooner is answered 429 `TooManyRequestsException` and counted in
     /// [`Proxy::quota_rejections`]. The default is no quota.
     pub create_deployment_interval: Option<Duration>,
+    /// When set, the account's request-rate bucket over every API Gateway request. The default
+    /// is none.
+    pub request_rate: Option<RequestRate>,
     /// Seed of the random generator that decides which requests are faulted.
     pub seed: u64,
+}
+
+/// A token bucket: `per_second` tokens a second, at most `burst` saved up.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RequestRate {
+    /// Tokens a second.
+    pub per_second: f64,
+    /// The bucket's size.
+    pub burst: u32,
+}
+
+impl RequestRate {
+    /// API Gateway's account-wide quota: 10 requests a second, a burst of 40.
+    pub const AWS: RequestRate = RequestRate {
+        per_second: 10.0,
+        burst: 40,
+    };
+}
+
+/// The request-rate bucket as the generic cell rate algorithm: `due` is when the next request
+/// would be due at the steady rate; one may pass while `due` is at most `burst - 1` intervals
+/// ahead of now.
+#[derive(Debug)]
+struct Bucket {
+    interval: Duration,
+    tolerance: Duration,
+    due: Option<Instant>,
+}
+
+impl Bucket {
+    fn new(rate: RequestRate) -> Bucket {
+        let interval = Duration::from_secs_f64(1.0 / rate.per_second.max(1e-3));
+        Bucket {
+            interval,
+            tolerance: interval * rate.burst.max(1).saturating_sub(1),
+            due: None,
+        }
+    }
+
+    /// Takes a token if there is one; else how long until there is.
+    fn take(&mut self, now: Instant) -> Result<(), Duration> {
+        let next = self.due.map_or(now, |due| due.max(now));
+        if next > now + self.tolerance {
+            return Err(next - self.tolerance - now);
+        }
+        self.due = Some(next + self.interval);
+        Ok(())
+    }
 }
 
 impl Default for ProxyConfig {
@@ -141,6 +200,7 @@ impl Default for ProxyConfig {
             upstream: "http://127.0.0.1:4566".to_owned(),
             faults: FaultRates::NONE,
             create_deployment_interval: None,
+            request_rate: None,
             seed: 0,
         }
     }
@@ -195,6 +255,10 @@ impl Proxy {
             rng: Mutex::new(StdRng::seed_from_u64(config.seed)),
             quota_interval: config.create_deployment_interval,
             last_create_deployment: Mutex::new(None),
+            bucket: config
+                .request_rate
+                .map(|rate| Mutex::new(Bucket::new(rate))),
+            denied: Mutex::new(BTreeSet::new()),
             stats: Mutex::new(Stats::default()),
             lose: Mutex::new(Vec::new()),
         });
@@ -235,15 +299,31 @@ impl Proxy {
         self.shared.stats().injected_by_kind.clone()
     }
 
-    /// How many `CreateDeployment` calls the quota answered with 429.
+    /// How many `CreateDeployment` calls the CreateDeployment quota answered with 429.
     pub fn quota_rejections(&self) -> u64 {
         self.shared.stats().quota_rejections
     }
 
+    /// How many API Gateway requests the request-rate bucket answered with 429.
+    pub fn rate_rejections(&self) -> u64 {
+        self.shared.stats().rate_rejections
+    }
+
+    /// How many requests were answered 403 because their operation is denied.
+    pub fn denials(&self) -> u64 {
+        self.shared.stats().denials
+    }
+
+    /// Answers every request for the API Gateway operation `operation` (`UpdateStage`, as
+    /// [`operation_name`] names it) 403 `AccessDeniedException` from now on, as IAM does.
+    pub fn deny(&self, operation: &str) {
+        lock(&self.shared.denied).insert(operation.to_owned());
+    }
+
     /// Zeroes [`counts`](Self::counts), [`injected`](Self::injected),
-    /// [`injected_by_kind`](Self::injected_by_kind) and
-    /// [`quota_rejections`](Self::quota_rejections). The quota's clock (the time of the last
-    /// forwarded `CreateDeployment`) is kept.
+    /// [`injected_by_kind`](Self::injected_by_kind), [`quota_rejections`](Self::quota_rejections),
+    /// [`rate_rejections`](Self::rate_rejections) and [`denials`](Self::denials). The quotas'
+    /// clocks (the last forwarded `CreateDeployment`, the bucket) are kept.
     pub fn reset_counts(&self) {
         *self.shared.stats() = Stats::default();
     }
@@ -396,6 +476,8 @@ struct Stats {
     injected_by_kind: BTreeMap<String, u64>,
     quota_rejections: u64,
     lost: BTreeMap<String, u64>,
+    rate_rejections: u64,
+    denials: u64,
 }
 
 struct Shared {
@@ -406,6 +488,8 @@ struct Shared {
     rng: Mutex<StdRng>,
     quota_interval: Option<Duration>,
     last_create_deployment: Mutex<Option<Instant>>,
+    bucket: Option<Mutex<Bucket>>,
+    denied: Mutex<BTreeSet<String>>,
     stats: Mutex<Stats>,
     /// Answers to lose: (operation, how many more of its requests until the one to lose).
     lose: Mutex<Vec<(String, u64)>>,
@@ -438,6 +522,14 @@ impl Shared {
         }
         lose.retain(|(_, remaining)| *remaining > 0);
         lost
+    }
+
+    /// `Ok` when the request-rate bucket has a token (taken), else how long until it has.
+    fn rate_admits(&self) -> Result<(), Duration> {
+        match &self.bucket {
+            Some(bucket) => lock(bucket).take(Instant::now()),
+            None => Ok(()),
+        }
     }
 
     /// True when a `CreateDeployment` may be forwarded now (and starts the next interval).
@@ -533,6 +625,27 @@ async fn handle(
     let path = req.uri().path().to_owned();
     let op = operation_name(req.method(), &path);
     let is_apigateway = path == "/restapis" || path.starts_with("/restapis/");
+
+    // AWS throttles at its front door, before the request is looked at any further.
+    if is_apigateway && let Err(wait) = shared.rate_admits() {
+        shared.stats().rate_rejections += 1;
+        let mut response = error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequestsException",
+            "Too Many Requests",
+        );
+        // API Gateway's `retryAfterSeconds`, whole seconds.
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return Ok(response);
+    }
+
+    if is_apigateway && lock(&shared.denied).contains(&op) {
+        shared.stats().denials += 1;
+        return Ok(access_denied(req.method(), &path));
+    }
 
     if is_apigateway && let Some(fault) = shared.draw_fault() {
         {
@@ -662,6 +775,16 @@ fn error_response(
         headers.insert("x-amzn-requestid", id);
     }
     response
+}
+
+/// IAM's refusal of an API Gateway call, as AWS words it: the action is the HTTP method
+/// (`apigateway:PATCH`), the resource the path's ARN.
+fn access_denied(method: &Method, path: &str) -> Response<ProxyBody> {
+    let message = format!(
+        "User: arn:aws:iam::000000000000:user/stagecraft-e2e is not authorized to perform: \
+         apigateway:{method} on resource: arn:aws:apigateway:us-east-1::{path}"
+    );
+    error_response(StatusCode::FORBIDDEN, "AccessDeniedException", &message)
 }
 
 fn plain_response(status: StatusCode, message: String) -> Response<ProxyBody> {

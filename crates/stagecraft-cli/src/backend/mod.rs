@@ -86,6 +86,10 @@ pub enum BackendError {
         #[diagnostic_source]
         source: JournalError,
     },
+    /// No usable AWS credentials for the S3 state.
+    #[error("{0}")]
+    #[diagnostic(code(aws::credentials))]
+    Credentials(#[source] crate::aws::CredentialsFailed),
     /// A call to S3 failed.
     #[error("the S3 state backend: {source}")]
     #[diagnostic(code(state::s3))]
@@ -244,7 +248,8 @@ impl Backend {
                 key,
                 region,
             } => Ok(Backend::S3(S3Backend::new(
-                &aws.options_in(region.as_ref()),
+                &aws.options_in(region.as_ref())
+                    .map_err(BackendError::Credentials)?,
                 bucket,
                 key,
                 &loaded.base,

@@ -131,7 +131,7 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
     let (mut state, mut in_doubt) = recover(&backend, &lock, backend.read()?)?;
 
     let runtime = aws::runtime()?;
-    let provider = aws::provider(&aws, &runtime);
+    let provider = aws::provider(&aws, &runtime)?;
     // Until the executor starts, Ctrl-C releases the lock (an S3 lock object would otherwise
     // stay behind) and exits; the executor's own handling replaces this one.
     let early_interrupt = runtime.spawn({
@@ -212,7 +212,7 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
     let progress = Progress::new(plan.changes.len());
     let sink = |event: Event| progress.event(event);
     let sensitive = SensitiveValues::new(&loaded.config, &secrets);
-    let mut options = ApplyOptions::new(&loaded.config.aws, settings.parallelism);
+    let mut options = ApplyOptions::new(&loaded.config.aws, settings.parallelism, aws.lane());
     options.job_timeout = settings.job_timeout;
     let prior_serial = state.as_ref().map(|state| state.serial);
     // The nonce of this run's snapshot markers (docs/behaviour.md, "Snapshots and revisions").

@@ -172,7 +172,7 @@ pub fn run(settings: &Settings, address: &str) -> Result<u8, Report> {
         ));
     }
     let runtime = aws::runtime()?;
-    let provider = aws::provider(&aws, &runtime);
+    let provider = aws::provider(&aws, &runtime)?;
     let (record, mapping) = runtime.block_on(import_record(
         &provider,
         &loaded.config,

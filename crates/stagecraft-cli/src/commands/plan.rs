@@ -102,7 +102,7 @@ pub fn run(settings: &Settings, args: &PlanArgs) -> Result<u8, Report> {
         && let Some(recorded) = &state
     {
         let runtime = aws::runtime()?;
-        let provider = aws::provider(&aws, &runtime);
+        let provider = aws::provider(&aws, &runtime)?;
         let (fresh, drifts) =
             runtime.block_on(refresh::refresh(&provider, &loaded.config, recorded))?;
         if !drifts.is_empty() {

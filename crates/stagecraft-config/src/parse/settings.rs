@@ -1,14 +1,14 @@
 //! The settings tables: `[project]`, `[state]` (the local or S3 backend) and `[aws]`.
 
 use std::fmt;
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 
 use toml::de::{DeTable, DeValue};
 
 use super::walker::{Node, Walker, span};
 use crate::error::{ConfigError, did_you_mean};
 use crate::model::*;
-use crate::rules;
+use crate::rules::{self, MAX_ATTEMPTS, REQUEST_BURST, REQUESTS_PER_SECOND};
 
 impl Walker<'_> {
     pub(super) fn project(&mut self, source: &str, node: &Node<'_>) -> Option<Project> {
@@ -128,7 +128,12 @@ impl Walker<'_> {
         let table = self.table(node, "aws")?;
         self.check_keys(
             table,
-            &["create_deployment_interval", "max_attempts"],
+            &[
+                "create_deployment_interval",
+                "max_attempts",
+                "requests_per_second",
+                "request_burst",
+            ],
             "[aws]",
         );
         let mut settings = AwsSettings::default();
@@ -148,22 +153,46 @@ impl Walker<'_> {
                 ),
             }
         }
-        if let Some(node) = table.get("max_attempts") {
-            match node.get_ref() {
-                DeValue::Integer(integer) => match integer.as_str().parse::<u32>() {
-                    Ok(n) if (1..=100).contains(&n) && integer.radix() == 10 => {
-                        settings.max_attempts = n
-                    }
-                    _ => self.error(ConfigError::new(
-                        "config::out_of_range",
-                        span(node.span()),
-                        format!("`max_attempts` must be between 1 and 100, not {integer}"),
-                        "out of range",
-                    )),
-                },
-                _ => self.wrong_type(node, "aws.max_attempts", "an integer"),
-            }
+        if let Some(n) = self.bounded_integer(table, "max_attempts", MAX_ATTEMPTS) {
+            settings.max_attempts = n;
+        }
+        if let Some(n) = self.bounded_integer(table, "requests_per_second", REQUESTS_PER_SECOND) {
+            settings.requests_per_second = n;
+        }
+        if let Some(n) = self.bounded_integer(table, "request_burst", REQUEST_BURST) {
+            settings.request_burst = n;
         }
         Some(settings)
+    }
+
+    /// `[aws] key`, a decimal integer within `bounds`, if the table has one; else an error at
+    /// its value.
+    fn bounded_integer(
+        &mut self,
+        table: &DeTable<'_>,
+        key: &str,
+        bounds: RangeInclusive<u32>,
+    ) -> Option<u32> {
+        let node = table.get(key)?;
+        let DeValue::Integer(integer) = node.get_ref() else {
+            self.wrong_type(node, format!("aws.{key}"), "an integer");
+            return None;
+        };
+        match integer.as_str().parse::<u32>() {
+            Ok(n) if bounds.contains(&n) && integer.radix() == 10 => Some(n),
+            _ => {
+                self.error(ConfigError::new(
+                    "config::out_of_range",
+                    span(node.span()),
+                    format!(
+                        "`{key}` must be between {} and {}, not {integer}",
+                        bounds.start(),
+                        bounds.end()
+                    ),
+                    "out of range",
+                ));
+                None
+            }
+        }
     }
 }

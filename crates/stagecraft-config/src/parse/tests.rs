@@ -156,6 +156,8 @@ region = "us-east-1"
 
 [aws]
 create_deployment_interval = "2s"
+requests_per_second = 5
+request_burst = 20
 
 [rest_apis.orders]
 id = "a1b2c3d4e5"
@@ -179,6 +181,10 @@ depends_on = ["rest_apis.orders.stages.prod.canary"]
 "#;
     let config = check(source).unwrap();
     assert_eq!(config.aws.create_deployment_interval.as_millis(), 2000);
+    assert_eq!(
+        (config.aws.requests_per_second, config.aws.request_burst),
+        (5, 20)
+    );
     let stage = config.stage("orders", "prod").unwrap();
     assert_eq!(stage.cache_size, Some(CacheSize::Gb6_1));
     assert!(matches!(&stage.variables["key"], Value::Env { name, .. } if name == "ORDERS_API_KEY"));

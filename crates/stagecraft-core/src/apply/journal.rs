@@ -116,7 +116,8 @@ impl Call {
         }
     }
 
-    /// The service the call goes to.
+    /// The service the call goes to (which decides, among others, whether it takes a token of
+    /// API Gateway's request-rate bucket: every call is named here, none by default).
     pub fn service(self) -> Service {
         match self {
             Call::CreateDeployment
@@ -125,7 +126,16 @@ impl Call {
             | Call::UpdateStage
             | Call::DeleteStage
             | Call::GetStage => Service::ApiGateway,
-            _ => Service::Amplify,
+            Call::CreateBranch
+            | Call::UpdateBranch
+            | Call::DeleteBranch
+            | Call::GetBranch
+            | Call::CreateAmplifyDeployment
+            | Call::Upload
+            | Call::StartDeployment
+            | Call::StopJob
+            | Call::ListJobs
+            | Call::GetJob => Service::Amplify,
         }
     }
 

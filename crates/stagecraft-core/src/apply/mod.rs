@@ -5,6 +5,7 @@
 //! are the caller's.
 
 mod branch;
+mod bucket;
 mod canary;
 mod effects;
 mod error;
@@ -44,6 +45,7 @@ use crate::plan::{Action, Change, ChangeKind, Counts, Desired, Plan, PlannedArti
 use crate::provider::{Provider, ProviderError};
 use crate::state::{ResourceState, Site, State, digest_matches};
 use schedule::Schedule;
+pub use schedule::{Lane, RequestRate};
 
 /// Amplify runs at most this many jobs at once per account (AWS's quota).
 const AMPLIFY_CONCURRENT_JOBS: usize = 5;
@@ -55,6 +57,10 @@ pub struct ApplyOptions {
     pub parallelism: usize,
     /// At most one `CreateDeployment` per interval (account and region).
     pub create_deployment_interval: Duration,
+    /// API Gateway's request rate per lane: every API Gateway call takes a token.
+    pub request_rate: RequestRate,
+    /// The account and region this run's calls count against (one per apply today).
+    pub lane: Lane,
     /// Attempts per call, retries included.
     pub max_attempts: u32,
     /// The first retry's delay (doubled each attempt, half of it jittered).
@@ -70,11 +76,16 @@ pub struct ApplyOptions {
 }
 
 impl ApplyOptions {
-    /// The options for a configuration's `[aws]` settings.
-    pub fn new(aws: &AwsSettings, parallelism: usize) -> ApplyOptions {
+    /// The options for a configuration's `[aws]` settings, calling AWS in `lane`.
+    pub fn new(aws: &AwsSettings, parallelism: usize, lane: Lane) -> ApplyOptions {
         ApplyOptions {
             parallelism: parallelism.max(1),
             create_deployment_interval: aws.create_deployment_interval,
+            request_rate: RequestRate {
+                per_second: aws.requests_per_second,
+                burst: aws.request_burst,
+            },
+            lane,
             max_attempts: aws.max_attempts,
             retry_base: Duration::from_millis(200),
             retry_cap: Duration::from_secs(20),
@@ -359,6 +370,7 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
         plan,
         schedule: Schedule::new(
             options.create_deployment_interval,
+            options.request_rate,
             options.max_attempts,
             options.retry_base,
             options.retry_cap,

@@ -236,8 +236,9 @@ impl Run<'_> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
+        let lane = &self.ctx.options.lane;
         self.schedule
-            .run(kind, send, before_send, |notice| {
+            .run(lane, call.service(), kind, send, before_send, |notice| {
                 note(notice.error);
                 (self.ctx.events)(Event::Retrying {
                     address: address.clone(),
@@ -251,7 +252,8 @@ impl Run<'_> {
             .await
     }
 
-    /// A read: retried like any call, never journaled.
+    /// A read: retried like any call, never journaled. An API Gateway read (by its `call`'s
+    /// service) takes a token of the request-rate bucket like any API Gateway call.
     pub(super) async fn read<T, F, Fut>(
         &self,
         address: &Address,

@@ -1,6 +1,8 @@
-//! The rules every AWS call follows during apply: mutating calls to one REST API one at a time,
-//! `CreateDeployment` calls spaced by the account-wide quota, and retries with jittered
-//! exponential backoff for the errors AWS says to retry.
+//! The rules every AWS call follows during apply: every API Gateway call (reads included)
+//! takes a token of the account's request-rate bucket of its lane, mutating calls to one REST
+//! API one at a time, `CreateDeployment` calls spaced by the account-wide quota on top, and
+//! retries with jittered exponential backoff for the errors AWS says to retry (each attempt
+//! takes its own token).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -10,6 +12,8 @@ use std::time::Duration;
 use rand::Rng;
 use tokio::time::Instant;
 
+use super::bucket::TokenBucket;
+use super::journal::Service;
 use crate::provider::{ErrorKind, ProviderError};
 
 /// `LimitExceededException` also signals hard quotas, so it is retried only this many times.
@@ -33,6 +37,31 @@ pub(crate) struct Schedule {
     last_deployment: tokio::sync::Mutex<Option<Instant>>,
     /// One lock per REST API id, held around each mutating call.
     api_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// The API Gateway request-rate bucket of each lane, made on first use.
+    buckets: Mutex<HashMap<Lane, Arc<TokenBucket>>>,
+    /// The rate and burst of a lane's bucket.
+    rate: RequestRate,
+}
+
+/// Where AWS counts a call against its account quotas: an account in a region. The CLI names
+/// it (today one apply runs in one lane: one set of credentials, one region); calls of two
+/// lanes never wait for each other's tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Lane {
+    /// Who calls: the account or, where the CLI does not know it, the credentials' source
+    /// (the profile), which stands for one account.
+    pub account: String,
+    /// The region.
+    pub region: String,
+}
+
+/// API Gateway's account-wide request rate, for a lane's token bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestRate {
+    /// Tokens a second (AWS: 10).
+    pub per_second: u32,
+    /// Tokens saved up at most (AWS: 40).
+    pub burst: u32,
 }
 
 /// What a call is, for the schedule.
@@ -48,7 +77,8 @@ pub(crate) enum CallKind<'a> {
         /// The REST API id.
         rest_api_id: &'a str,
     },
-    /// Any other call (reads, Amplify).
+    /// Any other call: reads (of either service), Amplify's mutations. An API Gateway read
+    /// still takes a token of the request-rate bucket: the service is the call's.
     Other,
 }
 
@@ -73,6 +103,7 @@ pub(crate) struct RetryNotice<'a> {
 impl Schedule {
     pub(crate) fn new(
         interval: Duration,
+        rate: RequestRate,
         max_attempts: u32,
         retry_base: Duration,
         retry_cap: Duration,
@@ -84,7 +115,17 @@ impl Schedule {
             retry_cap,
             last_deployment: tokio::sync::Mutex::new(None),
             api_locks: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::new()),
+            rate,
         }
+    }
+
+    fn bucket(&self, lane: &Lane) -> Arc<TokenBucket> {
+        let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        buckets
+            .entry(lane.clone())
+            .or_insert_with(|| Arc::new(TokenBucket::new(self.rate.per_second, self.rate.burst)))
+            .clone()
     }
 
     fn api_lock(&self, rest_api_id: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -117,11 +158,14 @@ impl Schedule {
         half + Duration::from_millis(jitter)
     }
 
-    /// Runs `call` under the schedule's rules, retrying what may be retried. `before_send` runs
-    /// once the call holds its locks and quota slot, just before each attempt is sent; an error
-    /// from it cancels the call.
+    /// Runs `call` under the schedule's rules, retrying what may be retried. A call to
+    /// `service` API Gateway takes a token of `lane`'s bucket before each attempt (Amplify's
+    /// quotas are not this bucket's). `before_send` runs once the call holds its locks, quota
+    /// slot and token, just before each attempt is sent; an error from it cancels the call.
     pub(crate) async fn run<T, E, F, Fut>(
         &self,
+        lane: &Lane,
+        service: Service,
         kind: CallKind<'_>,
         mut call: F,
         mut before_send: impl FnMut(u32) -> Result<(), E>,
@@ -131,6 +175,11 @@ impl Schedule {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ProviderError>>,
     {
+        debug_assert!(
+            matches!(kind, CallKind::Other) || service == Service::ApiGateway,
+            "only API Gateway calls are serialized per REST API"
+        );
+        let bucket = (service == Service::ApiGateway).then(|| self.bucket(lane));
         let mut attempt = 1;
         loop {
             let result = {
@@ -147,6 +196,9 @@ impl Schedule {
                     CallKind::Deployment { .. } => Some(self.deployment_slot().await),
                     _ => None,
                 };
+                if let Some(bucket) = &bucket {
+                    bucket.take().await;
+                }
                 before_send(attempt).map_err(Stopped::Cancelled)?;
                 if let Some(slot) = &mut slot {
                     **slot = Some(Instant::now());
@@ -181,3 +233,6 @@ impl Schedule {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -49,7 +49,11 @@ impl Artifacts for FakeArtifacts {
 }
 
 pub(super) fn options() -> ApplyOptions {
-    let mut options = ApplyOptions::new(&stagecraft_config::AwsSettings::default(), 10);
+    let mut options = ApplyOptions::new(
+        &stagecraft_config::AwsSettings::default(),
+        10,
+        Lane::default(),
+    );
     options.create_deployment_interval = Duration::from_secs(5);
     options
 }

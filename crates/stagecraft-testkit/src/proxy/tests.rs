@@ -81,6 +81,7 @@ async fn proxy_to(upstream: &Upstream, faults: FaultRates, quota: Option<Duratio
         upstream: upstream.endpoint.clone(),
         faults,
         create_deployment_interval: quota,
+        request_rate: None,
         seed: 42,
     })
     .await
@@ -518,6 +519,7 @@ async fn throttle_pattern(upstream: &Upstream, seed: u64, n: usize) -> Vec<u16> 
             ..FaultRates::NONE
         },
         create_deployment_interval: None,
+        request_rate: None,
         seed,
     })
     .await
@@ -599,4 +601,112 @@ async fn stops_listening_when_dropped() {
     assert!(refused, "the proxy still answers after being dropped");
     // The kept-alive connection of the first client was closed too.
     assert!(c.get(format!("{endpoint}/x")).send().await.is_err());
+}
+
+#[test]
+fn the_bucket_gives_its_burst_then_one_token_per_interval() {
+    let mut bucket = Bucket::new(RequestRate::AWS);
+    let start = Instant::now();
+    for i in 0..40 {
+        assert_eq!(bucket.take(start), Ok(()), "request {i} of the burst");
+    }
+    // The 41st at once is refused, and told to wait one interval (100 ms); refused requests
+    // take no token.
+    assert_eq!(bucket.take(start), Err(Duration::from_millis(100)));
+    assert_eq!(bucket.take(start), Err(Duration::from_millis(100)));
+    let later = start + Duration::from_millis(100);
+    assert_eq!(bucket.take(later), Ok(()));
+    assert!(bucket.take(later).is_err());
+    // Ten seconds idle refill the bucket to 40, not 100.
+    let idle = later + Duration::from_secs(10);
+    for i in 0..40 {
+        assert_eq!(bucket.take(idle), Ok(()), "request {i} after idling");
+    }
+    assert!(bucket.take(idle).is_err());
+}
+
+#[tokio::test]
+async fn the_request_rate_answers_429_with_retry_after_over_every_api_gateway_call() {
+    let upstream = upstream().await;
+    let proxy = Proxy::start(ProxyConfig {
+        upstream: upstream.endpoint.clone(),
+        // One token a minute: only the burst passes while this test runs.
+        request_rate: Some(RequestRate {
+            per_second: 1.0 / 60.0,
+            burst: 3,
+        }),
+        ..ProxyConfig::default()
+    })
+    .await
+    .unwrap();
+    let c = client();
+    let get = format!("{}/restapis/a1/stages/prod", proxy.endpoint());
+    let create = format!("{}/restapis/b2/deployments", proxy.endpoint());
+    assert_eq!(
+        c.get(&get).send().await.unwrap().status(),
+        reqwest::StatusCode::CREATED
+    );
+    assert_eq!(
+        c.post(&create).send().await.unwrap().status(),
+        reqwest::StatusCode::CREATED
+    );
+    assert_eq!(
+        c.get(&get).send().await.unwrap().status(),
+        reqwest::StatusCode::CREATED
+    );
+    // Reads and mutations of any API share the bucket.
+    let refused = c.post(&create).send().await.unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        refused.headers().get("x-amzn-errortype").unwrap(),
+        "TooManyRequestsException"
+    );
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        json_of(refused).await,
+        json!({ "message": "Too Many Requests" })
+    );
+    // Not API Gateway (an Amplify path): not this bucket's.
+    let amplify = c
+        .get(format!("{}/apps/d1/branches", proxy.endpoint()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(amplify.status(), reqwest::StatusCode::CREATED);
+    assert_eq!(proxy.rate_rejections(), 1);
+    assert_eq!(proxy.quota_rejections(), 0);
+    assert_eq!(upstream.hits(), 4);
+}
+
+#[tokio::test]
+async fn a_denied_operation_is_answered_403_access_denied_naming_the_action() {
+    let upstream = upstream().await;
+    let proxy = proxy_to(&upstream, FaultRates::NONE, None).await;
+    proxy.deny("UpdateStage");
+    let c = client();
+    let stage = format!("{}/restapis/a1/stages/prod", proxy.endpoint());
+    let denied = c.patch(&stage).send().await.unwrap();
+    assert_eq!(denied.status(), reqwest::StatusCode::FORBIDDEN);
+    assert_eq!(
+        denied.headers().get("x-amzn-errortype").unwrap(),
+        "AccessDeniedException"
+    );
+    let body = json_of(denied).await;
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("not authorized to perform: apigateway:PATCH on resource: "),
+        "{message}"
+    );
+    // Other operations pass.
+    assert_eq!(
+        c.get(&stage).send().await.unwrap().status(),
+        reqwest::StatusCode::CREATED
+    );
+    assert_eq!(proxy.denials(), 1);
+    assert_eq!(upstream.hits(), 1);
 }
