@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use stagecraft_config::Address;
+use stagecraft_config::rules::RuleViolation;
 
 use super::journal::Call;
 use crate::provider::{JobStatus, ProviderError};
@@ -39,6 +40,18 @@ pub enum ApplyError {
     UnknownReference {
         /// The reference, as written.
         reference: String,
+    },
+    /// A value known only at apply broke AWS's rule for it once resolved: nothing was sent.
+    #[error("{what} {shown}{violation} ({help}); nothing was sent")]
+    ValueBreaksRule {
+        /// Which value (`stage variable \`upstream\``).
+        what: String,
+        /// `(resolved to \`value\`) `, shortened, or `(as resolved) ` where it may be a secret.
+        shown: String,
+        /// How it breaks the rule.
+        violation: RuleViolation,
+        /// The rule's hint.
+        help: &'static str,
     },
     /// A basic-auth password's digest matches no password of the configuration.
     #[error("a password changed since the plan was made; plan again")]

@@ -525,6 +525,9 @@ impl Run<'_> {
             desired
                 .resolve_deferred(&|address, attribute| self.lookup(address, attribute))
                 .map_err(|reference| ApplyError::UnknownReference { reference })?;
+            if let Some(planned) = &change.after {
+                values::check_resolved(planned, desired)?;
+            }
         }
         match &after {
             Some(Desired::Stage(desired)) => self.stage(change, desired).await,

@@ -1024,3 +1024,61 @@ async fn a_move_and_a_forget_are_applied_to_the_state_with_no_aws_call() {
         "forgotten, not deleted"
     );
 }
+
+/// A value known only at apply is held to AWS's rule once resolved: the change that would send
+/// it fails with the rule's message and sends nothing; what it does not depend on is applied.
+#[tokio::test(start_paused = true)]
+async fn a_deferred_value_that_breaks_aws_rule_once_resolved_fails_its_change_unsent() {
+    let aws = FakeAws::new();
+    // 510 characters of text, then a deployment id: over the 512 of a stage variable value
+    // only once the id is known.
+    let long = "a".repeat(510);
+    let cfg = config(&format!(
+        "[rest_apis.a]\nid = \"id0\"\n\
+         [rest_apis.a.stages.prod]\nrevision = \"r1\"\n\
+         [rest_apis.a.stages.follower]\nrevision = \"r1\"\n\
+         variables = {{ d = \"{long}-${{rest_apis.a.stages.prod.deployment_id}}\" }}\n\
+         [rest_apis.a.stages.fits]\nrevision = \"r1\"\n\
+         variables = {{ d = \"x${{rest_apis.a.stages.prod.deployment_id}}\" }}\n"
+    ));
+    let run = apply_config(&aws, &cfg, None).await;
+    let outcome = |address: &str| {
+        run.report
+            .results
+            .iter()
+            .find(|r| r.address.to_string() == address)
+            .unwrap()
+            .outcome
+            .clone()
+    };
+    assert_eq!(outcome("rest_apis.a.stages.prod"), Outcome::Applied);
+    assert_eq!(outcome("rest_apis.a.stages.fits"), Outcome::Applied);
+    let Outcome::Failed { error } = outcome("rest_apis.a.stages.follower") else {
+        panic!("{:?}", run.report.results);
+    };
+    assert!(
+        error.starts_with("stage variable `d` (resolved to `aaaa"),
+        "{error}"
+    );
+    assert!(
+        error.contains("characters long; the limit is 512"),
+        "{error}"
+    );
+    assert!(error.ends_with("; nothing was sent"), "{error}");
+    // Nothing about the follower reached AWS.
+    assert!(aws.stage("id0", "follower").is_none());
+    assert!(
+        aws.calls()
+            .iter()
+            .all(|call| !call.detail.contains("follower")),
+        "{:?}",
+        aws.calls().iter().map(|c| &c.detail).collect::<Vec<_>>()
+    );
+    assert!(
+        !run.report
+            .state
+            .resources
+            .keys()
+            .any(|a| a.to_string().ends_with("follower"))
+    );
+}
