@@ -135,7 +135,8 @@ impl Call {
             | Call::StartDeployment
             | Call::StopJob
             | Call::ListJobs
-            | Call::GetJob => Service::Amplify,
+            | Call::GetJob
+            | Call::GetApp => Service::Amplify,
         }
     }
 
