@@ -3,7 +3,7 @@
 use stagecraft_config::Address;
 
 use crate::plan::{Action, PlanError};
-use crate::render::{TextStyle, json, text};
+use crate::render::{MARKDOWN_LIMIT, TextStyle, json, markdown, text};
 use crate::test_support::{apply_to, config, make_plan};
 
 const OLD: &str = r#"
@@ -211,4 +211,29 @@ fn a_block_naming_nothing_recorded_does_nothing() {
     let plan = make_plan(&config(&moved), None).unwrap();
     assert!(plan.moves.is_empty() && plan.forgets.is_empty());
     assert_eq!(plan.changes.len(), 3, "created at the new address");
+}
+
+#[test]
+fn markdown_shows_moves_and_forgets_under_the_summary() {
+    let state = applied();
+    let moved = split(&OLD.replace("[amplify_apps.web.branches.main]\n", ""))
+        + "[[removed]]\nfrom = \"amplify_apps.web.branches.main\"\ndestroy = false\n";
+    let plan = make_plan(&config(&moved), Some(&state)).unwrap();
+    let comment = markdown(&plan, MARKDOWN_LIMIT);
+    assert!(
+        comment.contains(": 0 to add, 0 to change, 0 to destroy\n"),
+        "{comment}"
+    );
+    assert!(
+        comment.contains(
+            "```\n  # rest_apis.api.stages.old has moved to rest_apis.orders.stages.old\n"
+        ),
+        "{comment}"
+    );
+    assert!(
+        comment.contains(
+            "  # amplify_apps.web.branches.main will be removed from the state, not destroyed\n```"
+        ),
+        "{comment}"
+    );
 }
