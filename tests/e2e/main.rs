@@ -7,6 +7,7 @@ mod aws;
 mod crash;
 mod credentials;
 mod faults;
+mod flags;
 mod fleet;
 mod integrity;
 mod interrupt;

@@ -155,6 +155,12 @@ pub struct PlanArgs {
     /// Plan only this resource and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDRESS")]
     pub targets: Vec<String>,
+    /// Deploy this resource afresh though nothing changed (repeatable).
+    #[arg(long = "replace", value_name = "ADDRESS")]
+    pub replace: Vec<String>,
+    /// Leave out this resource and what depends on it (repeatable).
+    #[arg(long = "exclude", value_name = "ADDRESS")]
+    pub exclude: Vec<String>,
     /// Plan the destruction of every resource in the state.
     #[arg(long)]
     pub destroy: bool,
@@ -163,7 +169,7 @@ pub struct PlanArgs {
     #[arg(long, conflicts_with = "out")]
     pub refresh: bool,
     /// Only read the recorded resources from AWS and show what changed outside stagecraft.
-    #[arg(long, conflicts_with_all = ["refresh", "destroy", "targets", "out"])]
+    #[arg(long, conflicts_with_all = ["refresh", "destroy", "targets", "replace", "exclude", "out"])]
     pub refresh_only: bool,
 }
 
@@ -179,6 +185,12 @@ pub struct ApplyArgs {
     /// Apply only this resource and what it depends on (repeatable).
     #[arg(long = "target", value_name = "ADDRESS", conflicts_with = "plan_file")]
     pub targets: Vec<String>,
+    /// Deploy this resource afresh though nothing changed (repeatable).
+    #[arg(long = "replace", value_name = "ADDRESS", conflicts_with = "plan_file")]
+    pub replace: Vec<String>,
+    /// Leave out this resource and what depends on it (repeatable).
+    #[arg(long = "exclude", value_name = "ADDRESS", conflicts_with = "plan_file")]
+    pub exclude: Vec<String>,
     /// Destroy every resource in the state.
     #[arg(long, conflicts_with = "plan_file")]
     pub destroy: bool,

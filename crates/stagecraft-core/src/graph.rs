@@ -239,6 +239,26 @@ impl Graph {
         out
     }
 
+    /// `addresses` and everything that depends on them, transitively (what `--exclude` leaves
+    /// out). An address not in the graph (only recorded) is kept as itself.
+    pub fn with_dependents(&self, addresses: &[Address]) -> BTreeSet<Address> {
+        let mut out = BTreeSet::new();
+        let mut stack: Vec<Address> = addresses.to_vec();
+        while let Some(address) = stack.pop() {
+            let node = self.node(address.borrowed());
+            if out.insert(address)
+                && let Some(node) = node
+            {
+                stack.extend(
+                    self.graph
+                        .neighbors_directed(node, petgraph::Direction::Incoming)
+                        .map(|dependent| self.graph[dependent].clone()),
+                );
+            }
+        }
+        out
+    }
+
     /// Every address, dependencies before dependents (ties in address order).
     pub fn topological_order(&self) -> Vec<Address> {
         // Kahn's algorithm over node indices, which order as addresses do.

@@ -48,6 +48,18 @@ pub(crate) fn make_plan_with(
     mode: PlanMode,
     targets: &[Address],
 ) -> Result<Plan, PlanError> {
+    make_plan_flags(config, state, mode, targets, &[], &[])
+}
+
+/// The plan with a mode, targets, `--replace` and `--exclude` addresses.
+pub(crate) fn make_plan_flags(
+    config: &Config,
+    state: Option<&State>,
+    mode: PlanMode,
+    targets: &[Address],
+    replace: &[Address],
+    exclude: &[Address],
+) -> Result<Plan, PlanError> {
     let secrets = stagecraft_config::resolve_secrets(config, &TestHost).unwrap();
     let graph = Graph::build(config).unwrap();
     let digests: BTreeMap<String, String> = config
@@ -69,6 +81,8 @@ pub(crate) fn make_plan_with(
         config_digest: "cfg".to_string(),
         mode,
         targets,
+        replace,
+        exclude,
     })
 }
 

@@ -20,7 +20,7 @@ use stagecraft_core::state::State;
 use crate::args::ApplyArgs;
 use crate::aws::{self, AwsSettings};
 use crate::backend::{Backend, FileJournal, StateLock};
-use crate::commands::plan::{PlanRequest, build_plan, parse_targets, plan_mode};
+use crate::commands::plan::{PlanRequest, Selection, build_plan, plan_mode};
 use crate::load::{Loaded, SecretMode, load};
 use crate::recovery::recover;
 use crate::settings::Settings;
@@ -168,18 +168,19 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
             &loaded.config_digest(&artifacts),
         )?,
         None => {
-            let targets = parse_targets(&args.targets)?;
+            let selection = Selection::parse(&args.targets, &args.replace, &args.exclude)?;
             let plan = build_plan(
                 &loaded,
                 &secrets,
                 state.as_ref(),
                 &PlanRequest {
-                    targets: &targets,
+                    selection: &selection,
                     mode: plan_mode(args.destroy),
                     region: aws.region(),
                     artifacts: &artifacts,
                 },
             )?;
+            selection.warn();
             if plan.has_changes() {
                 let style = render::TextStyle {
                     color: settings.color,

@@ -22,14 +22,61 @@ use crate::{EXIT_CHANGES, EXIT_OK, refresh};
 
 /// `--target` addresses, parsed.
 pub fn parse_targets(targets: &[String]) -> Result<Vec<Address>, Report> {
-    targets
+    parse_addresses("target", targets)
+}
+
+/// The addresses given to `--{flag}`, parsed.
+pub fn parse_addresses(flag: &str, addresses: &[String]) -> Result<Vec<Address>, Report> {
+    addresses
         .iter()
         .map(|text| {
             Address::parse(text).map_err(|message| {
-                miette::miette!(code = "cli::target", "--target {text}: {message}")
+                miette::miette!(code = "cli::address", "--{flag} {text}: {message}")
             })
         })
         .collect()
+}
+
+/// `--target`, `--replace` and `--exclude`, parsed.
+pub struct Selection {
+    /// `--target`.
+    pub targets: Vec<Address>,
+    /// `--replace`.
+    pub replace: Vec<Address>,
+    /// `--exclude`.
+    pub exclude: Vec<Address>,
+}
+
+impl Selection {
+    /// Parses the three flags.
+    pub fn parse(
+        targets: &[String],
+        replace: &[String],
+        exclude: &[String],
+    ) -> Result<Self, Report> {
+        Ok(Self {
+            targets: parse_targets(targets)?,
+            replace: parse_addresses("replace", replace)?,
+            exclude: parse_addresses("exclude", exclude)?,
+        })
+    }
+
+    /// Terraform's warning for a partial plan, when `--exclude` made one (on standard error).
+    pub fn warn(&self) {
+        if !self.exclude.is_empty() {
+            eprintln!(
+                "Warning: resource exclusion is in effect\n\n\
+                 The plan leaves out {} and everything that depends on it: it may not show every \
+                 change the configuration asks for. Use --exclude for exceptional situations, \
+                 not as part of the routine workflow.\n",
+                self.exclude
+                    .iter()
+                    .map(Address::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
 }
 
 /// The plan mode `--destroy` asks for.
@@ -43,8 +90,8 @@ pub fn plan_mode(destroy: bool) -> PlanMode {
 
 /// What a plan is made from besides the loaded configuration and the state.
 pub struct PlanRequest<'a> {
-    /// `--target` addresses (empty: everything).
-    pub targets: &'a [Address],
+    /// `--target`, `--replace` and `--exclude`.
+    pub selection: &'a Selection,
     /// Converge or destroy.
     pub mode: PlanMode,
     /// The command's resolved region (for `invoke_url`).
@@ -72,7 +119,9 @@ pub fn build_plan(
         artifact_digests: request.artifacts,
         config_digest: loaded.config_digest(request.artifacts),
         mode: request.mode,
-        targets: request.targets,
+        targets: &request.selection.targets,
+        replace: &request.selection.replace,
+        exclude: &request.selection.exclude,
     })?)
 }
 
@@ -92,7 +141,7 @@ pub fn render_plan(plan: &Plan, format: Format, color: bool) -> String {
 /// `stagecraft plan`.
 pub fn run(settings: &Settings, args: &PlanArgs) -> Result<u8, Report> {
     let (loaded, secrets) = load(settings, SecretMode::Read)?;
-    let targets = parse_targets(&args.targets)?;
+    let selection = Selection::parse(&args.targets, &args.replace, &args.exclude)?;
     let artifacts = loaded.artifact_digests()?;
     let aws = AwsSettings::new(&settings.aws, &loaded.config);
     let backend = Backend::for_config(&loaded, &aws)?;
@@ -130,12 +179,13 @@ pub fn run(settings: &Settings, args: &PlanArgs) -> Result<u8, Report> {
         &secrets,
         state.as_ref(),
         &PlanRequest {
-            targets: &targets,
+            selection: &selection,
             mode: plan_mode(args.destroy),
             region: aws.region(),
             artifacts: &artifacts,
         },
     )?;
+    selection.warn();
     let rendered = render_plan(&plan, args.format, settings.color);
     write_stdout(&rendered)?;
     if let Some(out) = &args.out {

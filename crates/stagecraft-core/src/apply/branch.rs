@@ -57,7 +57,8 @@ impl Run<'_> {
         // must not leave the branch created or changed first.
         let package = match &desired.artifact {
             Some(artifact)
-                if facts.artifact_digest.as_deref() != Some(artifact.digest.as_str()) =>
+                if change.replace
+                    || facts.artifact_digest.as_deref() != Some(artifact.digest.as_str()) =>
             {
                 Some(self.package(artifact)?)
             }

@@ -33,7 +33,8 @@ impl Run<'_> {
         };
         let moves = old
             .as_ref()
-            .is_none_or(|old| old.revision != desired.revision);
+            .is_none_or(|old| old.revision != desired.revision)
+            || change.replace;
         if self.in_doubt(address).is_some() {
             self.settle_snapshots(address).await?;
         }
@@ -41,7 +42,7 @@ impl Run<'_> {
         let lock = self.revision_lock(api);
         let _guard = lock.lock().await;
         let known = if moves {
-            self.known_deployment(address, api, &desired.revision)
+            self.known_deployment(address, api, &desired.revision, change.replace)
                 .await?
         } else {
             None

@@ -15,16 +15,18 @@ use crate::provider::ProviderError;
 
 impl Run<'_> {
     /// The deployment of `revision` on `api`: recorded, found again, or a new snapshot. Stages
-    /// of one API on the same revision share it, as a revision names one snapshot.
+    /// of one API on the same revision share it, as a revision names one snapshot. `fresh`
+    /// (`--replace`) skips the deployment the state maps: a new one is made and mapped instead.
     pub(super) async fn snapshot(
         &self,
         address: &Address,
         api: &str,
         revision: &str,
+        fresh: bool,
     ) -> Result<String, ApplyError> {
         let lock = self.revision_lock(api);
         let _guard = lock.lock().await;
-        if let Some(known) = self.known_deployment(address, api, revision).await? {
+        if let Some(known) = self.known_deployment(address, api, revision, fresh).await? {
             return Ok(known);
         }
         let marker = self.new_marker(api, revision);
@@ -41,14 +43,15 @@ impl Run<'_> {
 
     /// The deployment of `revision` on `api` the state maps, or the one a `CreateDeployment` in
     /// doubt from an earlier run made (found by its marker, then recorded). Called with the
-    /// API's revision lock held.
+    /// API's revision lock held. `fresh` skips the mapped one (a `--replace`).
     pub(super) async fn known_deployment(
         &self,
         address: &Address,
         api: &str,
         revision: &str,
+        fresh: bool,
     ) -> Result<Option<String>, ApplyError> {
-        if let Some(known) = self.deployment_of(api, revision) {
+        if !fresh && let Some(known) = self.deployment_of(api, revision) {
             return Ok(Some(known));
         }
         let markers: Vec<&SnapshotMarker> = self
@@ -96,7 +99,7 @@ impl Run<'_> {
         for marker in markers {
             let lock = self.revision_lock(&marker.rest_api_id);
             let _guard = lock.lock().await;
-            self.known_deployment(address, &marker.rest_api_id, &marker.revision)
+            self.known_deployment(address, &marker.rest_api_id, &marker.revision, false)
                 .await?;
         }
         Ok(())

@@ -51,8 +51,11 @@ impl Run<'_> {
 
         let mut patch = Vec::new();
         let mut deployment = old.deployment_id.clone();
-        if old.revision != desired.revision {
-            deployment = self.snapshot(address, api, &desired.revision).await?;
+        if old.revision != desired.revision || change.replace {
+            // `--replace`: a new snapshot of the revision, which the state then maps.
+            deployment = self
+                .snapshot(address, api, &desired.revision, change.replace)
+                .await?;
             patch.push(patch::replace("/deploymentId", deployment.clone()));
         }
         patch.extend(patch::stage_settings(&old, desired, &clear));
@@ -94,14 +97,16 @@ impl Run<'_> {
     ) -> Result<(), ApplyError> {
         let api = desired.rest_api_id.as_str();
         let name = desired.stage_name.as_str();
-        let deployment = self.snapshot(address, api, &desired.revision).await?;
+        let deployment = self
+            .snapshot(address, api, &desired.revision, false)
+            .await?;
         // Checked before sending: a value still unknown fails the change, not the record.
         let record = stage_record(desired, &deployment)?;
         // A new canary planned with it is created in the same call, on its revision's snapshot.
         let canary = match self.new_canary_of(address) {
             Some((canary_address, canary)) => {
                 let clear = self.clear((address, "variables"), &canary.variable_overrides)?;
-                let id = self.snapshot(address, api, &canary.revision).await?;
+                let id = self.snapshot(address, api, &canary.revision, false).await?;
                 let record = canary_record(&canary, &id)?;
                 Some((canary_address, canary, clear, id, record))
             }

@@ -43,6 +43,10 @@ pub struct PlanInput<'a> {
     pub mode: PlanMode,
     /// `--target` addresses (empty: everything).
     pub targets: &'a [Address],
+    /// `--replace` addresses: a fresh deployment each, though nothing changed.
+    pub replace: &'a [Address],
+    /// `--exclude` addresses: left out, with everything that depends on them.
+    pub exclude: &'a [Address],
 }
 
 /// Why no plan could be made.
@@ -100,6 +104,24 @@ pub enum PlanError {
         /// The AWS object declared at `to`, `id/name`.
         declared: String,
     },
+    /// `--replace` or `--exclude` names no declared or recorded resource.
+    #[error("--{flag} {address} names no resource in the configuration or the state")]
+    #[diagnostic(code(plan::unknown_address))]
+    UnknownAddress {
+        /// `replace` or `exclude`.
+        flag: &'static str,
+        /// The unknown address.
+        address: String,
+    },
+    /// `--replace` names a resource the plan cannot redeploy.
+    #[error("--replace {address}: {reason}")]
+    #[diagnostic(code(plan::replace))]
+    CannotReplace {
+        /// The address.
+        address: String,
+        /// Why not.
+        reason: &'static str,
+    },
     /// An artifact's digest was not supplied.
     #[error("no content digest for artifact `{path}`")]
     #[diagnostic(code(plan::artifact))]
@@ -138,6 +160,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         state: planned_state,
         region: input.region.as_deref(),
         salt_seed: &input.salt_seed,
+        replace: input.replace,
     };
     let empty = BTreeMap::new();
     let recorded = planned_state.map_or(&empty, |state| &state.resources);
@@ -155,7 +178,22 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         }
         Some(input.graph.with_dependencies(input.targets))
     };
-    let is_selected = |address: &Address| selected.as_ref().is_none_or(|set| set.contains(address));
+    for (flag, addresses) in [("replace", input.replace), ("exclude", input.exclude)] {
+        if let Some(unknown) = addresses
+            .iter()
+            .find(|address| !config.contains(address) && !recorded.contains_key(address))
+        {
+            return Err(PlanError::UnknownAddress {
+                flag,
+                address: unknown.to_string(),
+            });
+        }
+    }
+    // `--exclude`: the excluded resources and what depends on them, transitively.
+    let excluded = input.graph.with_dependents(input.exclude);
+    let is_selected = |address: &Address| {
+        !excluded.contains(address) && selected.as_ref().is_none_or(|set| set.contains(address))
+    };
 
     let mut changes: Vec<Change> = Vec::new();
     let mut unchanged = 0;
@@ -175,6 +213,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             let Some(stage_address) = address.canary_parent() else {
                 continue;
             };
+            if excluded.contains(&stage_address) {
+                continue;
+            }
             let (Address::Stage { api, stage }, Some(ResourceState::Stage(stage_state))) =
                 (&stage_address, recorded.get(&stage_address))
             else {
@@ -373,6 +414,11 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 (actions, Desired::Branch(desired))
             }
         };
+        let replace = input.replace.contains(address);
+        let mut actions = actions;
+        if replace {
+            replace_actions(address, &mut actions, &desired, before)?;
+        }
         if actions.is_empty() {
             unchanged += 1;
             continue;
@@ -383,6 +429,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             before: before.cloned(),
             after: Some(desired),
             depends_on: Vec::new(),
+            replace,
         });
     }
 
@@ -439,7 +486,40 @@ fn removal(address: Address, action: Action, before: &ResourceState) -> Change {
         before: Some(before.clone()),
         after: None,
         depends_on: Vec::new(),
+        replace: false,
     }
+}
+
+/// Makes a `--replace`d resource's actions a fresh deployment of what it has (docs/behaviour.md,
+/// "Replacing and excluding"): a stage a new snapshot of its revision, a canary a new canary
+/// deployment, a branch a new deployment of its artifact. A resource created by this plan gets
+/// its first deployment anyway; a recorded one needs its deployment action added, replacing a
+/// rollback or re-point to a recorded deployment.
+fn replace_actions(
+    address: &Address,
+    actions: &mut Vec<Action>,
+    desired: &Desired,
+    before: Option<&ResourceState>,
+) -> Result<(), PlanError> {
+    if before.is_none() {
+        return Ok(());
+    }
+    let fresh = match desired {
+        Desired::Stage(_) => Action::Redeploy,
+        Desired::Canary(_) => Action::CanaryDeploy,
+        Desired::Branch(branch) if branch.artifact.is_some() => Action::ArtifactDeploy,
+        Desired::Branch(_) => {
+            return Err(PlanError::CannotReplace {
+                address: address.to_string(),
+                reason: "the branch has no artifact to deploy again",
+            });
+        }
+    };
+    actions.retain(|action| !matches!(action, Action::Rollback | Action::CanaryRepoint));
+    if !actions.contains(&fresh) {
+        actions.insert(0, fresh);
+    }
+    Ok(())
 }
 
 fn prevent_destroy(config: &Config, address: &Address) -> bool {

@@ -222,6 +222,10 @@ pub struct Change {
     pub after: Option<Desired>,
     /// Addresses of other changes in this plan that must finish first.
     pub depends_on: Vec<Address>,
+    /// Asked for with `--replace`: a fresh deployment though nothing changed (docs/behaviour.md,
+    /// "Replacing and excluding").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replace: bool,
 }
 
 /// What a change does to its resource as a whole: what the summary counts and the renderings

@@ -61,6 +61,8 @@ pub(super) struct Resolver<'a> {
     pub(super) region: Option<&'a str>,
     /// The seed of the salts of new sensitive-value digests.
     pub(super) salt_seed: &'a SaltSeed,
+    /// `--replace` addresses.
+    pub(super) replace: &'a [Address],
 }
 
 impl Resolver<'_> {
@@ -90,6 +92,10 @@ impl Resolver<'_> {
     /// point at, a recorded branch's URL.
     fn recorded(&self, address: &Address) -> Option<String> {
         let state = self.state?;
+        // A `--replace`d stage or canary gets a new deployment: unknown until apply.
+        if self.replace.contains(address) && !matches!(address, Address::Branch { .. }) {
+            return None;
+        }
         let (api, revision) = match address {
             Address::Stage { api, stage } => (api, &self.config.stage(api, stage)?.revision),
             Address::Canary { api, stage } => (
@@ -103,6 +109,17 @@ impl Resolver<'_> {
                 };
             }
         };
+        // A stage or canary that stays on its revision keeps its own deployment (after a
+        // `--replace` of another stage, the map points at the newer one).
+        match state.resources.get(address) {
+            Some(ResourceState::Stage(stage)) if &stage.revision == revision => {
+                return Some(stage.deployment_id.clone());
+            }
+            Some(ResourceState::Canary(canary)) if &canary.revision == revision => {
+                return Some(canary.deployment_id.clone());
+            }
+            _ => {}
+        }
         let api_id = &self.config.rest_apis.get(api)?.id;
         state.deployment_of(api_id, revision).map(str::to_string)
     }

@@ -8,7 +8,7 @@ use stagecraft_config::{Address, Config, Secrets};
 
 use super::*;
 use crate::state::{ResourceState, State};
-use crate::test_support::{TestHost, apply_to, config, make_plan, make_plan_with};
+use crate::test_support::{TestHost, apply_to, config, make_plan, make_plan_flags, make_plan_with};
 
 /// Addresses as their text, for comparisons with literals.
 fn texts<'a>(addresses: impl IntoIterator<Item = &'a Address>) -> Vec<String> {
@@ -623,5 +623,123 @@ fn a_new_stage_at_a_deployed_revision_is_planned_on_its_deployment() {
     assert!(
         text.contains(&format!("deployment_id = \"{known}\"")),
         "{text}"
+    );
+}
+
+fn flagged(
+    config: &Config,
+    state: &State,
+    replace: &[&str],
+    exclude: &[&str],
+) -> Result<Plan, PlanError> {
+    let parse = |texts: &[&str]| -> Vec<Address> {
+        texts.iter().map(|t| Address::parse(t).unwrap()).collect()
+    };
+    make_plan_flags(
+        config,
+        Some(state),
+        PlanMode::Normal,
+        &[],
+        &parse(replace),
+        &parse(exclude),
+    )
+}
+
+#[test]
+fn replace_redeploys_an_unchanged_stage_canary_and_branch() {
+    let text = format!(
+        "{BASE}{BRANCH}\n[rest_apis.api.stages.prod.canary]\nrevision = \"r2\"\npercent_traffic = 10.0\n"
+    );
+    let (config, state) = applied(&text);
+    assert!(!make_plan(&config, Some(&state)).unwrap().has_changes());
+    let plan = flagged(
+        &config,
+        &state,
+        &[
+            "rest_apis.api.stages.prod",
+            "rest_apis.api.stages.prod.canary",
+            "amplify_apps.web.branches.\"feature/x\"",
+        ],
+        &[],
+    )
+    .unwrap();
+    let replaced: Vec<(String, Vec<Action>, bool)> = plan
+        .changes
+        .iter()
+        .map(|c| (c.address.to_string(), c.actions.clone(), c.replace))
+        .collect();
+    assert_eq!(
+        replaced,
+        vec![
+            (
+                "rest_apis.api.stages.prod".to_string(),
+                vec![Action::Redeploy],
+                true
+            ),
+            (
+                "rest_apis.api.stages.prod.canary".to_string(),
+                vec![Action::CanaryDeploy],
+                true
+            ),
+            (
+                "amplify_apps.web.branches.\"feature/x\"".to_string(),
+                vec![Action::ArtifactDeploy],
+                true
+            ),
+        ]
+    );
+    assert!(plan.changes.iter().all(|c| c.kind() == ChangeKind::Update));
+    // The saved plan records the replacement: it is the plan.
+    let saved: Plan = serde_json::from_str(&plan.to_json().unwrap()).unwrap();
+    assert!(saved.changes.iter().all(|c| c.replace));
+}
+
+#[test]
+fn replace_of_a_rollback_makes_a_new_deployment_and_unknown_addresses_are_refused() {
+    let (_, state) = applied(BASE);
+    let r2 = config(&BASE.replace("\"r1\"", "\"r2\""));
+    let state = apply_to(Some(&state), &make_plan(&r2, Some(&state)).unwrap());
+    let back = config(BASE);
+    let plan = flagged(&back, &state, &["rest_apis.api.stages.prod"], &[]).unwrap();
+    assert_eq!(actions_of(&plan)[0].1, vec![Action::Redeploy]);
+    for (replace, exclude) in [
+        (&["rest_apis.api.stages.nope"][..], &[][..]),
+        (&[], &["rest_apis.api.stages.nope"]),
+    ] {
+        let error = flagged(&back, &state, replace, exclude).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "--{} rest_apis.api.stages.nope names no resource in the configuration or the state",
+                if replace.is_empty() {
+                    "exclude"
+                } else {
+                    "replace"
+                }
+            )
+        );
+    }
+}
+
+#[test]
+fn exclude_leaves_out_the_resource_and_its_dependents() {
+    let text = format!("{BASE}{BRANCH}\n[rest_apis.api.stages.dev]\nrevision = \"r1\"\n");
+    let config = config(&text);
+    let state = State::new("t", "lineage".to_string());
+    let plan = flagged(&config, &state, &[], &["rest_apis.api.stages.prod"]).unwrap();
+    assert_eq!(
+        texts(plan.changes.iter().map(|c| &c.address)),
+        vec!["rest_apis.api.stages.dev"]
+    );
+    let plan = flagged(
+        &config,
+        &state,
+        &[],
+        &["amplify_apps.web.branches.\"feature/x\""],
+    )
+    .unwrap();
+    assert_eq!(
+        texts(plan.changes.iter().map(|c| &c.address)),
+        vec!["rest_apis.api.stages.dev", "rest_apis.api.stages.prod"]
     );
 }

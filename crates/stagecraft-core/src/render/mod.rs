@@ -472,13 +472,17 @@ fn describe(plan: &Plan, change: &Change) -> String {
 /// clauses without their leading "be ".
 fn push_description(out: &mut String, plan: &Plan, change: &Change) {
     let last = change.actions.len().saturating_sub(1);
+    if change.replace {
+        // Terraform's words for `-replace`, then what the replacement does.
+        out.push_str("be replaced, as requested: ");
+    }
     for (index, action) in change.actions.iter().enumerate() {
         if index > 0 {
             out.push_str(if index == last { " and " } else { ", " });
         }
         let start = out.len();
         push_clause(out, plan, change, *action);
-        if index > 0 && out[start..].starts_with("be ") {
+        if (index > 0 || change.replace) && out[start..].starts_with("be ") {
             out.replace_range(start..start + 3, "");
         }
     }

@@ -111,6 +111,7 @@ fn change(
         before,
         after,
         depends_on: Vec::new(),
+        replace: false,
     }
 }
 
