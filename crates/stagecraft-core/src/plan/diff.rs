@@ -516,8 +516,14 @@ fn replace_actions(
         }
     };
     actions.retain(|action| !matches!(action, Action::Rollback | Action::CanaryRepoint));
+    // In the order the diff plans them: a stage's deployment before its settings, a branch's
+    // settings before its artifact.
     if !actions.contains(&fresh) {
-        actions.insert(0, fresh);
+        if fresh == Action::ArtifactDeploy {
+            actions.push(fresh);
+        } else {
+            actions.insert(0, fresh);
+        }
     }
     Ok(())
 }

@@ -681,9 +681,10 @@ fn replace_redeploys_an_unchanged_stage_canary_and_branch() {
                 vec![Action::CanaryDeploy],
                 true
             ),
+            // Its environment has prod's deployment id, which the replacement changes.
             (
                 "amplify_apps.web.branches.\"feature/x\"".to_string(),
-                vec![Action::ArtifactDeploy],
+                vec![Action::Update, Action::ArtifactDeploy],
                 true
             ),
         ]
