@@ -693,6 +693,12 @@ fn replace_redeploys_an_unchanged_stage_canary_and_branch() {
     // The saved plan records the replacement: it is the plan.
     let saved: Plan = serde_json::from_str(&plan.to_json().unwrap()).unwrap();
     assert!(saved.changes.iter().all(|c| c.replace));
+    let json = crate::render::json(&plan);
+    assert_eq!(
+        json.matches("\"action_reason\": \"replace_by_request\"")
+            .count(),
+        3
+    );
 }
 
 #[test]

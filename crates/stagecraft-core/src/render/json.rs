@@ -49,6 +49,9 @@ struct ResourceChange<'a> {
     after_unknown: Vec<String>,
     sensitive_paths: Vec<String>,
     depends_on: &'a [Address],
+    /// Terraform's `replace_by_request` for a `--replace`d change; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    action_reason: Option<&'static str>,
 }
 
 /// Renders `plan` as the JSON plan document (pretty-printed, ending with a newline).
@@ -95,6 +98,7 @@ pub fn json(plan: &Plan) -> String {
                     after_unknown,
                     sensitive_paths: sensitive,
                     depends_on: &change.depends_on,
+                    action_reason: change.replace.then_some("replace_by_request"),
                 }
             })
             .collect(),
