@@ -22,6 +22,10 @@ const APIS: usize = 3;
 const STAGES: usize = 10;
 /// Pairs of runs; each pair kills a creation and then a redeploy: 2 x PAIRS killed applies.
 const PAIRS: usize = 10;
+/// Kills that must land inside an apply; under load a drawn instant can fall after the apply
+/// ended, so further pairs are run (up to `MAX_PAIRS`) until this many did.
+const KILLS_WANTED: usize = PAIRS * 2 * 3 / 4;
+const MAX_PAIRS: usize = PAIRS * 5 / 2;
 const SEED: u64 = 0x5eed_2026_1122;
 /// Small, so that the applies are short.
 const INTERVAL: &str = "20ms";
@@ -187,17 +191,21 @@ fn kill_9_at_random_instants_then_apply_converges() {
     let mut rng = Rng::new(SEED);
     // A clean creation and redeploy of the same shape, timed: the kills are drawn inside them.
     let calibration = tempfile::tempdir().unwrap();
-    let mut apis = pair_fleet(PAIRS);
+    let mut apis = pair_fleet(MAX_PAIRS);
     let create = clean_duration(calibration.path(), &apis);
-    redeploy(&mut apis, PAIRS);
+    redeploy(&mut apis, MAX_PAIRS);
     let update = clean_duration(calibration.path(), &apis);
     eprintln!("a clean creation runs {create:?}, a clean redeploy {update:?}");
     let within = |clean: Duration, rng: &mut Rng| {
         let span = (clean.as_millis() as u64 * 9 / 10).max(1);
         Duration::from_millis(rng.below(span))
     };
-    let mut outcomes = Vec::new();
-    for pair in 0..PAIRS {
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let killed = |outcomes: &[Outcome]| outcomes.iter().filter(|o| o.killed).count();
+    for pair in 0..MAX_PAIRS {
+        if pair >= PAIRS && killed(&outcomes) >= KILLS_WANTED {
+            break;
+        }
         let dir = tempfile::tempdir().unwrap();
         let mut apis = pair_fleet(pair);
         // Creation: one snapshot per API, then a CreateStage per stage.
@@ -208,7 +216,7 @@ fn kill_9_at_random_instants_then_apply_converges() {
         let delay = within(update, &mut rng);
         outcomes.push(kill_then_recover(dir.path(), &apis, 2, delay));
     }
-    let killed = outcomes.iter().filter(|o| o.killed).count();
+    let killed = killed(&outcomes);
     let cut: usize = outcomes.iter().map(|o| o.interrupted_deployments).sum();
     eprintln!(
         "{} runs, {killed} killed mid-apply, {cut} CreateDeployment calls cut off",
@@ -216,7 +224,8 @@ fn kill_9_at_random_instants_then_apply_converges() {
     );
     // Most kills must land inside an apply, or this tests little.
     assert!(
-        killed >= outcomes.len() * 3 / 4,
-        "only {killed} runs were killed mid-apply"
+        killed >= KILLS_WANTED,
+        "only {killed} of {} runs were killed mid-apply",
+        outcomes.len()
     );
 }
