@@ -118,7 +118,7 @@ fn a_call_whose_answer_is_lost_is_read_back_not_made_twice() {
         let plan = stagecraft_at(dir.path(), &via, &["plan", "--detailed-exitcode"], &[]);
         assert_eq!(plan.code, 0, "{what}: not converged:\n{}", plan.stdout);
         assert!(
-            !dir.path().join("stagecraft.state.journal").exists(),
+            !dir.path().join("stagecraft.state.json.journal").exists(),
             "{what}: something stayed in doubt"
         );
     };
@@ -252,4 +252,52 @@ fn an_unrecorded_existing_stage_is_refused_with_the_import_command() {
         &[],
     );
     assert_eq!(imported.code, 0, "{}", imported.stderr);
+}
+
+/// A CreateStage whose only attempt (`max_attempts = 1`) lost its answer ends the apply with an
+/// error, and the call stays in doubt in the journal (docs/behaviour.md, "Apply, journal and
+/// interruption"): the next apply says so, reads the stage back and adopts it, with no second
+/// CreateStage and no second deployment.
+#[test]
+fn a_call_that_ended_in_doubt_is_carried_to_the_next_apply() {
+    let proxy = Proxied::counting();
+    let via = proxy.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let api = aws::new_api();
+    let text = canary_config(&api, "r1", None).replace(
+        "create_deployment_interval = \"50ms\"\n",
+        "create_deployment_interval = \"50ms\"\nmax_attempts = 1\n",
+    );
+    std::fs::write(dir.path().join("deploy.toml"), text).unwrap();
+    proxy.lose_answer("CreateStage", 1);
+    let first = stagecraft_at(dir.path(), &via, &["apply", "--auto-approve"], &[]);
+    assert_eq!(first.code, 1, "{}\n{}", first.stdout, first.stderr);
+    // The lost answer is named by its causes, not by the SDK's Debug dump.
+    assert!(
+        first.stderr.contains("CreateStage could not reach AWS")
+            && !first.stderr.contains("DispatchFailure")
+            && !first.stderr.contains('{'),
+        "{}",
+        first.stderr
+    );
+    assert!(
+        dir.path().join("stagecraft.state.json.journal").exists(),
+        "the CreateStage in doubt was not carried:\n{}",
+        first.stderr
+    );
+
+    let second = stagecraft_at(dir.path(), &via, &["apply", "--auto-approve"], &[]);
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    assert!(
+        second.stderr.contains(
+            "the last apply was cut off during CreateStage for rest_apis.orders.stages.prod"
+        ),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(count(&proxy, "CreateStage"), 1, "{:?}", proxy.counts());
+    assert_eq!(aws::deployments(&api), 1);
+    assert!(!dir.path().join("stagecraft.state.json.journal").exists());
+    let plan = stagecraft_at(dir.path(), &via, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(plan.code, 0, "not converged:\n{}", plan.stdout);
 }

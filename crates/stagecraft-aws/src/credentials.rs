@@ -28,7 +28,6 @@ use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError as SdkCredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 /// How long the instance metadata service gets to accept a connection and to answer each
 /// request, with one attempt.
@@ -166,7 +165,7 @@ impl ProvideCredentials for InstanceCredentials {
                 }
                 Err(other) => Err(SdkCredentialsError::not_loaded(format!(
                     "the instance metadata service did not answer: {}",
-                    DisplayErrorContext(&other)
+                    crate::errors::causes(&other)
                 ))),
             }
         })
@@ -214,7 +213,7 @@ pub async fn resolve_credentials(
         .map_err(|_| CredentialsError::TimedOut)?;
     let credentials = resolved.map_err(|error| match error {
         SdkCredentialsError::CredentialsNotLoaded(_) => CredentialsError::Missing,
-        other => CredentialsError::Failed(one_line(&DisplayErrorContext(&other).to_string())),
+        other => CredentialsError::Failed(one_line(&crate::errors::causes(&other))),
     })?;
     if expired(&credentials) {
         return Err(CredentialsError::Expired);

@@ -5,7 +5,6 @@
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::{ErrorMetadata, ProvideErrorMetadata};
 use stagecraft_core::provider::{ErrorKind, ProviderError};
 
@@ -137,12 +136,12 @@ where
         SdkError::TimeoutError(_) => ProviderError::new(
             ErrorKind::Transient,
             None,
-            format!("{op} timed out: {}", DisplayErrorContext(&err)),
+            format!("{op} timed out: {}", causes(&err)),
         ),
         SdkError::DispatchFailure(_) => ProviderError::new(
             ErrorKind::Transient,
             None,
-            format!("{op} could not reach AWS: {}", DisplayErrorContext(&err)),
+            format!("{op} could not reach AWS: {}", causes(&err)),
         ),
         SdkError::ResponseError(response) => {
             let status = response.raw().status().as_u16();
@@ -151,14 +150,14 @@ where
                 None,
                 format!(
                     "{op}: unreadable response (HTTP status {status}): {}",
-                    DisplayErrorContext(&err)
+                    causes(&err)
                 ),
             )
         }
         _ => ProviderError::new(
             ErrorKind::Permanent,
             None,
-            format!("{op} could not be sent: {}", DisplayErrorContext(&err)),
+            format!("{op} could not be sent: {}", causes(&err)),
         ),
     }
 }
@@ -291,3 +290,19 @@ fn xml_element<'a>(body: &'a str, name: &str) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests;
+
+/// An error and its sources as one line, `outer: inner: innermost`, each Display once. The
+/// SDK's `DisplayErrorContext` would end with the whole error's `Debug` form, a dump no person
+/// should have to read (docs/behaviour.md, "Rules for every call").
+pub(crate) fn causes(error: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(current) = next {
+        let text = current.to_string();
+        if !text.is_empty() && !parts.last().is_some_and(|last| last.contains(&text)) {
+            parts.push(text);
+        }
+        next = current.source();
+    }
+    parts.join(": ")
+}

@@ -6,7 +6,6 @@ use aws_config::SdkConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::{AwsOptions, config_loader};
@@ -160,7 +159,7 @@ impl S3Store {
             operation,
             bucket: self.bucket.clone(),
             key: key.to_string(),
-            message: DisplayErrorContext(&error).to_string(),
+            message: crate::errors::causes(&error),
         }
     }
 

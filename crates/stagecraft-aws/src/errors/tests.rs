@@ -87,6 +87,10 @@ fn transport_failures_are_transient() {
     assert_eq!(mapped.code, None);
     assert!(mapped.message.starts_with("GetStage"), "{mapped}");
     assert!(mapped.message.contains("connection reset"), "{mapped}");
+    // The causes, not the SDK's Debug dump (`DispatchFailure { source: ConnectorError {...`).
+    for dump in ["{", "DispatchFailure", "ConnectorError"] {
+        assert!(!mapped.message.contains(dump), "{mapped}");
+    }
 
     let err: SdkError<GetStageError, HttpResponse> = SdkError::timeout_error("attempt timeout");
     let mapped = from_sdk("GetStage", err);

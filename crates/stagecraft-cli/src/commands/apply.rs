@@ -259,18 +259,31 @@ fn save(
         state.serial = prior_serial.map_or(1, |serial| serial + 1);
         backend.write(&state, lock)?;
     }
-    // Operations still in doubt (no change of their resource was applied, so it was not read
-    // back) stay in the journal for the next run; everything else is in the state now.
-    let still: Vec<Interrupted> = in_doubt
-        .iter()
-        .filter(|op| {
-            !report
-                .results
-                .iter()
-                .any(|result| result.address == op.address && result.outcome == Outcome::Applied)
-        })
-        .cloned()
-        .collect();
+    // Operations still in doubt stay in the journal for the next run; everything else is in
+    // the state now. In doubt: those carried from an earlier run, and this run's own calls
+    // whose last attempt timed out or met a 5xx (journaled `Started`, never ended), unless a
+    // later change of their resource was applied (which read it back).
+    let mut open = match backend.read_journal()? {
+        Some(entries) => apply::replay(Some(state.clone()), &entries)?.1.interrupted,
+        None => Vec::new(),
+    };
+    for op in in_doubt {
+        if !open
+            .iter()
+            .any(|known| known.address == op.address && known.call == op.call)
+        {
+            open.push(op.clone());
+        }
+    }
+    let still: Vec<Interrupted> =
+        open.iter()
+            .filter(|op| {
+                !report.results.iter().any(|result| {
+                    result.address == op.address && result.outcome == Outcome::Applied
+                })
+            })
+            .cloned()
+            .collect();
     if still.is_empty() {
         backend.remove_journal(lock)?;
     } else {
