@@ -301,3 +301,42 @@ fn a_call_that_ended_in_doubt_is_carried_to_the_next_apply() {
     let plan = stagecraft_at(dir.path(), &via, &["plan", "--detailed-exitcode"], &[]);
     assert_eq!(plan.code, 0, "not converged:\n{}", plan.stdout);
 }
+
+/// A canary pointed at a revision the API already has (staging's): no new deployment, one
+/// `UpdateStage` re-pointing `/canarySettings/deploymentId` to exactly that deployment. Through
+/// the proxy, which relays LocalStack's string `useStageCache` as AWS's boolean.
+#[test]
+fn a_canary_on_a_known_revision_is_re_pointed_to_its_deployment() {
+    let proxy = Proxied::counting();
+    let via = proxy.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let api = aws::new_api();
+    let two_stages = canary_config(&api, "r1", None)
+        + "\n[rest_apis.orders.stages.staging]\nrevision = \"r2\"\n";
+    std::fs::write(dir.path().join("deploy.toml"), &two_stages).unwrap();
+    assert_clean(
+        "two stages",
+        &stagecraft_at(dir.path(), &via, &["apply", "--auto-approve"], &[]),
+    );
+    let staging = aws::stage(&api, "staging").unwrap();
+    let r2 = staging.deployment_id().unwrap().to_string();
+
+    let with_canary = two_stages
+        + "\n[rest_apis.orders.stages.prod.canary]\nrevision = \"r2\"\npercent_traffic = 10.0\n";
+    std::fs::write(dir.path().join("deploy.toml"), with_canary).unwrap();
+    proxy.reset_counts();
+    let run = stagecraft_at(dir.path(), &via, &["apply", "--auto-approve"], &[]);
+    assert_clean("canary on r2", &run);
+    assert_eq!(count(&proxy, "CreateDeployment"), 0, "{:?}", proxy.counts());
+    assert_eq!(count(&proxy, "UpdateStage"), 1, "{:?}", proxy.counts());
+    assert_eq!(aws::deployments(&api), 2);
+    let canary = aws::stage(&api, "prod")
+        .unwrap()
+        .canary_settings()
+        .cloned()
+        .unwrap();
+    assert_eq!(canary.deployment_id(), Some(r2.as_str()));
+    assert_eq!(canary.percent_traffic(), 10.0);
+    let plan = stagecraft_at(dir.path(), &via, &["plan", "--detailed-exitcode"], &[]);
+    assert_eq!(plan.code, 0, "not converged:\n{}", plan.stdout);
+}

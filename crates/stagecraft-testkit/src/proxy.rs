@@ -24,7 +24,9 @@
 //! * Everything else is forwarded verbatim: method, path and query, headers (the `Host` header
 //!   included, so the upstream sees the proxy's address) except hop-by-hop ones, and the body,
 //!   streamed. The upstream's status, headers (except hop-by-hop ones) and body are relayed back.
-//!   When the upstream cannot be reached the proxy answers 502.
+//!   When the upstream cannot be reached the proxy answers 502. One exception: a stage's
+//!   `canarySettings.useStageCache` that LocalStack answers as a string is relayed as the
+//!   boolean AWS answers (`typed_stage_flags`).
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -693,7 +695,53 @@ async fn handle(
         *shared.stats().lost.entry(op).or_default() += 1;
         return Err(DropConnection);
     }
-    Ok(forward(&shared, req).await)
+    let response = forward(&shared, req).await;
+    if matches!(op.as_str(), "UpdateStage" | "GetStage" | "GetStages") {
+        return Ok(typed_stage_flags(response).await);
+    }
+    Ok(response)
+}
+
+/// LocalStack 4.9.2 keeps the string a patch operation sent for
+/// `/canarySettings/useStageCache` and answers `"useStageCache": "false"`, where AWS's model
+/// (and AWS) answers a boolean; the SDK then refuses the whole answer ("UpdateStage failed with
+/// HTTP status 200"). The proxy answers what AWS would: such a string becomes the boolean.
+/// Nothing else in the body changes. See docs/behaviour.md, "Where LocalStack differs".
+async fn typed_stage_flags(response: Response<ProxyBody>) -> Response<ProxyBody> {
+    let (mut parts, body) = response.into_parts();
+    let Ok(collected) = http_body_util::BodyExt::collect(body).await else {
+        return plain_response(
+            StatusCode::BAD_GATEWAY,
+            "fault proxy: the upstream's answer was cut".to_owned(),
+        );
+    };
+    let bytes = collected.to_bytes();
+    let fixed = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|mut value| {
+            let stages = match value.get_mut("item") {
+                Some(serde_json::Value::Array(items)) => items.iter_mut().collect(),
+                _ => vec![&mut value],
+            };
+            let mut changed = false;
+            for stage in stages {
+                if let Some(flag) = stage.pointer_mut("/canarySettings/useStageCache")
+                    && let Some(text) = flag.as_str()
+                {
+                    *flag = serde_json::Value::Bool(text == "true");
+                    changed = true;
+                }
+            }
+            changed.then(|| value.to_string())
+        });
+    let bytes = match fixed {
+        Some(text) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Bytes::from(text)
+        }
+        None => bytes,
+    };
+    Response::from_parts(parts, Either::Right(Full::new(bytes)))
 }
 
 async fn forward(shared: &Shared, req: Request<Incoming>) -> Response<ProxyBody> {
