@@ -114,6 +114,7 @@ impl Run<'_> {
                 self.mutate_checked(
                     address,
                     call,
+                    None,
                     CallKind::Other,
                     || self.ctx.provider.create_branch(app, name, &settings),
                     created_already,
@@ -239,6 +240,7 @@ impl Run<'_> {
             .mutate_checked(
                 address,
                 Call::CreateAmplifyDeployment,
+                None,
                 CallKind::Other,
                 || self.ctx.provider.create_amplify_deployment(app, name),
                 stopped_lost_job,
@@ -266,6 +268,7 @@ impl Run<'_> {
         self.mutate_checked(
             address,
             Call::StartDeployment,
+            None,
             CallKind::Other,
             || self.ctx.provider.start_deployment(app, name, job),
             started_already,

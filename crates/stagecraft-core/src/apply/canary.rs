@@ -60,9 +60,10 @@ impl Run<'_> {
                 variable_overrides: clear.clone(),
                 use_stage_cache: desired.use_stage_cache,
             };
-            self.mutate_snapshot(
+            self.mutate_checked(
                 address,
-                &marker,
+                Call::CreateDeployment,
+                Some(&marker),
                 CallKind::Deployment { rest_api_id: api },
                 || self.ctx.provider.create_canary(&new),
                 || self.find_marked(&marker),
@@ -152,6 +153,7 @@ impl Run<'_> {
         self.mutate_checked(
             address,
             Call::UpdateStage,
+            None,
             CallKind::ApiMutation { rest_api_id: api },
             || self.ctx.provider.update_stage(api, name, &patch),
             promoted_already,
@@ -188,6 +190,7 @@ impl Run<'_> {
         self.mutate_checked(
             address,
             Call::UpdateStage,
+            None,
             CallKind::ApiMutation { rest_api_id: api },
             || async {
                 already_gone(

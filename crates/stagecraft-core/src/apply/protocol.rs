@@ -134,57 +134,10 @@ impl Run<'_> {
     /// journaled as its completion); `None` sends the call again. `recheck` may also clean up
     /// what a lost call left half made (a created, never-started Amplify job) before answering
     /// `None`. It runs under the call's locks, and its own failures are retried like the call's.
+    /// `snapshot` names the snapshot a `CreateDeployment` makes, journaled with the call's
+    /// start so that a later run can find it too.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn mutate_checked<T, F, Fut, C, CFut>(
-        &self,
-        address: &Address,
-        call: Call,
-        kind: CallKind<'_>,
-        send: F,
-        recheck: C,
-        effects: impl FnOnce(&T) -> Vec<Effect>,
-    ) -> Result<T, ApplyError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, ProviderError>>,
-        C: Fn() -> CFut,
-        CFut: Future<Output = Result<Option<T>, ProviderError>>,
-    {
-        self.checked(address, call, None, kind, send, recheck, effects)
-            .await
-    }
-
-    /// [`Run::mutate_checked`] for a `CreateDeployment` making the snapshot `marker` names:
-    /// the marker is journaled with the call's start, so that a later run can find it too.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn mutate_snapshot<T, F, Fut, C, CFut>(
-        &self,
-        address: &Address,
-        marker: &SnapshotMarker,
-        kind: CallKind<'_>,
-        send: F,
-        recheck: C,
-        effects: impl FnOnce(&T) -> Vec<Effect>,
-    ) -> Result<T, ApplyError>
-    where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, ProviderError>>,
-        C: Fn() -> CFut,
-        CFut: Future<Output = Result<Option<T>, ProviderError>>,
-    {
-        self.checked(
-            address,
-            Call::CreateDeployment,
-            Some(marker),
-            kind,
-            send,
-            recheck,
-            effects,
-        )
-        .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn checked<T, F, Fut, C, CFut>(
         &self,
         address: &Address,
         call: Call,

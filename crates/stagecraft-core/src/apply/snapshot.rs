@@ -30,9 +30,10 @@ impl Run<'_> {
             return Ok(known);
         }
         let marker = self.new_marker(api, revision);
-        self.mutate_snapshot(
+        self.mutate_checked(
             address,
-            &marker,
+            Call::CreateDeployment,
+            Some(&marker),
             CallKind::Deployment { rest_api_id: api },
             || self.ctx.provider.create_snapshot(api, &marker.description),
             || self.find_marked(&marker),

@@ -141,6 +141,7 @@ impl Run<'_> {
             .mutate_checked(
                 address,
                 Call::CreateStage,
+                None,
                 CallKind::ApiMutation { rest_api_id: api },
                 || self.ctx.provider.create_stage(&new),
                 created_already,
