@@ -9,6 +9,9 @@ use miette::SourceSpan;
 
 use crate::address::{Address, AddressRef, Reference, ResourceKind};
 
+mod rollout;
+pub use rollout::*;
+
 /// A validated `deploy.toml`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -151,7 +154,7 @@ pub struct Stage {
 pub struct Canary {
     /// The revision that takes canary traffic.
     pub revision: String,
-    /// Percentage of traffic, 0.0 to 100.0.
+    /// Percentage of traffic, 0.0 to 100.0 (a rollout's first step when it has one).
     pub percent_traffic: f64,
     /// Stage variable overrides for canary traffic.
     pub variable_overrides: BTreeMap<String, Value>,
@@ -159,6 +162,8 @@ pub struct Canary {
     pub use_stage_cache: bool,
     /// A plan that would delete (not promote) this canary fails.
     pub prevent_destroy: bool,
+    /// The progressive rollout that drives `percent_traffic` (its first step), if any.
+    pub rollout: Option<Rollout>,
     /// The span of the canary's table header.
     pub span: SourceSpan,
 }

@@ -344,3 +344,30 @@ pub const ENV_NAME: Rule = Rule {
     help: "environment variable names use letters, digits and `_`",
     reserved_prefix: None,
 };
+
+/// CloudWatch alarm names (`AlarmName` in CloudWatch's model: 1 to 255 characters; its
+/// documentation: UTF-8, no ASCII control characters).
+pub const ALARM_NAME: Rule = Rule {
+    code: "config::invalid_alarm_name",
+    chars: Chars::PrintableExcept(""),
+    min: 1,
+    max: 255,
+    help: "a CloudWatch alarm name is 1 to 255 characters without control characters",
+    reserved_prefix: None,
+};
+
+/// At most this many alarms per rollout: one `DescribeAlarms` call reads them all
+/// (`AlarmNames` holds at most 100 in CloudWatch's model).
+pub const MAX_ALARMS: usize = 100;
+
+/// A rollout's percent steps: above 0, at most 100.
+pub const MAX_STEP_PERCENT: f64 = 100.0;
+
+/// At most this many steps per rollout (each one an `UpdateStage`; more is a typo, not a plan).
+pub const MAX_STEPS: usize = 100;
+
+/// The shortest bake and poll interval: one millisecond (the state counts milliseconds).
+pub const MIN_ROLLOUT_DURATION: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// The longest bake: seven days (a rollout that bakes longer is left half-shifted for weeks).
+pub const MAX_BAKE: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);

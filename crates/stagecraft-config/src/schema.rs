@@ -10,7 +10,9 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use crate::model::{AmplifyStage, AwsSettings, CacheSize, DEFAULT_STATE_PATH};
+use crate::model::{
+    AmplifyStage, AwsSettings, CacheSize, DEFAULT_POLL_INTERVAL, DEFAULT_STATE_PATH, Promote,
+};
 use crate::rules::{
     self, MAX_ATTEMPTS, MAX_STAGES_PER_API, MAX_VARIABLES, REQUEST_BURST, REQUESTS_PER_SECOND, Rule,
 };
@@ -305,8 +307,64 @@ fn canary() -> Json {
             "variable_overrides": variables("Stage variables overridden for the canary."),
             "use_stage_cache": boolean("Whether the canary uses the stage's cache."),
             "prevent_destroy": boolean("Refuse a plan that would remove this canary."),
+            "rollout": { "$ref": "#/$defs/rollout" },
         }),
         &["revision"],
+    )
+}
+
+/// A duration of a rollout (humantime's spelling; at least 1 ms, which a pattern cannot say).
+fn rollout_duration(description: &str) -> Json {
+    json!({ "type": "string", "description": description, "pattern": DURATION_PATTERN })
+}
+
+/// `[...canary.rollout]`. Rising steps, one bake per step, `percent_traffic` equal to the first
+/// step and a poll interval within the shortest bake are left to `stagecraft validate`.
+fn rollout() -> Json {
+    object(
+        "A progressive rollout of the canary: traffic moves through `steps`, each baked while `alarms` are polled; any alarm in ALARM rolls the canary back.",
+        json!({
+            "steps": {
+                "type": "array",
+                "description": "The canary's percent of traffic at each step, rising, each above 0 and at most 100; the first is the canary's `percent_traffic`.",
+                "minItems": 1,
+                "maxItems": rules::MAX_STEPS,
+                "items": { "type": "number", "exclusiveMinimum": 0, "maximum": rules::MAX_STEP_PERCENT },
+            },
+            "bake": {
+                "description": "How long each step bakes: one duration for every step, or one per step (at least 1ms, at most 7 days each).",
+                "anyOf": [
+                    rollout_duration("every step's bake, e.g. \"10m\""),
+                    {
+                        "type": "array",
+                        "description": "one bake per step",
+                        "minItems": 1,
+                        "items": rollout_duration("a step's bake"),
+                    },
+                ],
+            },
+            "alarms": {
+                "type": "array",
+                "description": "CloudWatch alarms (names, in the API's region) polled during each bake; one in ALARM rolls back.",
+                "maxItems": rules::MAX_ALARMS,
+                "uniqueItems": true,
+                "items": rule_string(&rules::ALARM_NAME, "A CloudWatch alarm name"),
+                "default": [],
+            },
+            "promote": {
+                "type": "string",
+                "description": "After the last bake: \"auto\" promotes the canary, \"manual\" waits for `stagecraft rollout promote`.",
+                "enum": Promote::ALL.iter().map(|(_, text)| *text).collect::<Vec<_>>(),
+                "default": Promote::default().as_str(),
+            },
+            "poll_interval": {
+                "type": "string",
+                "description": "How often alarms are read during a bake, at most the shortest bake (default: 30s, or the shortest bake when shorter).",
+                "pattern": DURATION_PATTERN,
+                "default": humantime::format_duration(DEFAULT_POLL_INTERVAL).to_string(),
+            },
+        }),
+        &["steps", "bake"],
     )
 }
 
@@ -390,6 +448,7 @@ pub fn schema() -> Json {
     defs.insert("rest_api".into(), rest_api());
     defs.insert("stage".into(), stage());
     defs.insert("canary".into(), canary());
+    defs.insert("rollout".into(), rollout());
     defs.insert("amplify_app".into(), amplify_app());
     defs.insert("branch".into(), branch());
     defs.insert(

@@ -9,6 +9,7 @@ mod defaults;
 mod merge;
 mod refactor;
 mod rest_apis;
+mod rollout;
 mod settings;
 mod template;
 mod variables;

@@ -6,6 +6,7 @@ use std::ops::Range;
 use toml::de::{DeTable, DeValue};
 
 use super::defaults::StageDefaults;
+use super::rollout::first_step;
 use super::walker::{Context, Node, Walker, header_span, span};
 use crate::error::ConfigError;
 use crate::model::*;
@@ -213,37 +214,63 @@ impl Walker<'_> {
                 "variable_overrides",
                 "use_stage_cache",
                 "prevent_destroy",
+                "rollout",
             ],
             context,
         );
         let revision = self.revision(source, table, node.span(), context);
-        let percent_traffic = match table.get("percent_traffic") {
-            None => Some(0.0),
-            Some(node) => {
-                let value = match node.get_ref() {
-                    DeValue::Float(float) => float.as_str().parse::<f64>().ok(),
-                    DeValue::Integer(integer) if integer.radix() == 10 => {
-                        integer.as_str().parse::<f64>().ok()
-                    }
-                    _ => {
-                        self.wrong_type(node, "percent_traffic", "a number");
-                        return None;
-                    }
-                };
-                match value {
-                    Some(percent) if (0.0..=100.0).contains(&percent) => Some(percent),
-                    _ => {
-                        self.error(ConfigError::new(
-                            "config::out_of_range",
+        let rollout = table
+            .get("rollout")
+            .and_then(|node| self.rollout(source, stage, node));
+        let written = match table.get("percent_traffic") {
+            None => Some(None),
+            Some(node) => match self.number(node, "percent_traffic") {
+                None => return None,
+                Some(percent) if (0.0..=100.0).contains(&percent) => Some(Some((percent, node))),
+                Some(_) => {
+                    self.error(ConfigError::new(
+                        "config::out_of_range",
+                        span(node.span()),
+                        "`percent_traffic` must be between 0.0 and 100.0",
+                        "out of range",
+                    ));
+                    None
+                }
+            },
+        };
+        // With a rollout, the canary starts at its first step: `percent_traffic` may be left out,
+        // and when written it must say the same.
+        let percent_traffic = match (written, &rollout) {
+            (None, _) => None,
+            (Some(None), None) => Some(0.0),
+            (Some(None), Some(rollout)) => Some(rollout.first_percent()),
+            (Some(Some((percent, _))), None) if !table.contains_key("rollout") => Some(percent),
+            (Some(Some((percent, node))), _) => {
+                // Compared with the first step as written, even when the rollout has other
+                // problems, so that every error is reported at once.
+                match table.get("rollout").and_then(first_step) {
+                    None => None,
+                    Some(first) if percent == first => Some(percent),
+                    Some(first) => {
+                        self.error(
+                        ConfigError::new(
+                            "config::percent_not_first_step",
                             span(node.span()),
-                            "`percent_traffic` must be between 0.0 and 100.0",
-                            "out of range",
-                        ));
+                            format!(
+                                "`percent_traffic` is {percent}, but the rollout's first step is {first}"
+                            ),
+                            "not the first step",
+                        )
+                        .with_help("a rollout starts the canary at its first step: remove `percent_traffic` or make it the first step"),
+                    );
                         None
                     }
                 }
             }
         };
+        // A rollout with problems leaves no canary in the model, as a bad `percent_traffic` does.
+        let percent_traffic =
+            percent_traffic.filter(|_| rollout.is_some() || !table.contains_key("rollout"));
         let variable_overrides = self.variables(
             table.get("variable_overrides"),
             "variable_overrides",
@@ -257,6 +284,7 @@ impl Walker<'_> {
             variable_overrides,
             use_stage_cache,
             prevent_destroy,
+            rollout,
             span: header_span(source, node.span()),
         })
     }

@@ -30,6 +30,8 @@ pub(super) enum Context<'a> {
     Stage { api: &'a str, name: &'a str },
     /// The canary of a stage.
     Canary { stage: &'a str },
+    /// The rollout of a stage's canary.
+    Rollout { stage: &'a str },
     /// `[amplify_apps.<key>]`
     AmplifyApp(&'a str),
     /// A branch of an Amplify app.
@@ -46,6 +48,7 @@ impl fmt::Display for Context<'_> {
             Context::RestApi(key) => write!(f, "[rest_apis.{key}]"),
             Context::Stage { api, name } => write!(f, "stage `{name}` of `{api}`"),
             Context::Canary { stage } => write!(f, "the canary of stage `{stage}`"),
+            Context::Rollout { stage } => write!(f, "the canary rollout of stage `{stage}`"),
             Context::AmplifyApp(key) => write!(f, "[amplify_apps.{key}]"),
             Context::Branch { app, name } => write!(f, "branch `{name}` of `{app}`"),
             Context::StageDefaults(key) => write!(f, "[rest_apis.{key}.defaults]"),
