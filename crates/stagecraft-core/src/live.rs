@@ -190,6 +190,7 @@ pub fn stage_record(
             .cache_enabled
             .then(|| live.cache_size.clone())
             .flatten(),
+        promoted_by_rollout: None,
     }
 }
 
@@ -209,6 +210,7 @@ pub fn canary_record(
         percent_traffic: live.percent_traffic,
         variable_overrides: stored_map(&live.variable_overrides, secrets, "variables"),
         use_stage_cache: live.use_stage_cache,
+        rollout: None,
     }
 }
 

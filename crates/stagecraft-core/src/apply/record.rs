@@ -27,6 +27,7 @@ pub fn applied_state(desired: &Desired, deployment_id: &str) -> Option<ResourceS
             tracing: stage.tracing,
             variables: stored(&stage.variables)?,
             cache_size: stage.cache_size.map(|size| size.as_str().to_string()),
+            promoted_by_rollout: None,
         }),
         Desired::Canary(canary) => ResourceState::Canary(CanaryState {
             rest_api_id: canary.rest_api_id.clone(),
@@ -36,6 +37,7 @@ pub fn applied_state(desired: &Desired, deployment_id: &str) -> Option<ResourceS
             percent_traffic: canary.percent_traffic,
             variable_overrides: stored(&canary.variable_overrides)?,
             use_stage_cache: canary.use_stage_cache,
+            rollout: None,
         }),
         Desired::Branch(branch) => ResourceState::Branch(BranchState {
             app_id: branch.app_id.clone(),

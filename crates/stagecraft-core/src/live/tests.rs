@@ -40,6 +40,7 @@ fn recorded() -> (State, StageState) {
             ),
         ]),
         cache_size: None,
+        promoted_by_rollout: None,
     };
     (state, stage)
 }

@@ -132,6 +132,7 @@ fn prod_state() -> StageState {
             ("timeout".to_string(), plain("29")),
         ]),
         cache_size: Some("6.1".to_string()),
+        promoted_by_rollout: None,
     }
 }
 
@@ -170,6 +171,7 @@ fn canary_state() -> CanaryState {
             ("log_level".to_string(), plain("debug")),
         ]),
         use_stage_cache: false,
+        rollout: None,
     }
 }
 

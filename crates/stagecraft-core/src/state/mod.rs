@@ -8,8 +8,13 @@ use stagecraft_config::{Address, ResourceKind};
 
 pub mod digest;
 mod resources;
+pub mod rollout;
 
 pub use digest::{SaltSeed, Site, digest_matches, digest_reusing, sensitive_digest};
+pub use rollout::{
+    AlarmCheck, AlarmReading, PausedBy, Promote, RolloutPromotion, RolloutSchedule, RolloutState,
+    RolloutStatus, StepRecord, Timestamp,
+};
 
 /// The version of the state format this build reads and writes.
 pub const STATE_FORMAT_VERSION: u32 = 1;
@@ -273,6 +278,10 @@ pub struct StageState {
     /// Cache size, when enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cache_size: Option<String>,
+    /// Set when a rollout promoted a canary onto this stage: the file as it was then (the
+    /// stage on `from_revision`, a canary with a rollout) still reads as applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promoted_by_rollout: Option<RolloutPromotion>,
 }
 
 /// A recorded canary.
@@ -295,6 +304,9 @@ pub struct CanaryState {
     /// Whether canary requests use the stage cache.
     #[serde(default)]
     pub use_stage_cache: bool,
+    /// The canary's progressive rollout, when its configuration has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<RolloutState>,
 }
 
 /// A recorded Amplify branch.

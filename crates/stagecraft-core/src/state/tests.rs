@@ -30,6 +30,7 @@ fn stage(name: &str) -> ResourceState {
             ),
         ]),
         cache_size: Some("0.5".into()),
+        promoted_by_rollout: None,
     })
 }
 
@@ -42,6 +43,7 @@ fn canary() -> ResourceState {
         percent_traffic: 10.0,
         variable_overrides: BTreeMap::new(),
         use_stage_cache: false,
+        rollout: None,
     })
 }
 
