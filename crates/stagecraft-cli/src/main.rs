@@ -6,6 +6,7 @@ mod args;
 mod artifact;
 mod aws;
 mod backend;
+mod clock;
 mod commands;
 mod load;
 mod logging;

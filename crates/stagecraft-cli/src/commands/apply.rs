@@ -230,6 +230,7 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
         options: &options,
         interrupt: &interrupt,
         run_id: &run_id,
+        clock: &crate::clock::SystemClock,
     };
     let report = runtime.block_on(apply::apply(&plan, state, &ctx));
     progress.finish();

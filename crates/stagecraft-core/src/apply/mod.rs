@@ -7,6 +7,7 @@
 mod branch;
 mod bucket;
 mod canary;
+mod clock;
 mod effects;
 mod error;
 #[cfg(test)]
@@ -32,6 +33,7 @@ use stagecraft_config::{Address, AwsSettings, Config, Secret, Secrets, Value};
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+pub use clock::{TokioClock, WallClock};
 pub use error::{
     ApplyError, ExistingBranch, ExistingStage, JobOwner, JournalFailed, JournalWriteError,
     PackageError,
@@ -332,6 +334,8 @@ pub struct Context<'a> {
     /// A short id of this run, unique enough never to repeat (the CLI draws it at random): with
     /// a counter, the nonce in each snapshot's marker (the engine draws no randomness itself).
     pub run_id: &'a str,
+    /// The time of day, for the timestamps a rollout records (the engine reads no clock).
+    pub clock: &'a dyn WallClock,
 }
 
 /// The state of one run, shared by the changes in flight.

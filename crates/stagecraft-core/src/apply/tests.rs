@@ -33,6 +33,9 @@ impl Journal for MemoryJournal {
     }
 }
 
+/// The wall-clock time at which test runs start (2026-12-02T07:14:17.123Z).
+pub(super) const T0: u64 = 1_796_195_657_123;
+
 pub(super) struct FakeArtifacts;
 
 impl Artifacts for FakeArtifacts {
@@ -88,6 +91,7 @@ pub(super) async fn apply_with(
         options,
         interrupt: &interrupt,
         run_id: "run1",
+        clock: &TokioClock::starting_at(crate::state::Timestamp::from_millis(T0)),
     };
     let report = apply(&plan, state, &ctx).await;
     Applied {
@@ -762,6 +766,7 @@ async fn an_interrupt_starts_nothing_more() {
         options: &opts,
         interrupt: &interrupt,
         run_id: "run1",
+        clock: &TokioClock::starting_at(crate::state::Timestamp::from_millis(T0)),
     };
     let report = apply(&plan, None, &ctx).await;
     let outcomes: Vec<_> = report.results.iter().map(|r| r.outcome.clone()).collect();
@@ -854,6 +859,7 @@ async fn an_artifact_over_amplifys_limit_fails_before_any_deployment_call() {
         options: &opts,
         interrupt: &interrupt,
         run_id: "run1",
+        clock: &TokioClock::starting_at(crate::state::Timestamp::from_millis(T0)),
     };
     let report = apply(&plan, None, &ctx).await;
     let failure = report

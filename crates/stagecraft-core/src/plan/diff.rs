@@ -320,6 +320,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     ),
                     use_stage_cache: canary.use_stage_cache,
                     recorded_deployment: None,
+                    rollout: canary.rollout.as_ref().map(Into::into),
                 };
                 let known = planned_state
                     .and_then(|state| state.deployment_of(&rest_api_id, &canary.revision));

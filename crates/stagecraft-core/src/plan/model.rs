@@ -176,6 +176,9 @@ pub struct DesiredCanary {
     /// change goes back to (no new deployment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recorded_deployment: Option<String>,
+    /// The progressive rollout that drives `percent_traffic` from its first step, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollout: Option<crate::state::RolloutSchedule>,
 }
 
 /// A branch as configured.

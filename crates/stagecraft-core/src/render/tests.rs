@@ -187,6 +187,7 @@ fn canary_desired() -> DesiredCanary {
         ]),
         use_stage_cache: false,
         recorded_deployment: None,
+        rollout: None,
     }
 }
 

@@ -11,15 +11,9 @@ mod timestamp;
 
 pub use timestamp::Timestamp;
 
-/// Whether the canary is promoted by itself after the last bake, or waits for `rollout promote`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Promote {
-    /// Promoted as soon as the last bake ends with no alarm.
-    Auto,
-    /// Waits (`AwaitingPromotion`) for `stagecraft rollout promote`.
-    Manual,
-}
+/// Whether the canary is promoted by itself after the last bake, or waits for `rollout promote`
+/// (the configuration's type, written the same way in the state: `"auto"`, `"manual"`).
+pub use stagecraft_config::Promote;
 
 /// A rollout's schedule, as it was when the rollout started (a later edit of the file does not
 /// change a rollout in progress).
@@ -36,6 +30,21 @@ pub struct RolloutSchedule {
     pub promote: Promote,
     /// How often the alarms are read while baking, in milliseconds.
     pub poll_interval_ms: u64,
+}
+
+impl From<&stagecraft_config::Rollout> for RolloutSchedule {
+    fn from(rollout: &stagecraft_config::Rollout) -> RolloutSchedule {
+        let millis = |duration: &std::time::Duration| {
+            u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+        };
+        RolloutSchedule {
+            steps: rollout.steps.clone(),
+            bakes_ms: rollout.bakes.iter().map(millis).collect(),
+            alarms: rollout.alarms.clone(),
+            promote: rollout.promote,
+            poll_interval_ms: millis(&rollout.poll_interval),
+        }
+    }
 }
 
 impl RolloutSchedule {
