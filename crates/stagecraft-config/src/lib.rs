@@ -8,6 +8,7 @@
 //! `{ env = "..." }` variables) come through the [`Host`] trait, so tests can supply them.
 
 mod address;
+mod edit;
 mod error;
 mod format;
 mod indexed_source;
@@ -20,6 +21,7 @@ mod secrets;
 mod sources;
 
 pub use address::{Address, AddressError, AddressRef, Attribute, Reference, ResourceKind};
+pub use edit::{ConfigText, EditError, Edited, promote_in_config};
 pub use error::{ConfigError, ConfigErrors, SHOWN_IN_FULL, did_you_mean};
 pub use format::format;
 pub use miette::SourceSpan;
