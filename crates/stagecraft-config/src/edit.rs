@@ -199,6 +199,45 @@ pub fn promote_in_config(
             changed[revision_file] = true;
         }
     }
+    // AWS's promotion copies the canary's overrides into the stage's variables (the recorded
+    // stage has them): the plain file says so. Later files' overrides win, as in the merge.
+    let mut overrides: Vec<(String, Value)> = Vec::new();
+    for &index in &with_canary {
+        let Some(table) = stage_table(&documents[index], api, stage_name)
+            .and_then(|stage| stage.get("canary"))
+            .and_then(Item::as_table_like)
+            .and_then(|canary| canary.get("variable_overrides"))
+            .and_then(Item::as_table_like)
+        else {
+            continue;
+        };
+        for (key, item) in table.iter() {
+            let Some(value) = item.as_value() else {
+                continue;
+            };
+            let mut value = value.clone();
+            value.decor_mut().clear();
+            overrides.retain(|(known, _)| known != key);
+            overrides.push((key.to_string(), value));
+        }
+    }
+    for (key, value) in overrides {
+        // Written where the merged configuration takes the stage's variable from: the last file
+        // that writes it, else the file that takes the revision.
+        let index = (0..documents.len())
+            .rev()
+            .find(|&index| {
+                stage_table(&documents[index], api, stage_name)
+                    .and_then(|stage| stage.get("variables"))
+                    .and_then(Item::as_table_like)
+                    .is_some_and(|variables| variables.contains_key(&key))
+            })
+            .unwrap_or(revision_file);
+        if let Some(table) = stage_table_mut(&mut documents[index], api, stage_name) {
+            set_variable(table, &key, value);
+            changed[index] = true;
+        }
+    }
     for &index in &with_canary {
         if let Some(table) = stage_table_mut(&mut documents[index], api, stage_name) {
             let inline = table
@@ -237,6 +276,29 @@ pub fn promote_in_config(
         .zip(changed)
         .map(|(document, changed)| changed.then(|| document.to_string()))
         .collect())
+}
+
+/// Sets `variables.<key>` of a stage table to `value`: in place (keeping the old value's
+/// spaces and comment), else added to its `variables`, else in a new `variables = { ... }`.
+fn set_variable(stage: &mut dyn TableLike, key: &str, mut value: Value) {
+    if !stage.contains_key("variables") {
+        stage.insert(
+            "variables",
+            Item::Value(Value::InlineTable(Default::default())),
+        );
+    }
+    let Some(variables) = stage.get_mut("variables").and_then(Item::as_table_like_mut) else {
+        return;
+    };
+    match variables.get_mut(key).and_then(Item::as_value_mut) {
+        Some(old) => {
+            *value.decor_mut() = old.decor().clone();
+            *old = value;
+        }
+        None => {
+            variables.insert(key, Item::Value(value));
+        }
+    }
 }
 
 /// `rest_apis.<api>.stages.<stage>` of a document, as a table or an inline table.

@@ -222,3 +222,53 @@ fn text_that_is_not_toml_is_refused() {
         matches!(one("[rest_apis\n").unwrap_err(), EditError::NotToml { file, .. } if file == "deploy.toml")
     );
 }
+
+#[test]
+fn the_canary_s_overrides_become_the_stage_s_variables() {
+    // FILE: the stage's inline `variables` gets the override in place.
+    let edited = one(FILE).unwrap();
+    let text = edited[0].as_deref().unwrap();
+    assert!(
+        text.contains("variables = { backend = \"orders-next\" }"),
+        "{text}"
+    );
+
+    // A variables table gets a new key; a stage without variables gets an inline table; a
+    // sensitive override is copied as written (its digest is the stage variable's).
+    let text = r#"[rest_apis.orders.stages.prod]
+revision = "r1"
+
+[rest_apis.orders.stages.prod.variables]
+backend = "orders-prod"   # the backend
+
+[rest_apis.orders.stages.prod.canary]
+revision = "r2"
+variable_overrides = { feature = "on", key = { env = "NEXT_KEY" } }
+
+[rest_apis.orders.stages.beta]
+revision = "r1"
+
+[rest_apis.orders.stages.beta.canary]
+revision = "r2"
+variable_overrides = { feature = "on" }
+"#;
+    let edited = one(text).unwrap();
+    insta::assert_snapshot!(
+        "overrides_into_a_variables_table",
+        edited[0].as_deref().unwrap()
+    );
+    let beta = Address::parse("rest_apis.orders.stages.beta").unwrap();
+    let edited = promote_in_config(
+        &[ConfigText {
+            name: "deploy.toml",
+            text,
+        }],
+        &beta,
+        "r2",
+    )
+    .unwrap();
+    insta::assert_snapshot!(
+        "overrides_into_new_variables",
+        edited[0].as_deref().unwrap()
+    );
+}

@@ -8,6 +8,7 @@ mod diff;
 mod model;
 mod refactor;
 mod resolve;
+mod rollout;
 mod saved;
 
 pub use diff::{PlanError, PlanInput, plan, promoted_stage};
@@ -18,6 +19,7 @@ pub use model::{
 };
 pub use refactor::Move;
 pub use resolve::{AttributeLookup, branch_url, dns_suffix, resolve_attribute};
+pub use rollout::human_duration;
 pub use saved::SavedPlanError;
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ use crate::state::{ResourceState, StoredValue};
 use stagecraft_config::{Address, AmplifyStage, CacheSize};
 
 /// The version of the saved-plan and JSON-plan format.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// 2: a canary's `rollout` (a saved plan of version 1 cannot carry one, and one read by an older
+/// binary would lose it).
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 /// What a change does, in the terms of `docs/behaviour.md`, "Actions and their calls".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -9,12 +9,13 @@ use serde::Serialize;
 use serde_json::Value;
 use stagecraft_config::Address;
 
-use super::{Attr, Val, attributes, kind};
-use crate::plan::{Action, Counts, Move, Plan, PlanMode};
+use super::{Attr, Val, attributes, kind, starts_rollout};
+use crate::plan::{Action, Change, Counts, Desired, Move, Plan, PlanMode};
+use stagecraft_config::Promote;
 
 /// The version of the JSON plan document (`format_version`). The minor number grows when
 /// fields are added; the major number changes only when a field changes meaning or goes away.
-pub const JSON_FORMAT_VERSION: &str = "1.0";
+pub const JSON_FORMAT_VERSION: &str = "1.1";
 
 /// What a sensitive value is replaced by.
 const SENSITIVE: &str = "(sensitive)";
@@ -52,6 +53,43 @@ struct ResourceChange<'a> {
     /// Terraform's `replace_by_request` for a `--replace`d change; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     action_reason: Option<&'static str>,
+    /// A canary's configured rollout; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollout: Option<RolloutSchedule<'a>>,
+}
+
+/// A canary's rollout schedule (docs/json-plan.md, "rollout").
+#[derive(Serialize)]
+struct RolloutSchedule<'a> {
+    /// The schedule in words, as the text plan shows it.
+    summary: String,
+    /// Whether this change starts it (a canary deployed or re-pointed to a revision).
+    starts: bool,
+    steps: &'a [f64],
+    bakes_ms: &'a [u64],
+    total_bake_ms: u64,
+    alarms: &'a [String],
+    promote: Promote,
+    poll_interval_ms: u64,
+}
+
+impl<'a> RolloutSchedule<'a> {
+    fn of(change: &'a Change) -> Option<RolloutSchedule<'a>> {
+        let Some(Desired::Canary(canary)) = &change.after else {
+            return None;
+        };
+        let rollout = canary.rollout.as_ref()?;
+        Some(RolloutSchedule {
+            summary: rollout.summary(),
+            starts: starts_rollout(change).is_some(),
+            steps: &rollout.steps,
+            bakes_ms: &rollout.bakes_ms,
+            total_bake_ms: rollout.total_bake_ms(),
+            alarms: &rollout.alarms,
+            promote: rollout.promote,
+            poll_interval_ms: rollout.poll_interval_ms,
+        })
+    }
 }
 
 /// Renders `plan` as the JSON plan document (pretty-printed, ending with a newline).
@@ -99,6 +137,7 @@ pub fn json(plan: &Plan) -> String {
                     sensitive_paths: sensitive,
                     depends_on: &change.depends_on,
                     action_reason: change.replace.then_some("replace_by_request"),
+                    rollout: RolloutSchedule::of(change),
                 }
             })
             .collect(),

@@ -25,7 +25,7 @@ pub use text::{TextStyle, text};
 use stagecraft_config::Address;
 
 use crate::plan::{Action, Change, Desired, Plan, PlannedValue, promoted_stage, settings_match};
-use crate::state::{CanaryState, ResourceState, StoredValue};
+use crate::state::{CanaryState, ResourceState, RolloutSchedule, StoredValue};
 
 /// One attribute value as the renderers see it. Values borrow from the plan: rendering a plan
 /// of 100,000 resources would otherwise copy every string it shows.
@@ -486,6 +486,23 @@ fn push_description(out: &mut String, plan: &Plan, change: &Change) {
             out.replace_range(start..start + 3, "");
         }
     }
+    if let Some(rollout) = starts_rollout(change) {
+        out.push_str(", then rolled out: ");
+        out.push_str(&rollout.summary());
+    }
+}
+
+/// The schedule a change starts: a canary with a rollout deployed or re-pointed to a revision
+/// (docs/behaviour.md, "Canary rollouts in plans").
+fn starts_rollout(change: &Change) -> Option<&RolloutSchedule> {
+    let Some(Desired::Canary(canary)) = &change.after else {
+        return None;
+    };
+    let starts = change
+        .actions
+        .iter()
+        .any(|action| matches!(action, Action::CanaryDeploy | Action::CanaryRepoint));
+    canary.rollout.as_ref().filter(|_| starts)
 }
 
 /// Appends the clause describing one action of a change, starting with "be ".

@@ -350,6 +350,27 @@ fn canary_create() -> Plan {
     plan(vec![change])
 }
 
+/// A new canary driven by a rollout: deployed at its first step, with its schedule.
+fn canary_rollout() -> Plan {
+    let mut desired = canary_desired();
+    desired.percent_traffic = 5.0;
+    desired.rollout = Some(crate::state::RolloutSchedule {
+        steps: vec![5.0, 25.0, 50.0],
+        bakes_ms: vec![600_000; 3],
+        alarms: vec!["orders-5xx".to_string(), "orders-p99".to_string()],
+        promote: stagecraft_config::Promote::Auto,
+        poll_interval_ms: 30_000,
+    });
+    let mut change = change(
+        CANARY,
+        vec![Action::Create, Action::CanaryDeploy],
+        None,
+        Some(Desired::Canary(desired)),
+    );
+    change.depends_on = vec![Address::parse(PROD).unwrap()];
+    plan(vec![change])
+}
+
 /// The canary's traffic, cache flag and overrides change; same revision.
 fn canary_update() -> Plan {
     let mut desired = canary_desired();
@@ -536,6 +557,7 @@ fn scenarios() -> Vec<(&'static str, Plan)> {
         ("rollback", rollback()),
         ("settings_update", settings_update()),
         ("canary_create", canary_create()),
+        ("canary_rollout", canary_rollout()),
         ("canary_update", canary_update()),
         ("canary_repoint", canary_repoint()),
         ("promote", promote()),
@@ -673,7 +695,7 @@ fn sensitive_values_are_masked_and_their_paths_listed() {
 #[test]
 fn json_lists_unknowns_and_uses_the_plan_serde_names() {
     let document: serde_json::Value = serde_json::from_str(&json(&mixed())).unwrap();
-    assert_eq!(document["format_version"], "1.0");
+    assert_eq!(document["format_version"], "1.1");
     assert_eq!(
         document["summary"],
         serde_json::json!({"add": 1, "change": 3, "destroy": 1})

@@ -52,7 +52,10 @@ fn a_plan_without_its_digest_or_of_another_format_is_refused() {
     let (plan, text) = saved();
     let plain = serde_json::to_string_pretty(&plan).unwrap();
     assert_eq!(Plan::from_json(&plain), Err(SavedPlanError::NoDigest));
-    let newer = text.replace("\"format_version\": 1", "\"format_version\": 7");
+    let newer = text.replace(
+        &format!("\"format_version\": {}", crate::plan::PLAN_FORMAT_VERSION),
+        "\"format_version\": 7",
+    );
     assert_eq!(
         Plan::from_json(&newer),
         Err(SavedPlanError::UnknownVersion { found: 7 })
