@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::state::{ResourceState, StoredValue};
 use stagecraft_config::{Address, AmplifyStage, CacheSize};
 
-/// The version of the saved-plan and JSON-plan format.
+/// The version of the saved-plan format (the JSON plan has its own, `JSON_FORMAT_VERSION`).
 /// 2: a canary's `rollout` (a saved plan of version 1 cannot carry one, and one read by an older
 /// binary would lose it).
 pub const PLAN_FORMAT_VERSION: u32 = 2;
