@@ -13,6 +13,7 @@ mod error;
 mod format;
 mod indexed_source;
 mod model;
+mod output;
 mod parse;
 mod refactor;
 pub mod rules;
@@ -29,6 +30,7 @@ pub use model::*;
 pub use parse::{
     ENV_PREFIX, Input, InputFile, Parsed, parse, parse_bytes, parse_input, parse_recoverable,
 };
+pub use output::Output;
 pub use refactor::{Moved, RefactorKind, RefactorTarget, Removed};
 pub use schema::schema;
 pub use secrets::{Secrets, resolve_secrets};

@@ -31,6 +31,8 @@ pub struct Config {
     pub moved: Vec<crate::refactor::Moved>,
     /// `[[removed]]` blocks, in file order.
     pub removed: Vec<crate::refactor::Removed>,
+    /// `[outputs]` by name.
+    pub outputs: BTreeMap<String, crate::output::Output>,
 }
 
 /// `[variables.<name>]` and the value it resolved to.

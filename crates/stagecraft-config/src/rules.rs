@@ -199,6 +199,17 @@ pub const INPUT_VARIABLE_NAME: Rule = Rule {
     reserved_prefix: None,
 };
 
+/// Output names (`[outputs]`): `[A-Za-z0-9_-]{1,64}`, as Terraform's identifiers allow
+/// (a leading digit included: stagecraft never evaluates them as expressions).
+pub const OUTPUT_NAME: Rule = Rule {
+    code: "config::invalid_output_name",
+    chars: Chars::Alphanumeric("_-"),
+    min: 1,
+    max: 64,
+    help: "output names use letters, digits, `_` and `-`, up to 64 characters",
+    reserved_prefix: None,
+};
+
 /// Stage variable values: `[A-Za-z0-9-._~:/?#&=,]{1,512}`.
 pub const VARIABLE_VALUE: Rule = Rule {
     code: "config::invalid_variable_value",

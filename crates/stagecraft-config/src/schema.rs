@@ -242,6 +242,29 @@ fn variable() -> Json {
     )
 }
 
+/// `[outputs] NAME = ...`: a template, or a table with it.
+fn output() -> Json {
+    let value = json!({
+        "type": "string",
+        "description": "A template: text with `${ADDRESS.ATTRIBUTE}` and `${var.NAME}` references, worked out after apply.",
+    });
+    json!({
+        "description": "A value shown after apply and by `stagecraft output`.",
+        "oneOf": [
+            value.clone(),
+            object(
+                "An output with its settings.",
+                json!({
+                    "value": value,
+                    "sensitive": boolean("Shown as (sensitive value) everywhere and never recorded; required when the value uses a sensitive variable."),
+                    "description": { "type": "string", "description": "What the output is for." },
+                }),
+                &["value"],
+            ),
+        ],
+    })
+}
+
 /// `[rest_apis.<key>.defaults]`
 fn stage_defaults() -> Json {
     object(
@@ -443,6 +466,7 @@ pub fn schema() -> Json {
     let mut defs = Map::new();
     defs.insert("project".into(), project());
     defs.insert("variable".into(), variable());
+    defs.insert("output".into(), output());
     defs.insert("state".into(), state());
     defs.insert("aws".into(), aws());
     defs.insert("rest_api".into(), rest_api());
@@ -472,6 +496,12 @@ pub fn schema() -> Json {
                 &rules::INPUT_VARIABLE_NAME,
                 "an input variable name",
                 json!({ "$ref": "#/$defs/variable" }),
+            ),
+            "outputs": map_of(
+                "Outputs, by name: shown after apply and by `stagecraft output`.",
+                &rules::OUTPUT_NAME,
+                "an output name",
+                json!({ "$ref": "#/$defs/output" }),
             ),
             "state": { "$ref": "#/$defs/state" },
             "aws": { "$ref": "#/$defs/aws" },

@@ -7,6 +7,7 @@
 mod amplify;
 mod defaults;
 mod merge;
+mod outputs;
 mod refactor;
 mod rest_apis;
 mod rollout;
@@ -20,6 +21,7 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use self::outputs::check_output_references;
 use self::refactor::check_refactors;
 use self::template::check_references;
 pub use self::variables::ENV_PREFIX;
@@ -300,6 +302,7 @@ fn walk(
     if let Some(config) = &config {
         check_references(config, &mut errors);
         check_refactors(config, &mut errors);
+        check_output_references(config, &mut errors);
     }
     Parsed { config, errors }
 }
@@ -325,6 +328,7 @@ impl Walker<'_> {
                 "amplify_apps",
                 "moved",
                 "removed",
+                "outputs",
             ],
             "the top level",
         );
@@ -386,6 +390,11 @@ impl Walker<'_> {
                 }
             }
         }
+        // Before the variables are finished: outputs use them too.
+        let outputs = table
+            .get("outputs")
+            .map(|node| self.outputs(node))
+            .unwrap_or_default();
         let variables = self.finish_variables();
         let moved = table
             .get("moved")
@@ -396,6 +405,7 @@ impl Walker<'_> {
             .map(|node| self.removed(source, node))
             .unwrap_or_default();
         Some(Config {
+            outputs,
             variables,
             moved,
             removed,

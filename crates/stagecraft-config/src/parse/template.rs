@@ -247,7 +247,7 @@ pub(crate) fn check_references(config: &Config, errors: &mut Vec<ConfigError>) {
     }
 }
 
-fn unknown_address(address: &Address, at: SourceSpan, known: &[String]) -> ConfigError {
+pub(super) fn unknown_address(address: &Address, at: SourceSpan, known: &[String]) -> ConfigError {
     let text = address.to_string();
     let help = did_you_mean(&text, known.iter().map(String::as_str)).unwrap_or_else(|| {
         if known.is_empty() {

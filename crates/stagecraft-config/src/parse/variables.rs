@@ -49,6 +49,13 @@ pub(super) struct Declared {
     uses: Vec<SourceSpan>,
 }
 
+impl Declared {
+    /// Whether it was declared `sensitive = true`.
+    pub(super) fn is_sensitive(&self) -> bool {
+        self.sensitive
+    }
+}
+
 /// What a `${var.NAME}` use resolved to.
 pub(super) enum Use {
     /// Text to put in its place.
