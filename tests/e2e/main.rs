@@ -12,6 +12,7 @@ mod fleet;
 mod integrity;
 mod interrupt;
 mod logs;
+mod outputs;
 mod plan;
 mod refactor;
 mod region;

@@ -124,6 +124,19 @@ pub enum Command {
     },
     /// Print the manual page (roff, for `man -l -`).
     Man,
+    /// Print the outputs the last apply recorded (`[outputs]`).
+    Output(OutputArgs),
+}
+
+/// `stagecraft output [NAME] [--json]`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// One output's value, as raw text (for scripts); all of them when absent.
+    pub name: Option<String>,
+    /// Terraform's JSON shape: `{"NAME": {"sensitive": false, "type": "string", "value": "..."}}`
+    /// (one output: its value as JSON).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `fmt` options.

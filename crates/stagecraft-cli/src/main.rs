@@ -66,6 +66,7 @@ fn main() -> ExitCode {
         Command::Graph { targets } => commands::graph::run(&settings, targets),
         Command::Completions { shell } => commands::completions::run(*shell),
         Command::Man => commands::man::run(),
+        Command::Output(args) => commands::output::run(&settings, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

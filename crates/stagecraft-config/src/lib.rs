@@ -27,10 +27,10 @@ pub use error::{ConfigError, ConfigErrors, SHOWN_IN_FULL, did_you_mean};
 pub use format::format;
 pub use miette::SourceSpan;
 pub use model::*;
+pub use output::Output;
 pub use parse::{
     ENV_PREFIX, Input, InputFile, Parsed, parse, parse_bytes, parse_input, parse_recoverable,
 };
-pub use output::Output;
 pub use refactor::{Moved, RefactorKind, RefactorTarget, Removed};
 pub use schema::schema;
 pub use secrets::{Secrets, resolve_secrets};

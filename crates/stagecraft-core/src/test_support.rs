@@ -160,6 +160,37 @@ pub(crate) fn apply_to(state: Option<&State>, plan: &Plan) -> State {
             }
         }
     }
+    // Outputs as apply records them: resolved against what was applied.
+    let applied: Vec<_> = plan
+        .outputs
+        .iter()
+        .map(|output| {
+            let lookup = |address: &str, attribute: &str| -> Option<String> {
+                let parsed = Address::parse(address).ok()?;
+                let attribute = Attribute::offered_by(parsed.kind())
+                    .iter()
+                    .find(|(name, _)| *name == attribute)?
+                    .1;
+                match (next.resources.get(&parsed)?, attribute) {
+                    (ResourceState::Stage(s), Attribute::DeploymentId) => {
+                        Some(s.deployment_id.clone())
+                    }
+                    (ResourceState::Canary(c), Attribute::DeploymentId) => {
+                        Some(c.deployment_id.clone())
+                    }
+                    (ResourceState::Branch(b), Attribute::Url) => Some(b.served_url()),
+                    _ => None,
+                }
+            };
+            (output.name.clone(), output.applied(&lookup))
+        })
+        .collect();
+    for (name, recorded) in applied {
+        match recorded {
+            Some(recorded) => next.outputs.insert(name, recorded),
+            None => next.outputs.remove(&name),
+        };
+    }
     next.serial += 1;
     next
 }

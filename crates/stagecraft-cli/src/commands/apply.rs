@@ -198,6 +198,9 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
         // Operations in doubt stay carried (in the journal) until their resource is applied or
         // refreshed.
         println!("No changes. AWS matches the configuration.");
+        if let Some(state) = &state {
+            print!("{}", render::outputs(&state.outputs));
+        }
         return Ok(EXIT_OK);
     }
 
@@ -296,6 +299,7 @@ fn save(
     );
     if succeeded {
         println!("\nApply complete! Resources: {counts}.");
+        print!("{}", render::outputs(&state.outputs));
         return Ok(EXIT_OK);
     }
     println!("\nApply incomplete. Resources: {counts}.");

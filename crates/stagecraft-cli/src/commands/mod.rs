@@ -7,6 +7,7 @@ pub mod fmt;
 pub mod graph;
 pub mod import;
 pub mod man;
+pub mod output;
 pub mod plan;
 pub mod schema;
 pub mod show;

@@ -13,7 +13,7 @@ use crate::load::{SecretMode, load};
 use crate::settings::Settings;
 
 /// The state backend the configuration names (the configuration must be valid).
-fn state_backend(settings: &Settings) -> Result<Backend, Report> {
+pub(crate) fn state_backend(settings: &Settings) -> Result<Backend, Report> {
     let (loaded, _) = load(settings, SecretMode::Skip)?;
     let aws = AwsSettings::new(&settings.aws, &loaded.config);
     Ok(Backend::for_config(&loaded, &aws)?)

@@ -46,7 +46,13 @@ impl Walker<'_> {
                 );
                 let sensitive = self.boolean(table, "sensitive", "sensitive");
                 let description = self.optional_string(table, "description", "description");
-                let value = self.required(self.source, table, node.span(), "value", format_args!("output `{name}`"))?;
+                let value = self.required(
+                    self.source,
+                    table,
+                    node.span(),
+                    "value",
+                    format_args!("output `{name}`"),
+                )?;
                 (value, sensitive, description)
             }
             _ => {
@@ -151,7 +157,11 @@ pub(crate) fn check_output_references(config: &Config, errors: &mut Vec<ConfigEr
                 let known = known.get_or_insert_with(|| {
                     config.addresses().iter().map(ToString::to_string).collect()
                 });
-                errors.push(unknown_address(&reference.address, output.value.span, known));
+                errors.push(unknown_address(
+                    &reference.address,
+                    output.value.span,
+                    known,
+                ));
             }
         }
     }

@@ -13,6 +13,7 @@ mod error;
 #[cfg(test)]
 mod fake;
 mod journal;
+mod outputs;
 mod patch;
 mod protocol;
 pub mod record;
@@ -393,6 +394,7 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
             Some(JournalFailed(Arc::new(error)));
     } else {
         run.walk(&mut outcomes).await;
+        run.record_outputs();
     }
 
     let results = plan

@@ -476,6 +476,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         unchanged,
         moves: refactors.moves,
         forgets: refactors.forgets,
+        outputs: super::outputs::plan_outputs(config, &resolver, planned_state, input.mode),
     })
 }
 

@@ -6,6 +6,7 @@
 
 mod diff;
 mod model;
+mod outputs;
 mod refactor;
 mod resolve;
 mod rollout;
@@ -17,6 +18,7 @@ pub use model::{
     Action, Change, ChangeKind, Counts, Desired, DesiredBranch, DesiredCanary, DesiredStage,
     PLAN_FORMAT_VERSION, Plan, PlanMode, PlannedArtifact, PlannedPart, PlannedValue,
 };
+pub use outputs::{OutputAction, OutputPlan, PlannedOutput};
 pub use refactor::Move;
 pub use resolve::{AttributeLookup, branch_url, dns_suffix, resolve_attribute};
 pub use rollout::human_duration;

@@ -318,6 +318,10 @@ pub struct Plan {
     /// the resource stays in AWS).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forgets: Vec<Address>,
+    /// Every output declared or recorded, by name, with what apply records (docs/behaviour.md,
+    /// "Outputs").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<super::OutputPlan>,
 }
 
 /// Changes counted by kind, for the summary line of a plan or an apply.
@@ -358,9 +362,22 @@ impl Plan {
         self.changes.iter().map(Change::kind).collect()
     }
 
-    /// Whether the plan changes anything (in AWS, or only in the state: moves and forgets).
+    /// Whether the plan changes anything (in AWS, or only in the state: moves, forgets and
+    /// outputs).
     pub fn has_changes(&self) -> bool {
-        !self.changes.is_empty() || !self.moves.is_empty() || !self.forgets.is_empty()
+        !self.changes.is_empty()
+            || !self.moves.is_empty()
+            || !self.forgets.is_empty()
+            || self.output_changes().next().is_some()
+    }
+
+    /// The outputs this plan changes, by name, with what it does to each.
+    pub fn output_changes(
+        &self,
+    ) -> impl Iterator<Item = (&super::OutputPlan, super::OutputAction)> {
+        self.outputs
+            .iter()
+            .filter_map(|output| output.action().map(|action| (output, action)))
     }
 
     /// The state with this plan's moves and forgets done: what the changes are applied to.

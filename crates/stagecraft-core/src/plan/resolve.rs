@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use stagecraft_config::{Address, Attribute, Config, Part, Reference, Secrets, Value};
+use stagecraft_config::{Address, Attribute, Config, Part, Reference, Secrets, Template, Value};
 
 use super::model::{Desired, PlannedPart, PlannedValue};
 use crate::state::{ResourceState, SaltSeed, Site, State, StoredValue, digest_reusing};
@@ -197,39 +197,42 @@ impl Resolver<'_> {
                     env: key,
                 }
             }
-            Value::Text(template) => {
-                let mut text = String::new();
-                let mut deferred = false;
-                let mut parts = Vec::new();
-                for part in &template.parts {
-                    match part {
-                        Part::Literal(literal) => {
-                            text.push_str(literal);
-                            parts.push(PlannedPart::Literal {
-                                text: literal.clone(),
-                            });
-                        }
-                        Part::Ref(reference) => match self.attribute(reference) {
-                            Some(value) => {
-                                text.push_str(&value);
-                                parts.push(PlannedPart::Literal { text: value });
-                            }
-                            None => {
-                                deferred = true;
-                                parts.push(PlannedPart::Reference {
-                                    address: reference.address.to_string(),
-                                    attribute: reference.attribute.as_str().to_string(),
-                                });
-                            }
-                        },
+            Value::Text(template) => self.text(template),
+        }
+    }
+
+    /// A template as planned: known when every reference is, else deferred to apply.
+    pub(super) fn text(&self, template: &Template) -> PlannedValue {
+        let mut text = String::new();
+        let mut deferred = false;
+        let mut parts = Vec::new();
+        for part in &template.parts {
+            match part {
+                Part::Literal(literal) => {
+                    text.push_str(literal);
+                    parts.push(PlannedPart::Literal {
+                        text: literal.clone(),
+                    });
+                }
+                Part::Ref(reference) => match self.attribute(reference) {
+                    Some(value) => {
+                        text.push_str(&value);
+                        parts.push(PlannedPart::Literal { text: value });
                     }
-                }
-                if deferred {
-                    PlannedValue::Deferred { parts }
-                } else {
-                    PlannedValue::Known { value: text }
-                }
+                    None => {
+                        deferred = true;
+                        parts.push(PlannedPart::Reference {
+                            address: reference.address.to_string(),
+                            attribute: reference.attribute.as_str().to_string(),
+                        });
+                    }
+                },
             }
+        }
+        if deferred {
+            PlannedValue::Deferred { parts }
+        } else {
+            PlannedValue::Known { value: text }
         }
     }
 

@@ -10,6 +10,7 @@
 mod drift;
 mod json;
 mod markdown;
+mod outputs;
 mod text;
 
 #[cfg(test)]
@@ -20,6 +21,7 @@ use std::fmt::Write as _;
 pub use drift::drift;
 pub use json::{JSON_FORMAT_VERSION, json};
 pub use markdown::{MARKDOWN_LIMIT, markdown};
+pub use outputs::{SENSITIVE, output_json, output_lines, outputs, outputs_json};
 pub use text::{TextStyle, text};
 
 use stagecraft_config::Address;

@@ -96,6 +96,7 @@ fn plan(changes: Vec<Change>) -> Plan {
         unchanged: 2,
         moves: Vec::new(),
         forgets: Vec::new(),
+        outputs: Vec::new(),
     }
 }
 

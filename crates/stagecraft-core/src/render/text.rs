@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use owo_colors::OwoColorize;
 use similar::{ChangeTag, TextDiff};
 
+use super::outputs::push_output_changes;
 use super::{
     Attr, Val, attributes, count, merge_sorted, push_description, push_quoted, quoted_len,
     short_digest,
@@ -53,7 +54,7 @@ impl Paint {
     pub(super) const MARKED: Paint = Paint { ink: Ink::Marked };
 
     /// Appends a change symbol in its colour: `+` green, `~` yellow, `-` red, `>` cyan.
-    fn symbol(self, out: &mut String, kind: ChangeKind) {
+    pub(super) fn symbol(self, out: &mut String, kind: ChangeKind) {
         let symbol = kind.symbol();
         // Writing to a String cannot fail.
         let _ = match self.ink {
@@ -76,7 +77,7 @@ impl Paint {
     }
 
     /// Appends bold text.
-    fn bold(self, out: &mut String, text: &str) {
+    pub(super) fn bold(self, out: &mut String, text: &str) {
         if self.ink == Ink::Color {
             let _ = write!(out, "{}", text.bold());
         } else {
@@ -126,6 +127,16 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
             out.push('\n');
         }
     }
+    let resources = !plan.changes.is_empty() || !plan.moves.is_empty() || !plan.forgets.is_empty();
+    if !resources {
+        // Only outputs change (Terraform's wording).
+        push_output_changes(&mut out, plan, paint);
+        out.push_str(
+            "\nYou can apply this plan to save these new output values to the state, without \
+             changing anything in AWS.\n",
+        );
+        return out;
+    }
     out.push_str("\nstagecraft will perform the following actions:\n\n");
     let refactors = refactor_lines(plan);
     if !refactors.is_empty() {
@@ -143,6 +154,10 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
         " {} to add, {} to change, {} to destroy.",
         summary.add, summary.change, summary.destroy
     );
+    if plan.output_changes().next().is_some() {
+        out.push('\n');
+        push_output_changes(&mut out, plan, paint);
+    }
     out
 }
 

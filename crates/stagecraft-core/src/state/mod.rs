@@ -7,10 +7,12 @@ use serde::{Deserialize, Serialize};
 use stagecraft_config::{Address, ResourceKind};
 
 pub mod digest;
+mod output;
 mod resources;
 pub mod rollout;
 
 pub use digest::{SaltSeed, Site, digest_matches, digest_reusing, sensitive_digest};
+pub use output::OutputState;
 pub use rollout::{
     AlarmCheck, AlarmReading, PausedBy, Promote, RolloutPromotion, RolloutSchedule, RolloutState,
     RolloutStatus, StepRecord, Timestamp,
@@ -36,6 +38,9 @@ pub struct State {
     /// text (so a canary follows its stage); see [`State::from_json`] for what is refused.
     #[serde(serialize_with = "resources::serialize")]
     pub resources: BTreeMap<Address, ResourceState>,
+    /// `[outputs]` as last applied, by name (absent from the file when there are none).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub outputs: BTreeMap<String, OutputState>,
 }
 
 /// The state as the file holds it: the resources as the entries written, in order, so that a
@@ -51,6 +56,8 @@ struct StateFile {
     deployments: BTreeMap<String, BTreeMap<String, String>>,
     #[serde(default)]
     resources: resources::Entries,
+    #[serde(default)]
+    outputs: BTreeMap<String, OutputState>,
 }
 
 impl State {
@@ -63,6 +70,7 @@ impl State {
             project: project.to_string(),
             deployments: BTreeMap::new(),
             resources: BTreeMap::new(),
+            outputs: BTreeMap::new(),
         }
     }
 
@@ -107,6 +115,7 @@ impl State {
             project: file.project,
             deployments: file.deployments,
             resources: file.resources.into_map()?,
+            outputs: file.outputs,
         })
     }
 
