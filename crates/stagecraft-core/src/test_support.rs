@@ -51,6 +51,24 @@ pub(crate) fn make_plan_with(
     make_plan_flags(config, state, mode, targets, &[], &[])
 }
 
+/// The plan made at `now` (for the time left in a rollout's bake), with `--replace` addresses.
+pub(crate) fn make_plan_at(
+    config: &Config,
+    state: Option<&State>,
+    now: crate::state::Timestamp,
+    replace: &[Address],
+) -> Result<Plan, PlanError> {
+    make_plan_full(
+        config,
+        state,
+        PlanMode::Normal,
+        &[],
+        replace,
+        &[],
+        Some(now),
+    )
+}
+
 /// The plan with a mode, targets, `--replace` and `--exclude` addresses.
 pub(crate) fn make_plan_flags(
     config: &Config,
@@ -59,6 +77,18 @@ pub(crate) fn make_plan_flags(
     targets: &[Address],
     replace: &[Address],
     exclude: &[Address],
+) -> Result<Plan, PlanError> {
+    make_plan_full(config, state, mode, targets, replace, exclude, None)
+}
+
+fn make_plan_full(
+    config: &Config,
+    state: Option<&State>,
+    mode: PlanMode,
+    targets: &[Address],
+    replace: &[Address],
+    exclude: &[Address],
+    now: Option<crate::state::Timestamp>,
 ) -> Result<Plan, PlanError> {
     let secrets = stagecraft_config::resolve_secrets(config, &TestHost).unwrap();
     let graph = Graph::build(config).unwrap();
@@ -83,6 +113,7 @@ pub(crate) fn make_plan_flags(
         targets,
         replace,
         exclude,
+        now,
     })
 }
 

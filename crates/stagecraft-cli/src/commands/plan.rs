@@ -122,6 +122,10 @@ pub fn build_plan(
         targets: &request.selection.targets,
         replace: &request.selection.replace,
         exclude: &request.selection.exclude,
+        // For the time left in a rollout's bake.
+        now: Some(stagecraft_core::apply::WallClock::now(
+            &crate::clock::SystemClock,
+        )),
     })?)
 }
 

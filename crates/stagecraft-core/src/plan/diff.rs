@@ -12,10 +12,11 @@ use super::model::{
 };
 use super::refactor::{Refactors, apply_refactors};
 use super::resolve::Resolver;
+use super::rollout::{is_rejected, is_running, notes, promoted_as_written};
 use crate::graph::Graph;
 use crate::state::{
     BasicAuthState, BranchState, CanaryState, ResourceState, SaltSeed, Site, StageState, State,
-    StoredValue,
+    StoredValue, Timestamp,
 };
 
 /// Everything a plan is computed from.
@@ -47,6 +48,9 @@ pub struct PlanInput<'a> {
     pub replace: &'a [Address],
     /// `--exclude` addresses: left out, with everything that depends on them.
     pub exclude: &'a [Address],
+    /// The time of day the plan is made at, for the time left in a rollout's bake (the engine
+    /// reads no clock; `None` leaves it out).
+    pub now: Option<Timestamp>,
 }
 
 /// Why no plan could be made.
@@ -207,7 +211,8 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             let ResourceState::Canary(canary) = resource else {
                 continue;
             };
-            if config.contains(address) || !is_selected(address) {
+            // A rolled-back or aborted canary is not live: nothing to promote.
+            if config.contains(address) || !is_selected(address) || is_rejected(canary) {
                 continue;
             }
             let Some(stage_address) = address.canary_parent() else {
@@ -253,14 +258,35 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                     Some(ResourceState::Stage(stage)) => Some(stage.clone()),
                     _ => None,
                 });
+                // A rollout's promotion satisfies the file as it was (the stage on the revision
+                // before): the stage's revision reads as the canary's, and its variables as AWS
+                // merged the canary's overrides into them, while that canary is in the file.
+                let by_rollout = match before {
+                    Some(ResourceState::Stage(old)) if !promoted.contains_key(address) => {
+                        promoted_as_written(old, settings)
+                    }
+                    _ => None,
+                };
+                let mut variables = std::borrow::Cow::Borrowed(&settings.variables);
+                if let (Some(promotion), Some(canary)) = (by_rollout, &settings.canary)
+                    && canary.revision == promotion.canary_revision
+                {
+                    let merged = variables.to_mut();
+                    for (key, value) in &canary.variable_overrides {
+                        merged.insert(key.clone(), value.clone());
+                    }
+                }
                 let desired = DesiredStage {
                     rest_api_id: config.rest_apis[api].id.clone(),
                     stage_name: stage.clone(),
-                    revision: settings.revision.clone(),
+                    revision: by_rollout.map_or_else(
+                        || settings.revision.clone(),
+                        |promotion| promotion.canary_revision.clone(),
+                    ),
                     description: settings.description.clone(),
                     tracing: settings.tracing,
                     variables: resolver.values(
-                        &settings.variables,
+                        &variables,
                         input.secrets,
                         (address, "variables"),
                         effective.as_ref().map(|stage| &stage.variables),
@@ -329,8 +355,39 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 } else {
                     Action::CanaryDeploy
                 };
-                let actions = match before {
+                // The canary a rollout promoted, still in the file as it was: satisfied.
+                if before.is_none()
+                    && let Some(ResourceState::Stage(stage_record)) = recorded.get(&stage_address)
+                    && let Some(settings) = config.stage(api, stage)
+                    && promoted_as_written(stage_record, settings)
+                        .is_some_and(|promotion| promotion.canary_revision == canary.revision)
+                {
+                    unchanged += 1;
+                    continue;
+                }
+                let mut desired = desired;
+                let before_live = match before {
+                    // Rolled back or aborted: no canary is live. On the same revision the plan
+                    // leaves it so (the rejected revision is not deployed again, unless
+                    // `--replace`d); a new revision is a new canary.
+                    Some(ResourceState::Canary(old)) if is_rejected(old) => {
+                        if old.revision == desired.revision && !input.replace.contains(address) {
+                            unchanged += 1;
+                            continue;
+                        }
+                        None
+                    }
                     Some(ResourceState::Canary(old)) => {
+                        // A running rollout owns the percent: the recorded one is not a diff.
+                        if is_running(old) && old.revision == desired.revision {
+                            desired.percent_traffic = old.percent_traffic;
+                        }
+                        Some(old)
+                    }
+                    _ => None,
+                };
+                let actions = match before_live {
+                    Some(old) => {
                         let mut actions = Vec::new();
                         if old.revision != desired.revision {
                             actions.push(deploy);
@@ -342,9 +399,8 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                         }
                         actions
                     }
-                    _ => vec![Action::Create, deploy],
+                    None => vec![Action::Create, deploy],
                 };
-                let mut desired = desired;
                 if actions.contains(&Action::CanaryRepoint) {
                     desired.recorded_deployment = known.map(str::to_string);
                 }
@@ -418,7 +474,11 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         let replace = input.replace.contains(address);
         let mut actions = actions;
         if replace {
-            replace_actions(address, &mut actions, &desired, before)?;
+            // A rolled-back or aborted canary is not live: replacing it creates it.
+            let live = before.filter(
+                |before| !matches!(before, ResourceState::Canary(canary) if is_rejected(canary)),
+            );
+            replace_actions(address, &mut actions, &desired, live)?;
         }
         if actions.is_empty() {
             unchanged += 1;
@@ -437,11 +497,19 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     // Recorded resources no longer declared (or everything, under --destroy): delete them,
     // canaries before their stages.
     let mut deletes: Vec<Change> = Vec::new();
+    let mut forgets = refactors.forgets;
     for (address, resource) in recorded {
         if (!destroying && config.contains(address))
             || !is_selected(address)
             || changes.iter().any(|change| change.address == *address)
         {
+            continue;
+        }
+        // A rolled-back or aborted canary has nothing live to remove: its record goes.
+        if let ResourceState::Canary(canary) = resource
+            && is_rejected(canary)
+        {
+            forgets.push(address.clone());
             continue;
         }
         let protected = prevent_destroy(config, address);
@@ -462,6 +530,8 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         (rank, change.address.to_string())
     });
     changes.extend(deletes);
+    forgets.sort();
+    forgets.dedup();
 
     link_dependencies(&mut changes, input.graph);
     Ok(Plan {
@@ -475,8 +545,13 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         changes,
         unchanged,
         moves: refactors.moves,
-        forgets: refactors.forgets,
+        forgets,
         outputs: super::outputs::plan_outputs(config, &resolver, planned_state, input.mode),
+        rollouts: if destroying {
+            Vec::new()
+        } else {
+            notes(config, recorded, input.now, &is_selected)
+        },
     })
 }
 

@@ -21,7 +21,7 @@ pub use model::{
 pub use outputs::{OutputAction, OutputPlan, PlannedOutput};
 pub use refactor::Move;
 pub use resolve::{AttributeLookup, branch_url, dns_suffix, resolve_attribute};
-pub use rollout::human_duration;
+pub use rollout::{RolloutNote, Standing, human_duration};
 pub use saved::SavedPlanError;
 
 #[cfg(test)]

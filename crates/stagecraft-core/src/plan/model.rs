@@ -322,6 +322,10 @@ pub struct Plan {
     /// "Outputs").
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub outputs: Vec<super::OutputPlan>,
+    /// Canaries whose recorded rollout the plan reports (running, rolled back, aborted, or
+    /// promoted while the file still shows the canary), changed or not.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rollouts: Vec<super::RolloutNote>,
 }
 
 /// Changes counted by kind, for the summary line of a plan or an apply.

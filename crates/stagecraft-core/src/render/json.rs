@@ -10,7 +10,7 @@ use serde_json::Value;
 use stagecraft_config::Address;
 
 use super::{Attr, Val, attributes, kind, starts_rollout};
-use crate::plan::{Action, Change, Counts, Desired, Move, Plan, PlanMode};
+use crate::plan::{Action, Change, Counts, Desired, Move, Plan, PlanMode, RolloutNote};
 use stagecraft_config::Promote;
 
 /// The version of the JSON plan document (`format_version`). The minor number grows when
@@ -36,6 +36,17 @@ struct Document<'a> {
     /// `[[removed]]` with `destroy = false`: present only when the plan forgets something.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     resource_forgets: &'a [Address],
+    /// Canaries whose recorded rollout the plan reports: present only when there are some.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    rollouts: Vec<Note<'a>>,
+}
+
+/// A rollout the plan reports, with the sentence the text plan shows.
+#[derive(Serialize)]
+struct Note<'a> {
+    #[serde(flatten)]
+    note: &'a RolloutNote,
+    message: String,
 }
 
 /// One resource's change.
@@ -143,6 +154,14 @@ pub fn json(plan: &Plan) -> String {
             .collect(),
         resource_moves: &plan.moves,
         resource_forgets: &plan.forgets,
+        rollouts: plan
+            .rollouts
+            .iter()
+            .map(|note| Note {
+                note,
+                message: super::rollout::sentence(note),
+            })
+            .collect(),
     };
     let mut out = serde_json::to_string_pretty(&document).unwrap_or_default();
     out.push('\n');

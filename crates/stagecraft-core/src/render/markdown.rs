@@ -2,9 +2,10 @@
 //! the top, deployments and promotions in a short table, then each resource's text diff in a
 //! collapsible section; cut to fit GitHub's comment limit, dropping detail sections from the end.
 
+use super::rollout::after_address;
 use super::text::{MARK, Paint, no_changes_detail, refactor_lines, resource};
 use super::{count, describe, thousands};
-use crate::plan::{Action, Change, Desired, Plan};
+use crate::plan::{Action, Change, Desired, Plan, RolloutNote, Standing};
 
 /// GitHub's limit on the length of an issue or pull-request comment; the CLI passes it to
 /// [`markdown`].
@@ -44,7 +45,10 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
     if !refactors.is_empty() {
         head.push(format!("```\n{refactors}```\n"));
     }
+    let (rolled_back, rollout_notes) = rollout_callouts(plan);
+    head.extend(rolled_back.clone());
     head.extend(callout.render(destroyed.len()));
+    head.extend(rollout_notes);
     head.extend(table.clone());
     let head_len = joined_len(&head);
     let sections_len: Vec<usize> = sections.iter().map(String::len).collect();
@@ -80,11 +84,14 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
         table.is_some(),
         limit,
     );
+    // Rolled-back canaries are called out like destroys: kept as long as the summary is.
+    let rolled_back_len = rolled_back.as_ref().map_or(0, |text| text.len() + 1);
     for keep in (0..=destroyed.len()).rev() {
         let callout_len = callout.len(keep);
         let separator = usize::from(callout_len > 0);
-        if summary.len() + separator + callout_len + 1 + note.len() <= limit {
+        if summary.len() + rolled_back_len + separator + callout_len + 1 + note.len() <= limit {
             let mut blocks = vec![summary];
+            blocks.extend(rolled_back);
             blocks.extend(callout.render(keep));
             blocks.push(note);
             return blocks.join("\n");
@@ -93,6 +100,7 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
 
     // A limit too small even for the summary and the note: cut at a character boundary.
     let mut blocks = vec![summary];
+    blocks.extend(rolled_back);
     blocks.extend(callout.render(0));
     let mut text = blocks.join("\n");
     let mut end = limit.min(text.len());
@@ -182,6 +190,48 @@ impl Callout {
         out.push_str(&self.rest_line(keep));
         Some(out)
     }
+}
+
+/// At most this many rollouts are listed in each callout; the rest are counted.
+const ROLLOUTS_LISTED: usize = 20;
+
+/// The rollouts the plan reports, as two callouts: canaries rolled back or aborted (a
+/// `> [!WARNING]`, at the top like destroys), and the others, running or promoted (a
+/// `> [!NOTE]`). Each lists at most [`ROLLOUTS_LISTED`].
+fn rollout_callouts(plan: &Plan) -> (Option<String>, Option<String>) {
+    let (rejected, others): (Vec<&RolloutNote>, Vec<&RolloutNote>) = plan
+        .rollouts
+        .iter()
+        .partition(|note| matches!(note.standing, Standing::Rejected { .. }));
+    let callout = |kind: &str, title: &str, notes: &[&RolloutNote]| {
+        if notes.is_empty() {
+            return None;
+        }
+        let mut out = format!("> [!{kind}]\n> **{title}**\n");
+        for note in notes.iter().take(ROLLOUTS_LISTED) {
+            out.push_str(&format!(
+                "> - {}{}\n",
+                code(&note.address.to_string()),
+                escape(&after_address(note))
+            ));
+        }
+        if notes.len() > ROLLOUTS_LISTED {
+            out.push_str(&format!(
+                "> - … and {} more\n",
+                notes.len() - ROLLOUTS_LISTED
+            ));
+        }
+        Some(out)
+    };
+    let rejected_title = format!(
+        "{} rolled back or aborted, not deployed again:",
+        count(rejected.len(), "canary", "canaries")
+    );
+    let others_title = format!("{}:", count(others.len(), "rollout", "rollouts"));
+    (
+        callout("WARNING", &rejected_title, &rejected),
+        callout("NOTE", &others_title, &others),
+    )
 }
 
 /// Whether a change deploys something or promotes a canary (listed up front).

@@ -11,6 +11,7 @@ mod drift;
 mod json;
 mod markdown;
 mod outputs;
+mod rollout;
 mod text;
 
 #[cfg(test)]

@@ -97,6 +97,7 @@ fn plan(changes: Vec<Change>) -> Plan {
         moves: Vec::new(),
         forgets: Vec::new(),
         outputs: Vec::new(),
+        rollouts: Vec::new(),
     }
 }
 

@@ -104,6 +104,11 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
         out.push_str("\n\n");
         out.push_str(&no_changes_detail(plan.unchanged));
         out.push('\n');
+        let rollouts = rollout_lines(plan);
+        if !rollouts.is_empty() {
+            out.push('\n');
+            paint.bold(&mut out, &rollouts);
+        }
         return out;
     }
     // A resource's block is some 400 bytes; reserving up front avoids copying the output over
@@ -143,6 +148,11 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
         paint.bold(&mut out, &refactors);
         out.push('\n');
     }
+    let rollouts = rollout_lines(plan);
+    if !rollouts.is_empty() {
+        paint.bold(&mut out, &rollouts);
+        out.push('\n');
+    }
     for change in &plan.changes {
         push_resource(&mut out, plan, change, paint);
         out.push('\n');
@@ -172,6 +182,16 @@ pub(super) fn refactor_lines(plan: &Plan) -> String {
             out,
             "  # {address} will be removed from the state, not destroyed"
         );
+    }
+    out
+}
+
+/// The canaries whose recorded rollout the plan reports, one `  # ...` line each, or nothing
+/// (docs/behaviour.md, "Canary rollouts in plans").
+pub(super) fn rollout_lines(plan: &Plan) -> String {
+    let mut out = String::new();
+    for note in &plan.rollouts {
+        let _ = writeln!(out, "  # {}", super::rollout::sentence(note));
     }
     out
 }
