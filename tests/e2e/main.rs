@@ -11,6 +11,7 @@ mod flags;
 mod fleet;
 mod integrity;
 mod interrupt;
+mod json_ui;
 mod logs;
 mod outputs;
 mod plan;

@@ -81,7 +81,11 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse and validate the configuration; nothing else.
-    Validate,
+    Validate {
+        /// Newline-delimited JSON events (docs/json-ui.md) instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Compare the configuration with the state and show what would change.
     Plan(PlanArgs),
     /// Plan, show the plan, ask for `yes`, then make it so; or apply a saved plan.
@@ -128,6 +132,18 @@ pub enum Command {
     Output(OutputArgs),
 }
 
+impl Command {
+    /// Whether the command was asked for `--json` events (`validate`, `plan`, `apply`).
+    pub fn json_ui(&self) -> bool {
+        match self {
+            Command::Validate { json } => *json,
+            Command::Plan(args) => args.json,
+            Command::Apply(args) => args.json,
+            _ => false,
+        }
+    }
+}
+
 /// `stagecraft output [NAME] [--json]`.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
@@ -156,6 +172,10 @@ pub struct FmtArgs {
 /// `plan` options.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// Newline-delimited JSON events in the shape of Terraform's machine-readable UI
+    /// (docs/json-ui.md) instead of the text plan.
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
     /// Save the plan to this file for `show` (and `apply FILE`).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -189,6 +209,10 @@ pub struct PlanArgs {
 /// `apply` options.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
+    /// Newline-delimited JSON events (docs/json-ui.md) instead of text; needs --auto-approve
+    /// or a saved plan, since nothing can be asked.
+    #[arg(long)]
+    pub json: bool,
     /// A saved plan (from `plan --out`); refused if the state or the configuration changed since.
     #[arg(value_name = "PLAN")]
     pub plan_file: Option<PathBuf>,

@@ -8,6 +8,7 @@ mod aws;
 mod backend;
 mod clock;
 mod commands;
+mod json_ui;
 mod load;
 mod logging;
 mod recovery;
@@ -53,8 +54,12 @@ fn main() -> ExitCode {
         )
     }))
     .ok();
+    let view = json_ui::View::of(cli.command.json_ui());
+    if view == json_ui::View::Json {
+        json_ui::emit(&json_ui::version());
+    }
     let result = match &cli.command {
-        Command::Validate => commands::validate::run(&settings),
+        Command::Validate { .. } => commands::validate::run(&settings, view),
         Command::Plan(args) => commands::plan::run(&settings, args),
         Command::Apply(args) => commands::apply::run(&settings, args),
         Command::Import { address } => commands::import::run(&settings, address),
@@ -70,6 +75,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        Err(report) if view == json_ui::View::Json => {
+            json_ui::emit_all(&json_ui::diagnostics(&report));
+            ExitCode::from(EXIT_FAILURE)
+        }
         Err(report) => {
             // Missing or expired credentials: the one line saying what to do, nothing else.
             match report

@@ -5,7 +5,7 @@ use std::fmt;
 
 use miette::{Diagnostic, LabeledSpan, Severity, SourceCode, SourceSpan};
 
-use crate::sources::{ShownSources, Sources};
+use crate::sources::{Position, ShownSources, Sources};
 
 /// How many diagnostics a report shows in full; the rest are counted. A file with thousands of
 /// errors is a generated or mangled file, and the first screens say what is wrong with it.
@@ -91,6 +91,17 @@ impl Diagnostic for ConfigError {
     }
 }
 
+/// A span as a file name and two positions in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpanRange {
+    /// The file, as diagnostics name it.
+    pub filename: String,
+    /// Where the span starts.
+    pub start: Position,
+    /// Where it ends (exclusive).
+    pub end: Position,
+}
+
 /// Every problem found in a configuration's files, rendered together, each snippet from the
 /// file it points into: the first [`SHOWN_IN_FULL`] in full, then a count of the rest.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +184,21 @@ impl ConfigErrors {
     /// The individual errors, in file order.
     pub fn errors(&self) -> &[ConfigError] {
         &self.errors
+    }
+
+    /// Where `span` starts and ends: the file's name and the two positions within it (for
+    /// machine-readable diagnostics). `None` for a span outside every file.
+    pub fn range(&self, span: SourceSpan) -> Option<SpanRange> {
+        let (file, start) = self.text.position(span.offset())?;
+        let end = match self.text.position(span.offset() + span.len()) {
+            Some((end_file, end)) if end_file == file => end,
+            _ => start,
+        };
+        Some(SpanRange {
+            filename: file.to_string(),
+            start,
+            end,
+        })
     }
 }
 

@@ -43,6 +43,17 @@ impl IndexedSource {
         self.text.len()
     }
 
+    /// The line (from 1) and column (from 1, in characters) of byte `offset`.
+    pub(crate) fn line_column(&self, offset: usize) -> (usize, usize) {
+        let line = self.line_of(offset);
+        let start = self.line_starts.get(line).copied().unwrap_or(0);
+        let column = self
+            .text
+            .get(start..offset.min(self.text.len()))
+            .map_or(0, |before| before.chars().count());
+        (line + 1, column + 1)
+    }
+
     /// The number of the line (from 0) that holds byte `offset`. A line break belongs to the
     /// line it ends.
     fn line_of(&self, offset: usize) -> usize {

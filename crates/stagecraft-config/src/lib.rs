@@ -23,7 +23,7 @@ mod sources;
 
 pub use address::{Address, AddressError, AddressRef, Attribute, Reference, ResourceKind};
 pub use edit::{ConfigText, EditError, Edited, promote_in_config};
-pub use error::{ConfigError, ConfigErrors, SHOWN_IN_FULL, did_you_mean};
+pub use error::{ConfigError, ConfigErrors, SHOWN_IN_FULL, SpanRange, did_you_mean};
 pub use format::format;
 pub use miette::SourceSpan;
 pub use model::*;
@@ -34,7 +34,7 @@ pub use parse::{
 pub use refactor::{Moved, RefactorKind, RefactorTarget, Removed};
 pub use schema::schema;
 pub use secrets::{Secrets, resolve_secrets};
-pub use sources::{SourceFile, SourceRole, Sources};
+pub use sources::{Position, SourceFile, SourceRole, Sources};
 
 /// What a path relative to the configuration file points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -161,6 +161,17 @@ impl Sources {
     }
 }
 
+/// A place in one file, as Terraform's JSON diagnostics give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Position {
+    /// The line, from 1.
+    pub line: usize,
+    /// The column, from 1, in characters.
+    pub column: usize,
+    /// The byte offset within the file, from 0.
+    pub byte: usize,
+}
+
 /// The files as a report renders them: each snippet from its own file, named.
 #[derive(Debug, Clone)]
 pub(crate) struct ShownSources {
@@ -182,6 +193,15 @@ impl ShownSources {
             .filter(|(_, used)| *used)
             .map(|((name, _, _), _)| name.as_str())
             .collect()
+    }
+
+    /// Where byte `offset` of the shared offset space is: its file's name, and the line,
+    /// column and byte within that file.
+    pub(crate) fn position(&self, offset: usize) -> Option<(&str, Position)> {
+        let (name, start, text) = &self.files[self.index_at(offset)?];
+        let byte = offset - start;
+        let (line, column) = text.line_column(byte);
+        Some((name.as_str(), Position { line, column, byte }))
     }
 
     fn index_at(&self, offset: usize) -> Option<usize> {

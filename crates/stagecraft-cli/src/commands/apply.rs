@@ -2,6 +2,7 @@
 //! (or load a saved plan and check it is still current), confirm, execute through the AWS
 //! provider with a line per resource (`apply/progress.rs`), and record the state.
 
+mod json_progress;
 mod progress;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -21,10 +22,12 @@ use crate::args::ApplyArgs;
 use crate::aws::{self, AwsSettings};
 use crate::backend::{Backend, FileJournal, StateLock};
 use crate::commands::plan::{PlanRequest, Selection, build_plan, plan_mode};
+use crate::json_ui::{self, View};
 use crate::load::{Loaded, SecretMode, load};
 use crate::recovery::recover;
 use crate::settings::Settings;
 use crate::{EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, refresh};
+use json_progress::JsonProgress;
 use progress::Progress;
 
 /// A saved plan, refused when the state or the configuration moved on since it was made.
@@ -123,6 +126,15 @@ impl Artifacts for DiskArtifacts {
 
 /// `stagecraft apply [PLAN]`.
 pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
+    let view = View::of(args.json);
+    if view == View::Json && !args.auto_approve && args.plan_file.is_none() {
+        // Terraform's rule: a JSON stream cannot ask for `yes`.
+        return Err(miette::miette!(
+            code = "apply::json_needs_approval",
+            help = "run `stagecraft apply --json --auto-approve`, or apply a saved plan: `stagecraft apply --json plan.out`",
+            "apply --json cannot ask for confirmation: it needs --auto-approve or a saved plan"
+        ));
+    }
     let (loaded, secrets) = load(settings, SecretMode::Read)?;
     let artifacts = loaded.artifact_digests()?;
     let aws = AwsSettings::new(&settings.aws, &loaded.config);
@@ -151,7 +163,11 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
         let (mut fresh, drifts) =
             runtime.block_on(refresh::refresh(&provider, &loaded.config, recorded))?;
         if !drifts.is_empty() {
-            print!("{}", stagecraft_core::render::drift(&drifts));
+            let drift = stagecraft_core::render::drift(&drifts);
+            match view {
+                View::Human => print!("{drift}"),
+                View::Json => eprint!("{drift}"),
+            }
             fresh.serial = recorded.serial + 1;
             backend.write(&fresh, &lock)?;
             state = Some(fresh);
@@ -181,7 +197,7 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
                 },
             )?;
             selection.warn();
-            if plan.has_changes() {
+            if plan.has_changes() && view == View::Human {
                 let style = render::TextStyle {
                     color: settings.color,
                 };
@@ -194,12 +210,22 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
             plan
         }
     };
+    if view == View::Json {
+        json_ui::emit_all(&render::json_ui::plan_events(&plan));
+    }
     if !plan.has_changes() {
         // Operations in doubt stay carried (in the journal) until their resource is applied or
         // refreshed.
-        println!("No changes. AWS matches the configuration.");
-        if let Some(state) = &state {
-            print!("{}", render::outputs(&state.outputs));
+        let outputs = state.map(|state| state.outputs).unwrap_or_default();
+        match view {
+            View::Human => {
+                println!("No changes. AWS matches the configuration.");
+                print!("{}", render::outputs(&outputs));
+            }
+            View::Json => json_ui::emit_all(&[
+                render::json_ui::apply_summary(&plan, Default::default(), true),
+                render::json_ui::applied_outputs(&outputs),
+            ]),
         }
         return Ok(EXIT_OK);
     }
@@ -213,8 +239,12 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
         lock.clone(),
         journal.clone(),
     ));
-    let progress = Progress::new(plan.changes.len());
-    let sink = |event: Event| progress.event(event);
+    let progress = (view == View::Human).then(|| Progress::new(plan.changes.len()));
+    let json_progress = JsonProgress::new(&plan);
+    let sink = |event: Event| match &progress {
+        Some(progress) => progress.event(event),
+        None => json_progress.event(event),
+    };
     let sensitive = SensitiveValues::new(&loaded.config, &secrets);
     let mut options = ApplyOptions::new(&loaded.config.aws, settings.parallelism, aws.lane());
     options.job_timeout = settings.job_timeout;
@@ -236,7 +266,9 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
         clock: &crate::clock::SystemClock,
     };
     let report = runtime.block_on(apply::apply(&plan, state, &ctx));
-    progress.finish();
+    if let Some(progress) = &progress {
+        progress.finish();
+    }
     save(
         &backend,
         &lock,
@@ -244,6 +276,7 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
         prior_serial,
         &in_doubt,
         interrupt.is_set(),
+        (&plan, view),
     )
 }
 
@@ -255,6 +288,7 @@ fn save(
     prior_serial: Option<u64>,
     in_doubt: &[Interrupted],
     interrupted: bool,
+    (plan, view): (&Plan, View),
 ) -> Result<u8, Report> {
     let counts = report.counts();
     let succeeded = report.succeeded();
@@ -292,6 +326,11 @@ fn save(
         backend.remove_journal(lock)?;
     } else {
         backend.carry_journal(&apply::carried(&state, &still), lock)?;
+    }
+    if view == View::Json {
+        let report = ApplyReport { state, ..report };
+        json_ui::emit_all(&render::json_ui::apply_end_events(plan, &report));
+        return Ok(if succeeded { EXIT_OK } else { EXIT_FAILURE });
     }
     let counts = format!(
         "{} added, {} changed, {} destroyed",

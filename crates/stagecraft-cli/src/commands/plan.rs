@@ -10,11 +10,13 @@ use miette::{IntoDiagnostic, Report, WrapErr};
 use stagecraft_config::{Address, Secrets};
 use stagecraft_core::plan::{Plan, PlanInput, PlanMode, plan};
 use stagecraft_core::render;
+use stagecraft_core::render::json_ui as json_ui_events;
 use stagecraft_core::state::{SaltSeed, State};
 
 use crate::args::{Format, PlanArgs};
 use crate::aws::{self, AwsSettings};
 use crate::backend::{self, Backend};
+use crate::json_ui;
 use crate::load::{Loaded, SecretMode, load};
 use crate::recovery::recovered_state;
 use crate::settings::Settings;
@@ -160,14 +162,14 @@ pub fn run(settings: &Settings, args: &PlanArgs) -> Result<u8, Report> {
             runtime.block_on(refresh::refresh(&provider, &loaded.config, recorded))?;
         if !drifts.is_empty() {
             let text = stagecraft_core::render::drift(&drifts);
-            if args.format == Format::Text {
+            if args.format == Format::Text && !args.json {
                 print!("{text}");
             } else {
                 eprint!("{text}");
             }
         }
         if args.refresh_only {
-            if drifts.is_empty() {
+            if drifts.is_empty() && !args.json {
                 println!("No changes. AWS matches the state.");
             }
             return Ok(if args.detailed_exitcode && !drifts.is_empty() {
@@ -190,11 +192,16 @@ pub fn run(settings: &Settings, args: &PlanArgs) -> Result<u8, Report> {
         },
     )?;
     selection.warn();
-    let rendered = render_plan(&plan, args.format, settings.color);
+    let rendered = if args.json {
+        json_ui::emit_all(&json_ui_events::plan_events(&plan));
+        String::new()
+    } else {
+        render_plan(&plan, args.format, settings.color)
+    };
     write_stdout(&rendered)?;
     if let Some(out) = &args.out {
         backend::write_atomically(out, plan.to_json()?.as_bytes())?;
-        if args.format == Format::Text {
+        if args.format == Format::Text && !args.json {
             println!("\nSaved the plan to {}.", display_relative(out));
         }
     }

@@ -1088,3 +1088,5 @@ async fn a_deferred_value_that_breaks_aws_rule_once_resolved_fails_its_change_un
             .any(|a| a.to_string().ends_with("follower"))
     );
 }
+
+mod json_ui;

@@ -9,6 +9,7 @@
 
 mod drift;
 mod json;
+pub mod json_ui;
 mod markdown;
 mod outputs;
 mod rollout;
