@@ -277,7 +277,7 @@ impl UiEvent {
             }
             UiEvent::ApplyStart {
                 address, actions, ..
-            } => format!("{address}: {}...", verbs(actions).0),
+            } => format!("{address}: {}...", apply_verbs(actions).0),
             UiEvent::ApplyProgress {
                 address, message, ..
             } => format!("{address}: {message}"),
@@ -288,7 +288,7 @@ impl UiEvent {
                 ..
             } => format!(
                 "{address}: {} complete after {elapsed_seconds}s",
-                verbs(actions).1
+                apply_verbs(actions).1
             ),
             UiEvent::ApplyErrored {
                 address,
@@ -297,15 +297,16 @@ impl UiEvent {
                 ..
             } => format!(
                 "{address}: {} errored after {elapsed_seconds}s",
-                verbs(actions).1
+                apply_verbs(actions).1
             ),
             UiEvent::Outputs(outputs) => format!("Outputs: {}", outputs.len()),
         }
     }
 }
 
-/// "Creating" / "Creation" for a change's actions.
-fn verbs(actions: &[Action]) -> (&'static str, &'static str) {
+/// "Creating" / "Creation" for a change's actions: the words of apply's progress lines, in text
+/// and in `--json` alike.
+pub fn apply_verbs(actions: &[Action]) -> (&'static str, &'static str) {
     if actions.contains(&Action::Delete) {
         ("Destroying", "Destruction")
     } else if actions.contains(&Action::Promote) {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use stagecraft_core::apply::{Event, Outcome};
-use stagecraft_core::plan::Action;
+use stagecraft_core::render::json_ui::apply_verbs;
 
 /// Prints a line per event: above a progress bar on a terminal, plain elsewhere.
 pub struct Progress {
@@ -41,7 +41,7 @@ impl Progress {
     pub fn event(&self, event: Event) {
         match event {
             Event::Started { address, actions } => {
-                self.line(format!("{address}: {}...", verbs(&actions).0));
+                self.line(format!("{address}: {}...", apply_verbs(&actions).0));
             }
             Event::Progress { address, message } => self.line(format!("{address}: {message}")),
             Event::Retrying {
@@ -72,7 +72,10 @@ impl Progress {
                     Outcome::NotStarted => {
                         self.line(format!("{address}: not started (interrupted)"));
                     }
-                    _ => self.line(format!("{address}: {} after {elapsed}", verbs(&actions).1)),
+                    _ => self.line(format!(
+                        "{address}: {} complete after {elapsed}",
+                        apply_verbs(&actions).1
+                    )),
                 }
             }
         }
@@ -82,21 +85,6 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-    }
-}
-
-/// "Creating" / "Creation complete after" for a change's actions.
-fn verbs(actions: &[Action]) -> (&'static str, &'static str) {
-    if actions.contains(&Action::Delete) {
-        ("Destroying", "Destruction complete")
-    } else if actions.contains(&Action::Promote) {
-        ("Promoting canary", "Promotion complete")
-    } else if actions.contains(&Action::Create) {
-        ("Creating", "Creation complete")
-    } else if actions == [Action::ArtifactDeploy] {
-        ("Deploying artifact", "Deployment complete")
-    } else {
-        ("Modifying", "Modifications complete")
     }
 }
 
