@@ -35,8 +35,8 @@ pub use credentials::{CredentialsError, ResolvedCredentials, resolve_credentials
 pub use region::chain_region;
 pub use s3::{S3Object, S3Store, StoreError};
 use stagecraft_core::provider::{
-    AmplifyUpload, BranchSettings, Job, LiveApp, LiveBranch, LiveDeployment, LiveStage, NewCanary,
-    NewStage, PatchOp, Provider, ProviderResult,
+    AmplifyUpload, BranchSettings, ErrorKind, Job, LiveAlarm, LiveApp, LiveBranch, LiveDeployment,
+    LiveStage, NewCanary, NewStage, PatchOp, Provider, ProviderError, ProviderResult,
 };
 
 /// How long to wait for a TCP/TLS connection to AWS.
@@ -264,5 +264,14 @@ impl Provider for AwsProvider {
 
     async fn get_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<Job> {
         amplify::get_job(&self.amplify, app_id, branch_name, job_id).await
+    }
+
+    async fn describe_alarms(&self, _names: &[String]) -> ProviderResult<Vec<LiveAlarm>> {
+        // Replaced by the CloudWatch client (aws-sdk-cloudwatch) in the next commit.
+        Err(ProviderError::new(
+            ErrorKind::Permanent,
+            None,
+            "CloudWatch DescribeAlarms is not wired to the SDK yet",
+        ))
     }
 }

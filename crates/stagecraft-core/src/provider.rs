@@ -429,6 +429,67 @@ pub struct AmplifyUpload {
     pub zip_upload_url: String,
 }
 
+/// A CloudWatch alarm's state value (`StateValue`). Shown as AWS spells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AlarmState {
+    /// `OK`.
+    Ok,
+    /// `ALARM`: a rollout gated by the alarm rolls back.
+    Alarm,
+    /// `INSUFFICIENT_DATA`: not an alarm (a metric with no data yet).
+    InsufficientData,
+    /// A state this version does not know, as AWS spelled it (not an alarm).
+    Unknown(String),
+}
+
+impl AlarmState {
+    /// The state AWS spells `text`.
+    pub fn parse(text: &str) -> AlarmState {
+        match text {
+            "OK" => AlarmState::Ok,
+            "ALARM" => AlarmState::Alarm,
+            "INSUFFICIENT_DATA" => AlarmState::InsufficientData,
+            other => AlarmState::Unknown(other.to_string()),
+        }
+    }
+
+    /// AWS's spelling.
+    pub fn as_str(&self) -> &str {
+        match self {
+            AlarmState::Ok => "OK",
+            AlarmState::Alarm => "ALARM",
+            AlarmState::InsufficientData => "INSUFFICIENT_DATA",
+            AlarmState::Unknown(text) => text,
+        }
+    }
+
+    /// Whether the alarm is firing.
+    pub fn is_alarm(&self) -> bool {
+        matches!(self, AlarmState::Alarm)
+    }
+}
+
+impl fmt::Display for AlarmState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A CloudWatch alarm (metric or composite) as `DescribeAlarms` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveAlarm {
+    /// `AlarmName`.
+    pub name: String,
+    /// `StateValue`.
+    pub state: AlarmState,
+    /// `StateReason`: CloudWatch's words for why the alarm is in its state.
+    pub reason: String,
+    /// `StateUpdatedTimestamp`: when the alarm last changed state (AWS always reports it; an
+    /// alarm whose state changed since a rollout's last check may have been in `ALARM` in
+    /// between, so the bake counts only from that change).
+    pub state_updated: Option<crate::state::Timestamp>,
+}
+
 /// Every AWS call stagecraft makes.
 #[async_trait]
 pub trait Provider: Send + Sync {
@@ -508,6 +569,11 @@ pub trait Provider: Send + Sync {
     async fn stop_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<()>;
     /// `GetJob`.
     async fn get_job(&self, app_id: &str, branch_name: &str, job_id: &str) -> ProviderResult<Job>;
+
+    /// CloudWatch `DescribeAlarms` of the alarms named (metric and composite alarms, every
+    /// page read, in batches of at most 100 names, AWS's limit). An alarm that does not exist
+    /// is absent from the answer (AWS does not refuse the call).
+    async fn describe_alarms(&self, names: &[String]) -> ProviderResult<Vec<LiveAlarm>>;
 }
 
 #[cfg(test)]

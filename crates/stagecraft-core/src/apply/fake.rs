@@ -32,6 +32,10 @@ struct World {
     /// Jobs by id (ids count up across the fake, newest last).
     jobs: BTreeMap<u64, FakeJob>,
     uploads: BTreeMap<String, Vec<u8>>,
+    /// CloudWatch alarms by name: state and reason, and changes due at a (virtual) time.
+    alarms: BTreeMap<String, LiveAlarm>,
+    /// Alarm states that take effect at an instant: (when, name, state, reason).
+    alarms_at: Vec<(Instant, String, AlarmState, String)>,
 }
 
 /// A job with the branch it belongs to.
@@ -99,6 +103,30 @@ impl FakeAws {
             cancelling_reads: Mutex::new(1),
             ..FakeAws::default()
         }
+    }
+
+    /// A CloudWatch alarm in `state` from now on (`PutMetricAlarm`, then `SetAlarmState`).
+    pub(crate) fn set_alarm(&self, name: &str, state: AlarmState, reason: &str) {
+        self.world.lock().unwrap().alarms.insert(
+            name.to_string(),
+            LiveAlarm {
+                name: name.to_string(),
+                state,
+                reason: reason.to_string(),
+                state_updated: None,
+            },
+        );
+    }
+
+    /// The alarm goes to `state` at the (virtual) instant `at`: reads before it see the state
+    /// it had.
+    pub(crate) fn set_alarm_at(&self, at: Instant, name: &str, state: AlarmState, reason: &str) {
+        self.world.lock().unwrap().alarms_at.push((
+            at,
+            name.to_string(),
+            state,
+            reason.to_string(),
+        ));
     }
 
     /// A branch made outside stagecraft (by hand, or by another tool), as AWS would have it.
@@ -786,6 +814,42 @@ impl Provider for FakeAws {
             };
         }
         Ok(snapshot)
+    }
+
+    /// As AWS: at most 100 names a call; an alarm that does not exist is left out.
+    async fn describe_alarms(&self, names: &[String]) -> ProviderResult<Vec<LiveAlarm>> {
+        self.enter("DescribeAlarms", None, names.join(",")).await?;
+        if names.len() > 100 {
+            return Err(ProviderError::new(
+                ErrorKind::Permanent,
+                Some("ValidationError"),
+                "The parameter AlarmNames must have at most 100 members",
+            ));
+        }
+        let mut world = self.world.lock().unwrap();
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut world.alarms_at)
+            .into_iter()
+            .partition(|(at, ..)| *at <= now);
+        world.alarms_at = later;
+        let mut due = due;
+        due.sort_by_key(|(at, ..)| *at);
+        for (_, name, state, reason) in due {
+            let state_updated = None;
+            world.alarms.insert(
+                name.clone(),
+                LiveAlarm {
+                    name,
+                    state,
+                    reason,
+                    state_updated,
+                },
+            );
+        }
+        Ok(names
+            .iter()
+            .filter_map(|name| world.alarms.get(name).cloned())
+            .collect())
     }
 }
 

@@ -51,6 +51,8 @@ pub enum Call {
     GetJob,
     /// Amplify `GetApp` (a read: the app's default domain, for a branch's URL).
     GetApp,
+    /// CloudWatch `DescribeAlarms` (a read: a rollout's alarm check).
+    DescribeAlarms,
 }
 
 /// The service a call goes to, which the kind of its resource decides.
@@ -60,21 +62,24 @@ pub enum Service {
     ApiGateway,
     /// Amplify: branches.
     Amplify,
+    /// CloudWatch: the alarms a canary's rollout reads.
+    CloudWatch,
 }
 
 impl Service {
-    /// The service of a resource kind's calls.
-    pub fn of(kind: ResourceKind) -> Service {
+    /// The services a resource kind's calls go to (a canary's rollout reads CloudWatch).
+    pub fn of(kind: ResourceKind) -> &'static [Service] {
         match kind {
-            ResourceKind::Stage | ResourceKind::Canary => Service::ApiGateway,
-            ResourceKind::Branch => Service::Amplify,
+            ResourceKind::Stage => &[Service::ApiGateway],
+            ResourceKind::Canary => &[Service::ApiGateway, Service::CloudWatch],
+            ResourceKind::Branch => &[Service::Amplify],
         }
     }
 }
 
 impl Call {
     /// Every call, for parsing.
-    const ALL: [Call; 17] = [
+    const ALL: [Call; 18] = [
         Call::CreateDeployment,
         Call::CreateStage,
         Call::GetDeployments,
@@ -92,6 +97,7 @@ impl Call {
         Call::ListJobs,
         Call::GetJob,
         Call::GetApp,
+        Call::DescribeAlarms,
     ];
 
     /// AWS's name for the call, as shown and journaled.
@@ -113,6 +119,7 @@ impl Call {
             Call::ListJobs => "ListJobs",
             Call::GetJob => "GetJob",
             Call::GetApp => "GetApp",
+            Call::DescribeAlarms => "DescribeAlarms",
         }
     }
 
@@ -137,14 +144,16 @@ impl Call {
             | Call::ListJobs
             | Call::GetJob
             | Call::GetApp => Service::Amplify,
+            Call::DescribeAlarms => Service::CloudWatch,
         }
     }
 
-    /// The call of `service` named `name`, if there is one.
-    pub fn named(service: Service, name: &str) -> Option<Call> {
+    /// The call named `name` among the calls a resource of `kind` makes, if there is one.
+    pub fn named(kind: ResourceKind, name: &str) -> Option<Call> {
+        let services = Service::of(kind);
         Call::ALL
             .into_iter()
-            .find(|call| call.service() == service && call.name() == name)
+            .find(|call| services.contains(&call.service()) && call.name() == name)
     }
 
     /// Whether the call is a step of an Amplify deployment before `StartDeployment`: a flow
@@ -503,7 +512,7 @@ mod wire {
     use serde::Deserialize;
     use stagecraft_config::Address;
 
-    use super::{Call, Effect, JournalEntry, Service, SnapshotMarker};
+    use super::{Call, Effect, JournalEntry, SnapshotMarker};
 
     /// [`JournalEntry`] with the call as its string.
     #[derive(Deserialize)]
@@ -564,7 +573,7 @@ mod wire {
                     call,
                     snapshot,
                 } => {
-                    let Some(call) = Call::named(Service::of(address.kind()), &call) else {
+                    let Some(call) = Call::named(address.kind(), &call) else {
                         return Err(ForeignCall { call, address });
                     };
                     JournalEntry::Started {

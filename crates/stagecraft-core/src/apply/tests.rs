@@ -1090,3 +1090,29 @@ async fn a_deferred_value_that_breaks_aws_rule_once_resolved_fails_its_change_un
 }
 
 mod json_ui;
+
+/// The fake's alarms answer as CloudWatch does: missing names are left out, a change set for a
+/// later instant is seen only from then on, and more than 100 names are refused.
+#[tokio::test(start_paused = true)]
+async fn the_fake_reports_alarms_as_cloudwatch_does() {
+    use crate::provider::{AlarmState, Provider};
+    let aws = FakeAws::new();
+    aws.set_alarm("orders-5xx", AlarmState::Ok, "fine");
+    aws.set_alarm_at(
+        tokio::time::Instant::now() + Duration::from_secs(5),
+        "orders-5xx",
+        AlarmState::Alarm,
+        "Threshold Crossed",
+    );
+    let names = vec!["orders-5xx".to_string(), "missing".to_string()];
+    let first = aws.describe_alarms(&names).await.unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].state, AlarmState::Ok);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let later = aws.describe_alarms(&names).await.unwrap();
+    assert!(later[0].state.is_alarm());
+    assert_eq!(later[0].reason, "Threshold Crossed");
+    let many: Vec<String> = (0..101).map(|i| format!("a{i}")).collect();
+    let refused = aws.describe_alarms(&many).await.unwrap_err();
+    assert_eq!(refused.code.as_deref(), Some("ValidationError"));
+}

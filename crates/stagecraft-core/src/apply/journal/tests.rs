@@ -164,3 +164,30 @@ fn a_snapshot_marker_is_carried_with_its_operation() {
     let (_, again) = replay(None, &carried(&state, &replayed.interrupted)).unwrap();
     assert_eq!(again.interrupted[0].snapshot, Some(marker));
 }
+
+/// A canary's calls include CloudWatch's `DescribeAlarms` (its rollout's alarm checks); a stage
+/// or a branch never makes one, so a journal saying so is refused as foreign.
+#[test]
+fn describe_alarms_reads_back_on_a_canary_only() {
+    assert_eq!(
+        Call::named(ResourceKind::Canary, "DescribeAlarms"),
+        Some(Call::DescribeAlarms)
+    );
+    assert_eq!(Call::DescribeAlarms.service(), Service::CloudWatch);
+    assert_eq!(Call::named(ResourceKind::Stage, "DescribeAlarms"), None);
+    assert_eq!(Call::named(ResourceKind::Branch, "DescribeAlarms"), None);
+    let text = concat!(
+        r#"{"entry":"header","lineage":"lin","serial":3,"project":"p"}"#,
+        "\n",
+        r#"{"entry":"started","operation":1,"address":"rest_apis.api.stages.prod.canary","call":"DescribeAlarms"}"#,
+        "\n",
+    );
+    let entries = parse(text).unwrap();
+    assert!(matches!(
+        entries[1],
+        JournalEntry::Started {
+            call: Call::DescribeAlarms,
+            ..
+        }
+    ));
+}
