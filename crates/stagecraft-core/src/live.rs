@@ -10,8 +10,8 @@ use stagecraft_config::Address;
 
 use crate::provider::{LiveBranch, LiveCanary, LiveStage};
 use crate::state::{
-    BasicAuthState, BranchState, CanaryState, ResourceState, SaltSeed, Site, StageState, State,
-    StoredValue, digest_reusing,
+    BasicAuthState, BranchState, CanaryState, ResourceState, RolloutState, SaltSeed, Site,
+    StageState, State, StoredValue, digest_reusing,
 };
 
 /// Shown for a sensitive value in drift reports.
@@ -278,9 +278,15 @@ pub fn refresh_stage(
         (&recorded.revision, &recorded.deployment_id),
         live.deployment_id.as_deref(),
     );
-    let fresh = against_record(address, &recorded.variables, sensitive, |secrets| {
+    let mut fresh = against_record(address, &recorded.variables, sensitive, |secrets| {
         stage_record(&recorded.rest_api_id, &revision, live, secrets)
     });
+    // A promotion by its rollout stays recorded while the stage serves the promoted deployment
+    // (docs/behaviour.md, "Canary rollouts in plans"): without it, the file as it was would read
+    // as a rollback to the old revision.
+    if fresh.deployment_id == recorded.deployment_id {
+        fresh.promoted_by_rollout = recorded.promoted_by_rollout.clone();
+    }
     let drift = compare(
         address,
         [
@@ -318,7 +324,16 @@ pub fn refresh_canary(
     live: Option<&LiveCanary>,
     sensitive: (&BTreeSet<String>, &SaltSeed),
 ) -> (Option<CanaryState>, Option<Drift>) {
+    let rejected = recorded
+        .rollout
+        .as_ref()
+        .is_some_and(RolloutState::is_rejected);
     let Some(live) = live else {
+        // A canary its rollout rolled back or aborted is gone from AWS by design: its record is
+        // what keeps the plan from deploying the rejected revision again.
+        if rejected {
+            return (Some(recorded.clone()), None);
+        }
         return (None, Some(gone(address)));
     };
     let revision = followed_revision(
@@ -328,7 +343,7 @@ pub fn refresh_canary(
         live.deployment_id.as_deref(),
     );
     let stage = address.canary_parent().unwrap_or_else(|| address.clone());
-    let fresh = against_record(&stage, &recorded.variable_overrides, sensitive, |secrets| {
+    let mut fresh = against_record(&stage, &recorded.variable_overrides, sensitive, |secrets| {
         canary_record(
             &recorded.rest_api_id,
             &recorded.stage_name,
@@ -362,6 +377,11 @@ pub fn refresh_canary(
             &fresh.variable_overrides,
         ),
     );
+    // A rollout stays recorded while its canary is live on the recorded deployment (a rejected
+    // one whose canary is back, made outside stagecraft, is drift and no rollout of ours).
+    if !rejected && fresh.deployment_id == recorded.deployment_id {
+        fresh.rollout = recorded.rollout.clone();
+    }
     (Some(fresh), drift)
 }
 
