@@ -15,7 +15,7 @@ use stagecraft_config::Promote;
 
 /// The version of the JSON plan document (`format_version`). The minor number grows when
 /// fields are added; the major number changes only when a field changes meaning or goes away.
-pub const JSON_FORMAT_VERSION: &str = "1.1";
+pub const JSON_FORMAT_VERSION: &str = "1.2";
 
 /// What a sensitive value is replaced by.
 const SENSITIVE: &str = "(sensitive)";
@@ -39,6 +39,9 @@ struct Document<'a> {
     /// Canaries whose recorded rollout the plan reports: present only when there are some.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     rollouts: Vec<Note<'a>>,
+    /// The outputs the plan changes, by name: present only when some change.
+    #[serde(skip_serializing_if = "serde_json::Map::is_empty")]
+    output_changes: serde_json::Map<String, Value>,
 }
 
 /// A rollout the plan reports, with the sentence the text plan shows.
@@ -162,6 +165,7 @@ pub fn json(plan: &Plan) -> String {
                 message: super::rollout::sentence(note),
             })
             .collect(),
+        output_changes: super::outputs::json_output_changes(plan),
     };
     let mut out = serde_json::to_string_pretty(&document).unwrap_or_default();
     out.push('\n');

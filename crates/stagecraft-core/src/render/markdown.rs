@@ -31,11 +31,12 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
         .collect();
     let callout = Callout::new(&destroyed);
     let table = deployments_table(plan);
-    let sections: Vec<String> = plan
+    let mut sections: Vec<String> = plan
         .changes
         .iter()
         .map(|change| section(plan, change))
         .collect();
+    sections.extend(outputs_section(plan));
 
     let mut head: Vec<String> = vec![summary.clone()];
     if !plan.has_changes() {
@@ -296,6 +297,28 @@ fn section(plan: &Plan, change: &Change) -> String {
         "<details><summary>{}</summary>\n\n{fence}diff\n{diff}{fence}\n\n</details>\n",
         html_escape(&summary)
     )
+}
+
+/// The outputs the plan changes, in a collapsible section of their own after the resources'
+/// (`Changes to Outputs:` as the text plan shows it); `None` when no output changes.
+fn outputs_section(plan: &Plan) -> Option<String> {
+    let changed = plan.output_changes().count();
+    if changed == 0 {
+        return None;
+    }
+    let mut text = String::new();
+    super::outputs::push_output_changes(&mut text, plan, Paint::MARKED);
+    // The heading is the section's summary.
+    let body = text.split_once('\n').map_or("", |(_, rest)| rest);
+    let diff = diff_lines(body);
+    let fence = "`".repeat(longest_run(&diff, '`').max(2) + 1);
+    Some(format!(
+        "<details><summary>{}</summary>\n\n{fence}diff\n{diff}{fence}\n\n</details>\n",
+        html_escape(&format!(
+            "Changes to Outputs ({})",
+            count(changed, "output", "outputs")
+        ))
+    ))
 }
 
 /// Moves each line's marked change symbol to the first column, where GitHub's `diff`

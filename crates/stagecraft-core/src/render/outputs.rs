@@ -136,3 +136,46 @@ pub fn outputs_json(outputs: &BTreeMap<String, OutputState>) -> Json {
             .collect(),
     )
 }
+
+/// One output's change in the JSON plan, in Terraform's shape (`output_changes`): the actions,
+/// the values before and after (`null` when absent, unknown or sensitive), and which side is
+/// unknown or sensitive.
+pub(super) fn json_output_changes(plan: &Plan) -> Map<String, Json> {
+    plan.output_changes()
+        .map(|(output, action)| {
+            let after = output.after.as_ref();
+            let after_sensitive = after.is_some_and(|after| after.sensitive);
+            let before_sensitive = output
+                .before
+                .as_ref()
+                .is_some_and(|before| before.sensitive);
+            let before = output
+                .before
+                .as_ref()
+                .and_then(|before| before.value.clone().filter(|_| !before_sensitive));
+            let (after_value, after_unknown) = match after.and_then(|after| after.value.as_ref()) {
+                Some(PlannedValue::Known { value }) if !after_sensitive => {
+                    (Json::String(value.clone()), false)
+                }
+                Some(PlannedValue::Deferred { .. }) => (Json::Null, true),
+                _ => (Json::Null, false),
+            };
+            let actions = match action {
+                OutputAction::Create => "create",
+                OutputAction::Update => "update",
+                OutputAction::Delete => "delete",
+            };
+            (
+                output.name.clone(),
+                json!({
+                    "actions": [actions],
+                    "before": before,
+                    "after": after_value,
+                    "after_unknown": after_unknown,
+                    "before_sensitive": before_sensitive,
+                    "after_sensitive": after_sensitive,
+                }),
+            )
+        })
+        .collect()
+}

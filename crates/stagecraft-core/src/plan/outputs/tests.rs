@@ -181,3 +181,47 @@ fn text_plans_show_changes_to_outputs() {
     assert!(!rendered.contains("s3cr3t"));
     insta::assert_snapshot!("text_only_outputs", rendered);
 }
+
+/// The JSON plan carries Terraform's `output_changes` (sensitive values never, a deferred one
+/// `null` with `after_unknown`), and the Markdown comment a `Changes to Outputs` section.
+#[test]
+fn json_and_markdown_plans_show_changes_to_outputs() {
+    let config = config(OUTPUTS);
+    let create = make_plan(&config, None).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&crate::render::json(&create)).unwrap();
+    let changes = &json["output_changes"];
+    assert_eq!(changes["url"]["actions"], serde_json::json!(["create"]));
+    assert!(
+        changes["url"]["after"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://abc.")
+    );
+    assert_eq!(changes["deployment"]["after"], serde_json::Value::Null);
+    assert_eq!(changes["deployment"]["after_unknown"], true);
+    assert_eq!(changes["auth"]["after_sensitive"], true);
+    assert_eq!(changes["auth"]["after"], serde_json::Value::Null);
+
+    let state = apply_to(None, &create);
+    let changed = OUTPUTS.replace("invoke_url}\"", "invoke_url}/v2\"");
+    let update = make_plan(&crate::test_support::config(&changed), Some(&state)).unwrap();
+    let json = crate::render::json(&update);
+    assert!(!json.contains("s3cr3t"));
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let url = &json["output_changes"]["url"];
+    assert_eq!(url["actions"], serde_json::json!(["update"]));
+    assert!(url["before"].as_str().unwrap().ends_with("/prod"));
+    assert!(url["after"].as_str().unwrap().ends_with("/prod/v2"));
+    assert_eq!(
+        json["output_changes"].as_object().unwrap().len(),
+        1,
+        "unchanged outputs are not listed"
+    );
+    let markdown = crate::render::markdown(&update, crate::render::MARKDOWN_LIMIT);
+    assert!(!markdown.contains("s3cr3t"));
+    insta::assert_snapshot!("markdown_only_outputs", markdown);
+    // A plan whose outputs do not change has no such key nor section.
+    let same = make_plan(&config, Some(&state)).unwrap();
+    assert!(!crate::render::json(&same).contains("output_changes"));
+    assert!(!crate::render::markdown(&same, crate::render::MARKDOWN_LIMIT).contains("Outputs"));
+}
