@@ -75,15 +75,7 @@ impl Run<'_> {
                     .await?;
                 let call = match live {
                     Some(_) if self.in_doubt(address).is_some() => Call::UpdateBranch,
-                    Some(live) => {
-                        return Err(ApplyError::BranchExists(Box::new(ExistingBranch {
-                            address: address.clone(),
-                            branch_name: live.branch_name,
-                            stage: live.stage.unwrap_or_else(|| "NONE".to_string()),
-                            display_name: live.display_name,
-                            description: live.description.unwrap_or_default(),
-                        })));
-                    }
+                    Some(live) => return Err(branch_exists(address, live)),
                     None => Call::CreateBranch,
                 };
                 Some((call, patch::branch_all(desired, &clear)))
@@ -107,20 +99,37 @@ impl Run<'_> {
             let live = if call == Call::CreateBranch {
                 // A create whose answer was lost is read back: sent again, AWS would refuse it
                 // (the branch exists). Found as it was sent, it is the one this call made.
+                // Found otherwise, another hand made it in between: refused like any branch that
+                // is not ours, and not sent again.
+                let differing = std::sync::Mutex::new(None);
                 let created_already = || async {
                     let live = self.ctx.provider.get_branch(app, name).await?;
-                    Ok(live.filter(|live| made_as_sent(live, &settings)))
+                    match live {
+                        Some(live) if !made_as_sent(&live, &settings) => {
+                            let message = format!(
+                                "branch {name} exists but not as the lost CreateBranch sent it"
+                            );
+                            *differing.lock().unwrap_or_else(|e| e.into_inner()) = Some(live);
+                            Err(ProviderError::new(ErrorKind::Permanent, None, message))
+                        }
+                        live => Ok(live),
+                    }
                 };
-                self.mutate_checked(
-                    address,
-                    call,
-                    None,
-                    CallKind::Other,
-                    || self.ctx.provider.create_branch(app, name, &settings),
-                    created_already,
-                    effects,
-                )
-                .await?
+                let created = self
+                    .mutate_checked(
+                        address,
+                        call,
+                        None,
+                        CallKind::Other,
+                        || self.ctx.provider.create_branch(app, name, &settings),
+                        created_already,
+                        effects,
+                    )
+                    .await;
+                if let Some(live) = differing.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                    return Err(branch_exists(address, live));
+                }
+                created?
             } else {
                 self.mutate(
                     address,
@@ -408,6 +417,17 @@ impl Run<'_> {
         )
         .await
     }
+}
+
+/// A branch that exists in Amplify and no apply of this state made: refused, with what Amplify has.
+fn branch_exists(address: &Address, live: LiveBranch) -> ApplyError {
+    ApplyError::BranchExists(Box::new(ExistingBranch {
+        address: address.clone(),
+        branch_name: live.branch_name,
+        stage: live.stage.unwrap_or_else(|| "NONE".to_string()),
+        display_name: live.display_name,
+        description: live.description.unwrap_or_default(),
+    }))
 }
 
 /// Whether a branch found after a `CreateBranch` whose answer was lost is the one it made: its

@@ -251,3 +251,52 @@ async fn an_unrecorded_branch_that_exists_is_refused_with_the_import_command() {
     assert_eq!(aws.branch(APP, NAME), Some(theirs));
     assert!(!run.report.state.resources.contains_key(&address()));
 }
+
+/// A `CreateBranch` whose answer was lost, read back to find a branch that is not as it was
+/// sent (another hand made it in between): refused like any branch that is not ours, with what
+/// Amplify has, and not sent again.
+#[tokio::test(start_paused = true)]
+async fn a_lost_create_that_finds_a_differing_branch_is_refused_not_resent() {
+    let aws = FakeAws::new();
+    aws.fail(
+        "CreateBranch",
+        crate::provider::ProviderError::new(
+            crate::provider::ErrorKind::Transient,
+            None,
+            "connection reset",
+        ),
+        1,
+    );
+    let theirs = LiveBranch {
+        branch_name: NAME.to_string(),
+        stage: Some("DEVELOPMENT".to_string()),
+        description: Some("made by hand".to_string()),
+        display_name: "feature-x".to_string(),
+        ..LiveBranch::default()
+    };
+    let cfg = config(BRANCH);
+    let meddle = async {
+        while aws.count("CreateBranch") == 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        aws.put_branch(APP, theirs.clone());
+    };
+    let (run, ()) = tokio::join!(apply_config(&aws, &cfg, None), meddle);
+    let failure = run
+        .report
+        .results
+        .iter()
+        .find(|r| r.address == address())
+        .unwrap();
+    match &failure.outcome {
+        Outcome::Failed { error } => assert!(
+            error.starts_with("branch feature/x already exists in Amplify (stage DEVELOPMENT"),
+            "{error}"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(aws.count("CreateBranch"), 1);
+    assert_eq!(aws.count("CreateAmplifyDeployment"), 0);
+    assert_eq!(aws.branch(APP, NAME), Some(theirs));
+    assert!(!run.report.state.resources.contains_key(&address()));
+}
