@@ -87,10 +87,7 @@ impl Run<'_> {
         if let Some((call, settings)) = call {
             // The branch's URL is its display name (in the branch AWS answers) under the app's
             // domain (only `GetApp` has it).
-            let domain = self
-                .read(address, Call::GetApp, || self.ctx.provider.get_app(app))
-                .await?
-                .default_domain;
+            let domain = self.app_domain(address, app).await?;
             let record = branch_record(desired, facts.clone())?;
             let effects = |live: &LiveBranch| {
                 let url = branch_url(&live.display_name, &domain);
@@ -416,6 +413,28 @@ impl Run<'_> {
             |_| removed(address),
         )
         .await
+    }
+}
+
+impl Run<'_> {
+    /// The app's default domain, read with `GetApp` once a run however many of its branches
+    /// change (concurrent changes wait for the one read).
+    async fn app_domain(&self, address: &Address, app: &str) -> Result<String, ApplyError> {
+        let cell = self
+            .app_domains
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(app.to_string())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| async {
+            let live = self
+                .read(address, Call::GetApp, || self.ctx.provider.get_app(app))
+                .await?;
+            Ok(live.default_domain)
+        })
+        .await
+        .cloned()
     }
 }
 

@@ -353,6 +353,8 @@ struct Run<'a> {
     begun: Mutex<BTreeSet<Address>>,
     /// Per REST API: held while finding or making a revision's snapshot.
     revision_locks: Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Per Amplify app: its default domain, read once a run (`GetApp`), for branch URLs.
+    app_domains: Mutex<BTreeMap<String, Arc<tokio::sync::OnceCell<String>>>>,
     /// Snapshots this run has begun, numbering their markers.
     snapshots: AtomicU64,
 }
@@ -384,6 +386,7 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
         operations: AtomicU64::new(0),
         journal_error: Mutex::new(None),
         revision_locks: Mutex::new(BTreeMap::new()),
+        app_domains: Mutex::new(BTreeMap::new()),
         snapshots: AtomicU64::new(0),
         begun: Mutex::new(BTreeSet::new()),
         amplify_jobs: tokio::sync::Semaphore::new(AMPLIFY_CONCURRENT_JOBS),

@@ -300,3 +300,31 @@ async fn a_lost_create_that_finds_a_differing_branch_is_refused_not_resent() {
     assert_eq!(aws.branch(APP, NAME), Some(theirs));
     assert!(!run.report.state.resources.contains_key(&address()));
 }
+
+/// Ten branches of one app, created concurrently: one `GetApp` for the app's domain, and every
+/// branch's URL under it.
+#[tokio::test(start_paused = true)]
+async fn the_apps_domain_is_read_once_a_run() {
+    let mut text = String::from("[amplify_apps.web]\nid = \"app1\"\n");
+    for i in 0..10 {
+        text.push_str(&format!(
+            "[amplify_apps.web.branches.b{i}]\nstage = \"BETA\"\n"
+        ));
+    }
+    let aws = FakeAws::new();
+    let cfg = config(&text);
+    let run = apply_config(&aws, &cfg, None).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    assert_eq!(aws.count("CreateBranch"), 10);
+    assert_eq!(aws.count("GetApp"), 1);
+    for i in 0..10 {
+        let address = Address::parse(&format!("amplify_apps.web.branches.b{i}")).unwrap();
+        let Some(ResourceState::Branch(branch)) = run.report.state.resources.get(&address) else {
+            panic!("b{i}")
+        };
+        assert_eq!(
+            branch.url.as_deref(),
+            Some(format!("https://b{i}.app1.amplifyapp.com").as_str())
+        );
+    }
+}
