@@ -7,6 +7,9 @@
 
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
+/// How many `*` a masked value shows, whatever its length.
+const MASK_STARS: usize = 3;
+
 use crate::indexed_source::IndexedSource;
 
 /// What a file is to the configuration.
@@ -128,7 +131,7 @@ impl Sources {
         self.files.get(index)
     }
 
-    /// Shows the bytes of `range` as `*` in every report.
+    /// Shows the bytes of `range` masked in every report (`***` then blanks).
     pub(crate) fn mask(&mut self, range: std::ops::Range<usize>) {
         self.masks.push(range);
     }
@@ -137,10 +140,14 @@ impl Sources {
     /// could otherwise show a sensitive value on a neighbouring line).
     pub(crate) fn shown(&self) -> ShownSources {
         let mut text = self.text.clone().into_bytes();
+        // Three stars, then blanks: the same bytes (every span and column stays where it was),
+        // but the stars do not count the value's characters.
         for range in &self.masks {
+            let mut shown = 0;
             for byte in &mut text[range.clone()] {
                 if *byte != b'\n' && *byte != b'\r' {
-                    *byte = b'*';
+                    *byte = if shown < MASK_STARS { b'*' } else { b' ' };
+                    shown += 1;
                 }
             }
         }

@@ -175,6 +175,8 @@ fn var_file_values_are_masked_in_reports_and_errors_point_at_their_file() {
     for secret in ["hunter2", "typo-secret", "flag-secret"] {
         assert!(!rendered.contains(secret), "{rendered}");
     }
+    // Nor their lengths: every value shows the same three stars.
+    assert!(!rendered.contains("****"), "{rendered}");
     assert!(rendered.contains("[secrets.toml:2:1]"), "{rendered}");
     assert!(rendered.contains("[secrets.toml:3:1]"), "{rendered}");
     assert!(rendered.contains("[command line:1:7]"), "{rendered}");
