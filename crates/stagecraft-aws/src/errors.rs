@@ -26,6 +26,8 @@ const TRANSIENT_CODES: &[&str] = &[
     "InternalFailureException",
     "InternalServerError",
     "InternalServerErrorException",
+    // CloudWatch's internal error (HTTP 500).
+    "InternalServiceFault",
     "DependentServiceFailureException",
     // The request did not complete in time; AWS's SDKs retry these as transient.
     "RequestTimeout",
@@ -186,6 +188,16 @@ where
         error.kind = ErrorKind::Throttled;
     }
     error
+}
+
+/// Converts an SDK error from a CloudWatch operation into a [`ProviderError`]. CloudWatch's
+/// "slow down" is the code `Throttling` (HTTP 400), [`ErrorKind::Throttled`] like every other
+/// service's; an access denied names `cloudwatch:<Operation>`.
+pub(crate) fn from_cloudwatch_sdk<E>(op: &str, err: SdkError<E, HttpResponse>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    from_service_sdk(IamService::CloudWatch, op, err)
 }
 
 /// The metadata of an error the SDK could not match to a modelled one.

@@ -1,6 +1,7 @@
 //! The IAM action behind each call, so that an `AccessDenied` names what to allow: API
 //! Gateway's control plane is authorized by HTTP method (`apigateway:PATCH` for `UpdateStage`,
-//! on the resource's ARN), Amplify's by operation (`amplify:CreateBranch`). docs/iam.md lists
+//! on the resource's ARN), Amplify's and CloudWatch's by operation (`amplify:CreateBranch`,
+//! `cloudwatch:DescribeAlarms`). docs/iam.md lists
 //! the policies.
 
 /// The service a call's IAM action belongs to.
@@ -10,6 +11,8 @@ pub(crate) enum IamService {
     ApiGateway,
     /// `amplify:<Operation>`.
     Amplify,
+    /// `cloudwatch:<Operation>`.
+    CloudWatch,
 }
 
 /// The IAM action AWS checks for `operation` (`UpdateStage`, `CreateBranch`, ...).
@@ -31,6 +34,7 @@ pub(crate) fn action(service: IamService, operation: &str) -> String {
             format!("apigateway:{method}")
         }
         IamService::Amplify => format!("amplify:{operation}"),
+        IamService::CloudWatch => format!("cloudwatch:{operation}"),
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! This is the only crate that names AWS SDK types. [`AwsProvider`] makes one SDK call per
 //! provider method (API Gateway for stages and canaries, Amplify for branches and manual
-//! deployments, plus one plain HTTP `PUT` for the Amplify zip upload) and maps every failure to a
+//! deployments, CloudWatch for the alarms that gate a rollout, plus one plain HTTP `PUT` for
+//! the Amplify zip upload) and maps every failure to a
 //! [`ProviderError`](stagecraft_core::provider::ProviderError) whose `kind` drives the engine's
 //! own retry loop: the SDK's retries are disabled.
 //!
@@ -13,6 +14,7 @@
 
 mod amplify;
 mod apigateway;
+mod cloudwatch;
 mod credentials;
 mod errors;
 mod iam;
@@ -35,8 +37,8 @@ pub use credentials::{CredentialsError, ResolvedCredentials, resolve_credentials
 pub use region::chain_region;
 pub use s3::{S3Object, S3Store, StoreError};
 use stagecraft_core::provider::{
-    AmplifyUpload, BranchSettings, ErrorKind, Job, LiveAlarm, LiveApp, LiveBranch, LiveDeployment,
-    LiveStage, NewCanary, NewStage, PatchOp, Provider, ProviderError, ProviderResult,
+    AmplifyUpload, BranchSettings, Job, LiveAlarm, LiveApp, LiveBranch, LiveDeployment, LiveStage,
+    NewCanary, NewStage, PatchOp, Provider, ProviderResult,
 };
 
 /// How long to wait for a TCP/TLS connection to AWS.
@@ -62,11 +64,13 @@ pub struct AwsOptions {
     pub credentials: Option<ResolvedCredentials>,
 }
 
-/// The AWS [`Provider`]: API Gateway and Amplify clients plus an HTTP client for zip uploads.
+/// The AWS [`Provider`]: API Gateway, Amplify and CloudWatch clients plus an HTTP client for
+/// zip uploads.
 #[derive(Debug, Clone)]
 pub struct AwsProvider {
     apigateway: aws_sdk_apigateway::Client,
     amplify: aws_sdk_amplify::Client,
+    cloudwatch: aws_sdk_cloudwatch::Client,
     http: reqwest::Client,
 }
 
@@ -123,6 +127,7 @@ impl AwsProvider {
         AwsProvider {
             apigateway: aws_sdk_apigateway::Client::new(config),
             amplify: aws_sdk_amplify::Client::new(config),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(config),
             http: http_client(),
         }
     }
@@ -132,10 +137,12 @@ impl AwsProvider {
     pub fn from_clients(
         apigateway: aws_sdk_apigateway::Client,
         amplify: aws_sdk_amplify::Client,
+        cloudwatch: aws_sdk_cloudwatch::Client,
     ) -> AwsProvider {
         AwsProvider {
             apigateway,
             amplify,
+            cloudwatch,
             http: http_client(),
         }
     }
@@ -266,12 +273,7 @@ impl Provider for AwsProvider {
         amplify::get_job(&self.amplify, app_id, branch_name, job_id).await
     }
 
-    async fn describe_alarms(&self, _names: &[String]) -> ProviderResult<Vec<LiveAlarm>> {
-        // Replaced by the CloudWatch client (aws-sdk-cloudwatch) in the next commit.
-        Err(ProviderError::new(
-            ErrorKind::Permanent,
-            None,
-            "CloudWatch DescribeAlarms is not wired to the SDK yet",
-        ))
+    async fn describe_alarms(&self, names: &[String]) -> ProviderResult<Vec<LiveAlarm>> {
+        cloudwatch::describe_alarms(&self.cloudwatch, names).await
     }
 }

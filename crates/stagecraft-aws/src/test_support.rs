@@ -29,15 +29,38 @@ pub(crate) fn amplify_client(rules: &[&Rule]) -> aws_sdk_amplify::Client {
         .retry_config(RetryConfig::disabled()))
 }
 
+/// A mocked CloudWatch client answering with `rules`, in order, without retries.
+pub(crate) fn cloudwatch_client(rules: &[&Rule]) -> aws_sdk_cloudwatch::Client {
+    mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, rules, |c| c
+        .retry_config(RetryConfig::disabled()))
+}
+
 /// A provider whose API Gateway client answers with `rules`.
 pub(crate) fn apigateway_provider(rules: &[&Rule]) -> AwsProvider {
-    AwsProvider::from_clients(apigateway_client(rules), amplify_client(&[]))
+    AwsProvider::from_clients(
+        apigateway_client(rules),
+        amplify_client(&[]),
+        cloudwatch_client(&[]),
+    )
+}
+
+/// A provider whose CloudWatch client answers with `rules`.
+pub(crate) fn cloudwatch_provider(rules: &[&Rule]) -> AwsProvider {
+    AwsProvider::from_clients(
+        apigateway_client(&[]),
+        amplify_client(&[]),
+        cloudwatch_client(rules),
+    )
 }
 
 /// A provider whose Amplify client answers with `rules`. Its upload client ignores any proxy
 /// set in the environment, so that uploads reach the local test server.
 pub(crate) fn amplify_provider(rules: &[&Rule]) -> AwsProvider {
-    let mut provider = AwsProvider::from_clients(apigateway_client(&[]), amplify_client(rules));
+    let mut provider = AwsProvider::from_clients(
+        apigateway_client(&[]),
+        amplify_client(rules),
+        cloudwatch_client(&[]),
+    );
     provider.http = reqwest::Client::builder().no_proxy().build().unwrap();
     provider
 }

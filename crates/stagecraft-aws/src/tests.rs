@@ -50,6 +50,10 @@ async fn from_env_applies_region_disables_retries_and_sets_timeouts() {
             provider.amplify.config().retry_config(),
             provider.amplify.config().timeout_config(),
         ),
+        (
+            provider.cloudwatch.config().retry_config(),
+            provider.cloudwatch.config().timeout_config(),
+        ),
     ] {
         assert_eq!(retry.unwrap().max_attempts(), 1);
         let timeout = timeout.unwrap();
@@ -117,6 +121,51 @@ async fn service_endpoint_variable_is_honoured_without_explicit_endpoint() {
         seen[0]
             .head
             .contains("\r\nauthorization: aws4-hmac-sha256 ")
+    );
+}
+
+#[tokio::test]
+async fn cloudwatch_endpoint_variable_sends_describe_alarms_there_over_rpc_v2_cbor() {
+    // The answer's body is not CBOR: only the request matters here.
+    let server = TestServer::start(vec![raw_response(
+        "503 Service Unavailable",
+        "application/cbor",
+        "",
+    )])
+    .await;
+    let env = [
+        ("AWS_ENDPOINT_URL_API_GATEWAY", "http://127.0.0.1:9"),
+        ("AWS_ENDPOINT_URL_CLOUDWATCH", server.base_url.as_str()),
+    ];
+    let provider = provider_with_env(&options("us-east-1"), &env).await;
+    let err = provider
+        .describe_alarms(&["errors".into()])
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Transient, "{err}");
+    let seen = server.requests();
+    assert_eq!(seen.len(), 1);
+    let head = &seen[0].head;
+    assert!(
+        head.starts_with(
+            "post /service/graniteserviceversion20100801/operation/describealarms http/1.1\r\n"
+        ),
+        "{head}"
+    );
+    assert!(
+        head.contains("\r\nsmithy-protocol: rpc-v2-cbor\r\n"),
+        "{head}"
+    );
+    // Signed for CloudWatch's signing name, which is what the test router routes by.
+    assert!(
+        head.contains("/us-east-1/monitoring/aws4_request"),
+        "{head}"
+    );
+    assert!(
+        seen[0]
+            .body
+            .windows(b"errors".len())
+            .any(|w| w == b"errors")
     );
 }
 

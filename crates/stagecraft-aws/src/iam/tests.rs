@@ -19,6 +19,10 @@ fn api_gateway_actions_are_methods_and_amplify_actions_operations() {
         action(IamService::Amplify, "StartDeployment"),
         "amplify:StartDeployment"
     );
+    assert_eq!(
+        action(IamService::CloudWatch, "DescribeAlarms"),
+        "cloudwatch:DescribeAlarms"
+    );
 }
 
 #[test]
