@@ -56,7 +56,7 @@ pub enum Call {
 }
 
 /// The service a call goes to, which the kind of its resource decides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
     /// API Gateway: stages and canaries.
     ApiGateway,

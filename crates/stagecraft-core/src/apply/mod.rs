@@ -62,6 +62,9 @@ pub struct ApplyOptions {
     pub create_deployment_interval: Duration,
     /// API Gateway's request rate per lane: every API Gateway call takes a token.
     pub request_rate: RequestRate,
+    /// CloudWatch `DescribeAlarms`' request rate per lane: every CloudWatch call (a rollout's
+    /// alarm reads) takes a token of a bucket of its own, never one of API Gateway's.
+    pub alarm_request_rate: RequestRate,
     /// The account and region this run's calls count against (one per apply today).
     pub lane: Lane,
     /// Attempts per call, retries included.
@@ -88,6 +91,7 @@ impl ApplyOptions {
                 per_second: aws.requests_per_second,
                 burst: aws.request_burst,
             },
+            alarm_request_rate: RequestRate::DESCRIBE_ALARMS,
             lane,
             max_attempts: aws.max_attempts,
             retry_base: Duration::from_millis(200),
@@ -378,6 +382,7 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
         schedule: Schedule::new(
             options.create_deployment_interval,
             options.request_rate,
+            options.alarm_request_rate,
             options.max_attempts,
             options.retry_base,
             options.retry_cap,

@@ -1,5 +1,6 @@
 //! The rules every AWS call follows during apply: every API Gateway call (reads included)
-//! takes a token of the account's request-rate bucket of its lane, mutating calls to one REST
+//! takes a token of the account's request-rate bucket of its lane, every CloudWatch call one of
+//! the lane's CloudWatch bucket (`DescribeAlarms`' own quota), mutating calls to one REST
 //! API one at a time, `CreateDeployment` calls spaced by the account-wide quota on top, and
 //! retries with jittered exponential backoff for the errors AWS says to retry (each attempt
 //! takes its own token).
@@ -37,10 +38,13 @@ pub(crate) struct Schedule {
     last_deployment: tokio::sync::Mutex<Option<Instant>>,
     /// One lock per REST API id, held around each mutating call.
     api_locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-    /// The API Gateway request-rate bucket of each lane, made on first use.
-    buckets: Mutex<HashMap<Lane, Arc<TokenBucket>>>,
-    /// The rate and burst of a lane's bucket.
+    /// The request-rate bucket of each service (API Gateway, CloudWatch) in each lane, made
+    /// on first use.
+    buckets: Mutex<HashMap<(Service, Lane), Arc<TokenBucket>>>,
+    /// The rate and burst of a lane's API Gateway bucket.
     rate: RequestRate,
+    /// The rate and burst of a lane's CloudWatch bucket.
+    alarm_rate: RequestRate,
 }
 
 /// Where AWS counts a call against its account quotas: an account in a region. The CLI names
@@ -55,13 +59,24 @@ pub struct Lane {
     pub region: String,
 }
 
-/// API Gateway's account-wide request rate, for a lane's token bucket.
+/// A service's account-wide request rate, for a lane's token bucket: API Gateway's (AWS: 10 a
+/// second, a burst of 40) or CloudWatch `DescribeAlarms`' ([`RequestRate::DESCRIBE_ALARMS`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestRate {
-    /// Tokens a second (AWS: 10).
+    /// Tokens a second (API Gateway: 10).
     pub per_second: u32,
-    /// Tokens saved up at most (AWS: 40).
+    /// Tokens saved up at most (API Gateway: 40).
     pub burst: u32,
+}
+
+impl RequestRate {
+    /// CloudWatch's `DescribeAlarms` quota: 9 transactions a second per account and region
+    /// (AWS's "CloudWatch service quotas" page; adjustable). No burst is documented, so no more
+    /// than one second's worth is saved up.
+    pub const DESCRIBE_ALARMS: RequestRate = RequestRate {
+        per_second: 9,
+        burst: 9,
+    };
 }
 
 /// What a call is, for the schedule.
@@ -104,6 +119,7 @@ impl Schedule {
     pub(crate) fn new(
         interval: Duration,
         rate: RequestRate,
+        alarm_rate: RequestRate,
         max_attempts: u32,
         retry_base: Duration,
         retry_cap: Duration,
@@ -117,15 +133,25 @@ impl Schedule {
             api_locks: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
             rate,
+            alarm_rate,
         }
     }
 
-    fn bucket(&self, lane: &Lane) -> Arc<TokenBucket> {
+    /// The bucket a call to `service` in `lane` takes its token from; `None` for a service
+    /// paced otherwise (Amplify: its quotas are per operation and generous; its jobs are bounded
+    /// by a semaphore of their own).
+    fn bucket(&self, service: Service, lane: &Lane) -> Option<Arc<TokenBucket>> {
+        let rate = match service {
+            Service::ApiGateway => self.rate,
+            Service::CloudWatch => self.alarm_rate,
+            Service::Amplify => return None,
+        };
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        buckets
-            .entry(lane.clone())
-            .or_insert_with(|| Arc::new(TokenBucket::new(self.rate.per_second, self.rate.burst)))
-            .clone()
+        let bucket = buckets
+            .entry((service, lane.clone()))
+            .or_insert_with(|| Arc::new(TokenBucket::new(rate.per_second, rate.burst)))
+            .clone();
+        Some(bucket)
     }
 
     fn api_lock(&self, rest_api_id: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -159,8 +185,8 @@ impl Schedule {
     }
 
     /// Runs `call` under the schedule's rules, retrying what may be retried. A call to
-    /// `service` API Gateway takes a token of `lane`'s bucket before each attempt (Amplify's
-    /// quotas are not this bucket's). `before_send` runs once the call holds its locks, quota
+    /// `service` API Gateway or CloudWatch takes a token of `lane`'s bucket of that service
+    /// before each attempt (Amplify's calls take none). `before_send` runs once the call holds its locks, quota
     /// slot and token, just before each attempt is sent; an error from it cancels the call.
     pub(crate) async fn run<T, E, F, Fut>(
         &self,
@@ -179,7 +205,7 @@ impl Schedule {
             matches!(kind, CallKind::Other) || service == Service::ApiGateway,
             "only API Gateway calls are serialized per REST API"
         );
-        let bucket = (service == Service::ApiGateway).then(|| self.bucket(lane));
+        let bucket = self.bucket(service, lane);
         let mut attempt = 1;
         loop {
             let result = {

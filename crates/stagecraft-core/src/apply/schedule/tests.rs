@@ -1,6 +1,6 @@
 //! The schedule in tokio's paused time: API Gateway's request-rate bucket (burst, then the
-//! rate; reads and retries included; per lane; Amplify outside it) and `CreateDeployment`'s
-//! own interval on top.
+//! rate; reads and retries included; per lane; Amplify outside it), CloudWatch's bucket of its
+//! own (`DescribeAlarms`' 9 a second) and `CreateDeployment`'s own interval on top.
 #![allow(clippy::unwrap_used)]
 
 use std::convert::Infallible;
@@ -20,9 +20,18 @@ const AWS_RATE: RequestRate = RequestRate {
 };
 
 fn schedule(interval: Duration, rate: RequestRate) -> Schedule {
+    schedule_with_alarms(interval, rate, RequestRate::DESCRIBE_ALARMS)
+}
+
+fn schedule_with_alarms(
+    interval: Duration,
+    rate: RequestRate,
+    alarm_rate: RequestRate,
+) -> Schedule {
     Schedule::new(
         interval,
         rate,
+        alarm_rate,
         8,
         Duration::from_millis(1),
         Duration::from_millis(1),
@@ -210,4 +219,91 @@ async fn each_retry_takes_a_token_of_its_own() {
     let times = sent.into_inner().unwrap();
     let gap = Duration::from_secs(1) + TRANSIT_ALLOWANCE;
     assert_eq!(times, [Duration::ZERO, gap, gap * 2, gap * 3]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cloudwatch_calls_go_nine_a_second_from_a_bucket_of_their_own() {
+    assert_eq!(
+        RequestRate::DESCRIBE_ALARMS,
+        RequestRate {
+            per_second: 9,
+            burst: 9
+        }
+    );
+    let schedule = schedule(Duration::from_secs(5), AWS_RATE);
+    let times = burst(&schedule, &lane("us-east-1"), Service::CloudWatch, 27).await;
+    // 8 at once: the 9th token covers the first call's transit (TRANSIT_ALLOWANCE).
+    assert!(times[..8].iter().all(|t| *t == Duration::ZERO), "{times:?}");
+    // Then one every ninth of a second (tokio's timer rounds each wait up to its millisecond).
+    let ninth = Duration::from_secs(1) / 9;
+    for (i, t) in times[8..].iter().enumerate() {
+        let due = TRANSIT_ALLOWANCE + ninth * i as u32;
+        assert!(
+            *t >= due && *t <= due + Duration::from_millis(1),
+            "call {}: {t:?}, due {due:?}",
+            8 + i
+        );
+    }
+    // After the first burst, never more than 9 sent in any second.
+    for (i, t) in times.iter().enumerate().skip(17) {
+        assert!(*t - times[i - 9] >= Duration::from_secs(1), "{times:?}");
+    }
+    assert!(times[26] >= TRANSIT_ALLOWANCE + Duration::from_secs(2));
+    assert!(times[26] <= TRANSIT_ALLOWANCE + Duration::from_millis(2001));
+}
+
+#[tokio::test(start_paused = true)]
+async fn cloudwatch_and_api_gateway_never_wait_for_each_others_tokens() {
+    let one_a_second = RequestRate {
+        per_second: 1,
+        burst: 1,
+    };
+    let schedule = schedule_with_alarms(Duration::from_secs(5), one_a_second, one_a_second);
+    let lane = lane("us-east-1");
+    // API Gateway's only token spent: alarm reads still go at once.
+    burst(&schedule, &lane, Service::ApiGateway, 1).await;
+    let start = Instant::now();
+    burst(&schedule, &lane, Service::CloudWatch, 1).await;
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    // Both spent: another lane's alarm read goes at once, this lane's waits for its own.
+    burst(&schedule, &self::lane("eu-west-1"), Service::CloudWatch, 1).await;
+    assert_eq!(start.elapsed(), Duration::ZERO);
+    let next = burst(&schedule, &lane, Service::CloudWatch, 1).await;
+    assert_eq!(next[0], Duration::from_secs(1) + TRANSIT_ALLOWANCE);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_alarm_read_is_retried_each_attempt_with_a_cloudwatch_token() {
+    let schedule = schedule_with_alarms(
+        Duration::from_secs(5),
+        AWS_RATE,
+        RequestRate {
+            per_second: 2,
+            burst: 1,
+        },
+    );
+    let lane = lane("us-east-1");
+    let sent = Mutex::new(Vec::new());
+    let throttled =
+        || ProviderError::new(ErrorKind::Throttled, Some("Throttling"), "Rate exceeded");
+    let answers = Mutex::new(vec![throttled(), throttled()]);
+    let start = Instant::now();
+    send(
+        &schedule,
+        &lane,
+        Service::CloudWatch,
+        CallKind::Other,
+        &sent,
+        start,
+        &answers,
+    )
+    .await;
+    let times = sent.into_inner().unwrap();
+    let gap = Duration::from_millis(500) + TRANSIT_ALLOWANCE;
+    assert_eq!(times, [Duration::ZERO, gap, gap * 2]);
+    // API Gateway's bucket was not touched: its whole burst is there.
+    let start = Instant::now();
+    let gateway = burst(&schedule, &lane, Service::ApiGateway, 39).await;
+    assert!(gateway.iter().all(|t| *t == Duration::ZERO), "{gateway:?}");
+    assert_eq!(start.elapsed(), Duration::ZERO);
 }
