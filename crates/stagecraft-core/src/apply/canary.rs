@@ -4,6 +4,7 @@
 
 use stagecraft_config::Address;
 
+use super::Effect;
 use super::Run;
 use super::effects::{canary_record, deployed, deployment_effect, removed, resource_effect};
 use super::error::ApplyError;
@@ -13,7 +14,7 @@ use super::protocol::already_gone;
 use super::schedule::CallKind;
 use crate::plan::{Change, DesiredCanary};
 use crate::provider::{NewCanary, PatchOp};
-use crate::state::{CanaryState, ResourceState};
+use crate::state::{CanaryState, ResourceState, RolloutPromotion, RolloutState};
 
 impl Run<'_> {
     pub(super) async fn canary(
@@ -27,8 +28,14 @@ impl Run<'_> {
         // Overrides are digested as the stage variables they override (see the plan).
         let stage_address = parent_stage(address)?;
         let clear = self.clear((&stage_address, "variables"), &desired.variable_overrides)?;
+        // A rolled-back or aborted canary is no live canary on AWS: a new revision is deployed
+        // as a new canary (docs/behaviour.md, "Rollouts").
         let old = match self.record_of(address) {
-            Some(ResourceState::Canary(canary)) => Some(canary),
+            Some(ResourceState::Canary(canary))
+                if !canary.rollout.as_ref().is_some_and(|r| r.is_rejected()) =>
+            {
+                Some(canary)
+            }
             _ => None,
         };
         let moves = old
@@ -73,7 +80,7 @@ impl Run<'_> {
                         &desired.revision,
                         address,
                         id,
-                        canary_record(desired, id).ok(),
+                        self.canary_record(desired, id, None, true).ok(),
                     )
                 },
             )
@@ -84,10 +91,12 @@ impl Run<'_> {
                 .and_then(|stage| stage.canary)
                 .and_then(|canary| canary.deployment_id)
                 && self.deployment_of(api, &desired.revision).as_deref() != Some(reported.as_str())
+                && let Some(ResourceState::Canary(mut record)) = self.record_of(address)
             {
+                record.deployment_id = reported;
                 self.record(vec![resource_effect(
                     address,
-                    canary_record(desired, &reported)?,
+                    ResourceState::Canary(record),
                 )])?;
             }
             return Ok(());
@@ -100,16 +109,46 @@ impl Run<'_> {
         let id = deployment
             .or_else(|| old.as_ref().map(|old| old.deployment_id.clone()))
             .unwrap_or_default();
-        let record = canary_record(desired, &id)?;
         self.mutate(
             address,
             Call::UpdateStage,
             CallKind::ApiMutation { rest_api_id: api },
             || self.ctx.provider.update_stage(api, name, &patch),
-            |_| vec![resource_effect(address, record.clone())],
+            |_| match self.canary_record(desired, &id, old.as_ref(), moves) {
+                Ok(record) => vec![resource_effect(address, record)],
+                Err(_) => Vec::new(),
+            },
         )
         .await?;
         Ok(())
+    }
+
+    /// The record a canary change leaves: a canary deployed or re-pointed (`moves`) with a
+    /// rollout in the file starts it now at its first step (docs/behaviour.md, "Rollouts");
+    /// an update of a canary keeps the rollout it has.
+    fn canary_record(
+        &self,
+        desired: &DesiredCanary,
+        deployment: &str,
+        old: Option<&CanaryState>,
+        moves: bool,
+    ) -> Result<ResourceState, ApplyError> {
+        let mut record = match canary_record(desired, deployment)? {
+            ResourceState::Canary(record) => record,
+            _ => return Err(ApplyError::RecordUnknown),
+        };
+        record.rollout = if moves {
+            desired
+                .rollout
+                .clone()
+                .map(|schedule| RolloutState::started(schedule, self.ctx.clock.now()))
+        } else {
+            old.and_then(|old| old.rollout.clone())
+        };
+        if let Some(first) = record.rollout.as_ref().and_then(|r| r.steps.last()) {
+            record.percent_traffic = first.percent;
+        }
+        Ok(ResourceState::Canary(record))
     }
 
     pub(super) async fn promote(&self, change: &Change) -> Result<(), ApplyError> {
@@ -119,28 +158,49 @@ impl Run<'_> {
         else {
             return Ok(());
         };
+        self.promote_canary(address, &canary, false).await
+    }
+
+    /// Promotes a canary onto its stage (`by_rollout`: recording the stage's
+    /// `RolloutPromotion`, docs/behaviour.md, "Rollouts"). A promotion in doubt is read back.
+    pub(super) async fn promote_canary(
+        &self,
+        address: &Address,
+        canary: &CanaryState,
+        by_rollout: bool,
+    ) -> Result<(), ApplyError> {
         let stage_address = parent_stage(address)?;
         let Some(ResourceState::Stage(stage)) = self.record_of(&stage_address) else {
             return Err(ApplyError::NotInState {
                 address: stage_address,
             });
         };
-        let promoted = crate::plan::promoted_stage(&stage, &canary);
-        let mut effects = vec![
-            deployment_effect(&canary.rest_api_id, &canary.revision, &canary.deployment_id),
-            resource_effect(&stage_address, ResourceState::Stage(promoted)),
-        ];
-        effects.extend(removed(address));
+        let effects = || {
+            let mut promoted = crate::plan::promoted_stage(&stage, canary);
+            if by_rollout {
+                promoted.promoted_by_rollout = Some(RolloutPromotion {
+                    from_revision: stage.revision.clone(),
+                    canary_revision: canary.revision.clone(),
+                    at: self.ctx.clock.now(),
+                });
+            }
+            let mut effects = vec![
+                deployment_effect(&canary.rest_api_id, &canary.revision, &canary.deployment_id),
+                resource_effect(&stage_address, ResourceState::Stage(promoted)),
+            ];
+            effects.extend(removed(address));
+            effects
+        };
         let api = canary.rest_api_id.as_str();
         let name = canary.stage_name.as_str();
         if self.in_doubt(address).is_some() {
             let live = self.read_stage(address, api, name).await?;
             if live.is_some_and(|live| live.canary.is_none()) {
                 // The interrupted promotion went through.
-                return self.record(effects);
+                return self.record(effects());
             }
         }
-        let patch = patch::promotion(&canary);
+        let patch = patch::promotion(canary);
         // A promotion whose answer was lost is read back: sent twice, AWS would refuse the
         // second (there is no canary left to copy from).
         let promoted_already = || async {
@@ -157,7 +217,7 @@ impl Run<'_> {
             CallKind::ApiMutation { rest_api_id: api },
             || self.ctx.provider.update_stage(api, name, &patch),
             promoted_already,
-            |_| effects.clone(),
+            |_| effects(),
         )
         .await?;
         Ok(())
@@ -170,11 +230,22 @@ impl Run<'_> {
         address: &Address,
         canary: &CanaryState,
     ) -> Result<(), ApplyError> {
+        self.remove_canary(address, canary, removed(address)).await
+    }
+
+    /// `UpdateStage remove /canarySettings`, recording `effects` once it is done (the canary's
+    /// removal, or a rollout's rollback or abort, which keeps the record).
+    pub(super) async fn remove_canary(
+        &self,
+        address: &Address,
+        canary: &CanaryState,
+        effects: Vec<Effect>,
+    ) -> Result<(), ApplyError> {
         let api = canary.rest_api_id.as_str();
         if self.in_doubt(address).is_some() {
             let live = self.read_stage(address, api, &canary.stage_name).await?;
             if live.is_none_or(|stage| stage.canary.is_none()) {
-                return self.record(removed(address));
+                return self.record(effects);
             }
         }
         let patch = [PatchOp::Remove {
@@ -202,7 +273,7 @@ impl Run<'_> {
                 )
             },
             removed_already,
-            |_| removed(address),
+            |_| effects,
         )
         .await
     }

@@ -105,6 +105,9 @@ pub enum ApplyError {
     /// Amplify's job quota could not be waited for.
     #[error(transparent)]
     JobQuota(#[from] tokio::sync::AcquireError),
+    /// A rollout could not go on (docs/behaviour.md, "Rollouts").
+    #[error(transparent)]
+    Rollout(#[from] super::rollout::RolloutError),
     /// The artifact could not be packaged.
     #[error(transparent)]
     Package(#[from] PackageError),

@@ -118,6 +118,31 @@ impl FakeAws {
         );
     }
 
+    /// A CloudWatch alarm in `state` whose state last changed at `updated` (CloudWatch's
+    /// `StateUpdatedTimestamp`), as after a flap between two reads.
+    pub(crate) fn set_alarm_changed(
+        &self,
+        name: &str,
+        state: AlarmState,
+        reason: &str,
+        updated: crate::state::Timestamp,
+    ) {
+        self.world.lock().unwrap().alarms.insert(
+            name.to_string(),
+            LiveAlarm {
+                name: name.to_string(),
+                state,
+                reason: reason.to_string(),
+                state_updated: Some(updated),
+            },
+        );
+    }
+
+    /// The alarm deleted (`DeleteAlarms`): `DescribeAlarms` leaves it out from now on.
+    pub(crate) fn delete_alarm(&self, name: &str) {
+        self.world.lock().unwrap().alarms.remove(name);
+    }
+
     /// The alarm goes to `state` at the (virtual) instant `at`: reads before it see the state
     /// it had.
     pub(crate) fn set_alarm_at(&self, at: Instant, name: &str, state: AlarmState, reason: &str) {

@@ -17,6 +17,7 @@ mod outputs;
 mod patch;
 mod protocol;
 pub mod record;
+mod rollout;
 mod schedule;
 mod snapshot;
 mod stage;
@@ -43,6 +44,7 @@ pub use journal::{
     Call, Effect, Interrupted, JournalEntry, JournalError, Replay, Service, SnapshotMarker,
     carried, parse, replay,
 };
+pub use rollout::{RolloutCommand, RolloutEnd, RolloutError, RolloutResult, paused, rollout};
 
 use crate::plan::{Action, Change, ChangeKind, Counts, Desired, Plan, PlannedArtifact};
 use crate::provider::{Provider, ProviderError};
@@ -79,6 +81,9 @@ pub struct ApplyOptions {
     pub cache_timeout: Duration,
     /// How long an Amplify job (ours, or an unfinished one found first) may take.
     pub job_timeout: Duration,
+    /// Whether apply drives the rollouts in the state to their end after the plan's changes
+    /// (`false`: `apply --no-wait`, which only starts them).
+    pub wait_rollouts: bool,
 }
 
 impl ApplyOptions {
@@ -99,6 +104,7 @@ impl ApplyOptions {
             poll_interval: Duration::from_secs(1),
             cache_timeout: Duration::from_secs(30 * 60),
             job_timeout: Duration::from_secs(30 * 60),
+            wait_rollouts: true,
         }
     }
 }
@@ -295,6 +301,8 @@ pub struct ApplyReport {
     pub changed: bool,
     /// Set when the journal could not be written: apply stopped at once.
     pub journal_error: Option<JournalFailed>,
+    /// Each rollout driven, and where it ended (docs/behaviour.md, "Rollouts").
+    pub rollouts: Vec<RolloutResult>,
 }
 
 impl ApplyReport {
@@ -307,13 +315,14 @@ impl ApplyReport {
             .collect()
     }
 
-    /// Whether every change was applied.
+    /// Whether every change was applied and no rollout rolled back or failed.
     pub fn succeeded(&self) -> bool {
         self.journal_error.is_none()
             && self
                 .results
                 .iter()
                 .all(|result| result.outcome == Outcome::Applied)
+            && !self.rollouts.iter().any(|result| result.end.is_failure())
     }
 }
 
@@ -365,7 +374,6 @@ struct Run<'a> {
 
 /// Applies `plan` to `state` (`None`: no state yet; one is made with the plan's lineage).
 pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> ApplyReport {
-    let options = ctx.options;
     let header = JournalEntry::Header {
         lineage: plan.lineage.clone(),
         serial: state.as_ref().map(|state| state.serial),
@@ -376,26 +384,7 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
     // Moves and forgets first, with no AWS call (docs/behaviour.md, "Moves and removals"): the
     // changes are planned against the re-keyed state.
     plan.refactor(&mut state);
-    let run = Run {
-        ctx,
-        plan,
-        schedule: Schedule::new(
-            options.create_deployment_interval,
-            options.request_rate,
-            options.alarm_request_rate,
-            options.max_attempts,
-            options.retry_base,
-            options.retry_cap,
-        ),
-        state: Mutex::new(state),
-        operations: AtomicU64::new(0),
-        journal_error: Mutex::new(None),
-        revision_locks: Mutex::new(BTreeMap::new()),
-        app_domains: Mutex::new(BTreeMap::new()),
-        snapshots: AtomicU64::new(0),
-        begun: Mutex::new(BTreeSet::new()),
-        amplify_jobs: tokio::sync::Semaphore::new(AMPLIFY_CONCURRENT_JOBS),
-    };
+    let run = Run::new(ctx, plan, state);
     let mut outcomes: Vec<Option<Outcome>> = vec![None; plan.changes.len()];
     if let Err(error) = ctx.journal.append(&header) {
         *run.journal_error.lock().unwrap_or_else(|e| e.into_inner()) =
@@ -404,6 +393,12 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
         run.walk(&mut outcomes).await;
         run.record_outputs();
     }
+    // Then the rollouts, started now or earlier (docs/behaviour.md, "Rollouts").
+    let rollouts = if ctx.options.wait_rollouts && !run.journal_failed() {
+        run.drive_all(&[], true).await
+    } else {
+        Vec::new()
+    };
 
     let results = plan
         .changes
@@ -424,6 +419,33 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
             .journal_error
             .into_inner()
             .unwrap_or_else(|e| e.into_inner()),
+        rollouts,
+    }
+}
+
+impl<'a> Run<'a> {
+    fn new(ctx: &'a Context<'a>, plan: &'a Plan, state: State) -> Run<'a> {
+        let options = ctx.options;
+        Run {
+            ctx,
+            plan,
+            schedule: Schedule::new(
+                options.create_deployment_interval,
+                options.request_rate,
+                options.alarm_request_rate,
+                options.max_attempts,
+                options.retry_base,
+                options.retry_cap,
+            ),
+            state: Mutex::new(state),
+            operations: AtomicU64::new(0),
+            journal_error: Mutex::new(None),
+            revision_locks: Mutex::new(BTreeMap::new()),
+            app_domains: Mutex::new(BTreeMap::new()),
+            snapshots: AtomicU64::new(0),
+            begun: Mutex::new(BTreeSet::new()),
+            amplify_jobs: tokio::sync::Semaphore::new(AMPLIFY_CONCURRENT_JOBS),
+        }
     }
 }
 
