@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install, start and stop the LocalStack emulator (API Gateway and S3) that stagecraft's
+# Install, start and stop the LocalStack emulator (API Gateway, S3 and CloudWatch) that stagecraft's
 # integration tests run against; `scripts/test.sh` starts it and exports STAGECRAFT_LOCALSTACK_ENDPOINT.
 #
 #   scripts/localstack.sh install        create the virtualenv (idempotent, fast when done)
@@ -24,7 +24,8 @@ PYTHON_BIN="${STAGECRAFT_PYTHON:-python3}"
 START_TIMEOUT="${LOCALSTACK_START_TIMEOUT:-180}"
 
 # The exact pins. LocalStack 4.9.2 is the last one that runs on Python 3.11
-# without an auth token; the four others keep its twisted gateway working.
+# without an auth token; the four others keep its twisted gateway working (cbor2 also decodes
+# CloudWatch's Smithy RPC v2 CBOR requests, which the Rust SDK sends).
 PINS=(
   "localstack-core[runtime]==4.9.2"
   "cbor2==5.6.5"
@@ -73,7 +74,7 @@ port_arg() {
   printf '%s' "$port"
 }
 
-# Exit 0 when the health endpoint reports apigateway and s3 as available or running.
+# Exit 0 when the health endpoint reports apigateway, s3 and cloudwatch as available or running.
 healthy() {
   local port=$1 body
   body="$(curl -fsS --max-time 3 "http://127.0.0.1:$port/_localstack/health" 2>/dev/null)" || return 1
@@ -84,7 +85,7 @@ try:
 except ValueError:
     sys.exit(1)
 ok = ("available", "running")
-sys.exit(0 if all(services.get(s) in ok for s in ("apigateway", "s3")) else 1)
+sys.exit(0 if all(services.get(s) in ok for s in ("apigateway", "s3", "cloudwatch")) else 1)
 EOF
 }
 
@@ -123,13 +124,15 @@ cmd_start() {
     # Offline and local: no analytics events, no certificate download (a self-signed one is
     # generated), no DNS server (it would want port 53), no persistence, and all
     # state under the cache directory (FILESYSTEM_ROOT; the default is inside the venv).
+    # CloudWatch is there for the alarms that gate a canary's rollout (DescribeAlarms; the
+    # tests create and set alarms with PutMetricAlarm and SetAlarmState).
     # EAGER_SERVICE_LOADING loads the services at start-up, so the health endpoint reports them
     # running only once they really are, and the first test does not pay for the loading.
     (
       cd "$data_dir"
       exec env \
         GATEWAY_LISTEN="127.0.0.1:$port" \
-        SERVICES=apigateway,s3 \
+        SERVICES=apigateway,s3,cloudwatch \
         EAGER_SERVICE_LOADING=1 \
         LOCALSTACK_HOST="127.0.0.1:$port" \
         DISABLE_EVENTS=1 \

@@ -2,7 +2,7 @@
 # The whole test suite, as the README's quick start and CI run it. Everything the tests need is
 # built or started from here; a service that does not start fails the run, it is never skipped.
 #
-# LocalStack (API Gateway and S3) is installed if needed and started on a free loopback port
+# LocalStack (API Gateway, S3 and CloudWatch) is installed if needed and started on a free loopback port
 # (or STAGECRAFT_LOCALSTACK_PORT), its endpoint exported as STAGECRAFT_LOCALSTACK_ENDPOINT for
 # the tests, and stopped when this script exits, however it exits.
 set -euo pipefail

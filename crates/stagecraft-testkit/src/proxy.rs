@@ -1,14 +1,21 @@
 //! Fault and quota proxy for tests: an HTTP reverse proxy that sits between the AWS SDK and
-//! LocalStack, counts API Gateway calls by operation, injects throttling, conflicts, 503s and
-//! dropped connections at seeded random rates, refuses chosen operations as IAM would, and
-//! enforces AWS's account quotas: the request-rate token bucket and the CreateDeployment
-//! interval.
+//! LocalStack, counts API Gateway and CloudWatch calls by operation, injects throttling,
+//! conflicts, 503s and dropped connections at seeded random rates, refuses chosen operations as
+//! IAM would, and enforces AWS's account quotas: the request-rate token buckets and the
+//! CreateDeployment interval.
 //!
 //! Point the SDK's endpoint at [`Proxy::endpoint`] instead of LocalStack's. Everything is plain
 //! HTTP/1.1 on 127.0.0.1.
 //!
 //! * Faults are injected only on API Gateway requests (paths starting with `/restapis`), and
 //!   always *before* forwarding: the upstream never sees a faulted request, so retrying it is safe.
+//! * CloudWatch requests (Smithy RPC v2 CBOR, `POST
+//!   /service/GraniteServiceVersion20100801/operation/<Operation>`) have fault rates of their own,
+//!   [`Proxy::set_cloudwatch_faults`] (none at first): throttling is answered 400 `Throttling`,
+//!   unavailability 503 `ServiceUnavailable`, both in the CBOR error shape the SDK reads; a
+//!   conflict rate is not used (CloudWatch has no such error). [`Proxy::limit_cloudwatch_rate`]
+//!   puts them behind a bucket of their own (AWS: [`RequestRate::DESCRIBE_ALARMS`]), and
+//!   [`Proxy::deny`] refuses a CloudWatch operation (`DescribeAlarms`) as it does API Gateway's.
 //! * [`Proxy::lose_answer`] makes the proxy forward the Nth request of an operation, wait for
 //!   the upstream's whole answer (so the call was carried out), then close the connection
 //!   without relaying it: the answer is lost on the way back, as after a timeout.
@@ -66,6 +73,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+mod cloudwatch;
 #[cfg(test)]
 mod tests;
 
@@ -162,6 +170,12 @@ impl RequestRate {
     pub const AWS: RequestRate = RequestRate {
         per_second: 10.0,
         burst: 40,
+    };
+
+    /// CloudWatch's `DescribeAlarms` quota: 9 requests a second (no burst documented: 9).
+    pub const DESCRIBE_ALARMS: RequestRate = RequestRate {
+        per_second: 9.0,
+        burst: 9,
     };
 }
 
@@ -261,6 +275,8 @@ impl Proxy {
                 .request_rate
                 .map(|rate| Mutex::new(Bucket::new(rate))),
             denied: Mutex::new(BTreeSet::new()),
+            cloudwatch_faults: Mutex::new(FaultRates::NONE),
+            cloudwatch_bucket: Mutex::new(None),
             stats: Mutex::new(Stats::default()),
             lose: Mutex::new(Vec::new()),
         });
@@ -306,7 +322,8 @@ impl Proxy {
         self.shared.stats().quota_rejections
     }
 
-    /// How many API Gateway requests the request-rate bucket answered with 429.
+    /// How many requests a request-rate bucket refused: API Gateway's answered 429, CloudWatch's
+    /// ([`limit_cloudwatch_rate`](Self::limit_cloudwatch_rate)) 400 `Throttling`.
     pub fn rate_rejections(&self) -> u64 {
         self.shared.stats().rate_rejections
     }
@@ -317,9 +334,24 @@ impl Proxy {
     }
 
     /// Answers every request for the API Gateway operation `operation` (`UpdateStage`, as
-    /// [`operation_name`] names it) 403 `AccessDeniedException` from now on, as IAM does.
+    /// [`operation_name`] names it) 403 `AccessDeniedException` from now on, as IAM does; a
+    /// CloudWatch operation (`DescribeAlarms`) 403 `AccessDenied` in its CBOR shape.
     pub fn deny(&self, operation: &str) {
         lock(&self.shared.denied).insert(operation.to_owned());
+    }
+
+    /// Replaces the fault rates of CloudWatch requests (none until this is called); requests
+    /// arriving from now on use the new ones. Drawn from the same seeded generator as API
+    /// Gateway's.
+    pub fn set_cloudwatch_faults(&self, faults: FaultRates) {
+        *lock(&self.shared.cloudwatch_faults) = faults;
+    }
+
+    /// From now on every CloudWatch request takes a token of a bucket of `rate` (a full one at
+    /// first); one that finds it empty is answered 400 `Throttling`, as CloudWatch answers, and
+    /// counted in [`rate_rejections`](Self::rate_rejections).
+    pub fn limit_cloudwatch_rate(&self, rate: RequestRate) {
+        *lock(&self.shared.cloudwatch_bucket) = Some(Bucket::new(rate));
     }
 
     /// Zeroes [`counts`](Self::counts), [`injected`](Self::injected),
@@ -364,8 +396,11 @@ impl Drop for Proxy {
 
 /// The API Gateway operation a REST request calls, such as `CreateDeployment` for
 /// `POST /restapis/{id}/deployments`, or `"METHOD /path"` (without the query) for anything else.
+/// A CloudWatch request (`POST /service/GraniteServiceVersion20100801/operation/DescribeAlarms`)
+/// is named by its operation, `DescribeAlarms`.
 pub fn operation_name(method: &Method, path: &str) -> String {
     apigateway_operation(method, path)
+        .or_else(|| cloudwatch::operation(path))
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{method} {path}"))
 }
@@ -492,6 +527,10 @@ struct Shared {
     last_create_deployment: Mutex<Option<Instant>>,
     bucket: Option<Mutex<Bucket>>,
     denied: Mutex<BTreeSet<String>>,
+    /// The fault rates of CloudWatch requests.
+    cloudwatch_faults: Mutex<FaultRates>,
+    /// CloudWatch's request-rate bucket, once limited.
+    cloudwatch_bucket: Mutex<Option<Bucket>>,
     stats: Mutex<Stats>,
     /// Answers to lose: (operation, how many more of its requests until the one to lose).
     lose: Mutex<Vec<(String, u64)>>,
@@ -502,9 +541,17 @@ impl Shared {
         lock(&self.stats)
     }
 
-    /// Draws the fault for an API Gateway request, if any.
-    fn draw_fault(&self) -> Option<Fault> {
-        let faults = *lock(&self.faults);
+    /// Draws the fault for a request of `service`, if any.
+    fn draw_fault(&self, service: Service) -> Option<Fault> {
+        let faults = match service {
+            Service::ApiGateway => *lock(&self.faults),
+            Service::CloudWatch => {
+                let mut faults = *lock(&self.cloudwatch_faults);
+                faults.conflict = 0.0;
+                faults
+            }
+            Service::Other => return None,
+        };
         if !faults.any() {
             return None;
         }
@@ -526,11 +573,19 @@ impl Shared {
         lost
     }
 
-    /// `Ok` when the request-rate bucket has a token (taken), else how long until it has.
-    fn rate_admits(&self) -> Result<(), Duration> {
-        match &self.bucket {
-            Some(bucket) => lock(bucket).take(Instant::now()),
-            None => Ok(()),
+    /// `Ok` when the request-rate bucket of `service` has a token (taken), else how long until
+    /// it has.
+    fn rate_admits(&self, service: Service) -> Result<(), Duration> {
+        match service {
+            Service::ApiGateway => match &self.bucket {
+                Some(bucket) => lock(bucket).take(Instant::now()),
+                None => Ok(()),
+            },
+            Service::CloudWatch => match lock(&self.cloudwatch_bucket).as_mut() {
+                Some(bucket) => bucket.take(Instant::now()),
+                None => Ok(()),
+            },
+            Service::Other => Ok(()),
         }
     }
 
@@ -620,17 +675,44 @@ impl std::error::Error for DropConnection {}
 
 type ProxyBody = Either<Incoming, Full<Bytes>>;
 
+/// The service a request is for, by its path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    /// `/restapis...`.
+    ApiGateway,
+    /// `/service/GraniteServiceVersion20100801/operation/...`.
+    CloudWatch,
+    /// Anything else (S3, LocalStack's own endpoints): forwarded untouched.
+    Other,
+}
+
+impl Service {
+    fn of(path: &str) -> Service {
+        if path == "/restapis" || path.starts_with("/restapis/") {
+            Service::ApiGateway
+        } else if cloudwatch::operation(path).is_some() {
+            Service::CloudWatch
+        } else {
+            Service::Other
+        }
+    }
+}
+
 async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
 ) -> Result<Response<ProxyBody>, DropConnection> {
     let path = req.uri().path().to_owned();
     let op = operation_name(req.method(), &path);
-    let is_apigateway = path == "/restapis" || path.starts_with("/restapis/");
+    let service = Service::of(&path);
 
     // AWS throttles at its front door, before the request is looked at any further.
-    if is_apigateway && let Err(wait) = shared.rate_admits() {
+    if let Err(wait) = shared.rate_admits(service) {
         shared.stats().rate_rejections += 1;
+        if service == Service::CloudWatch {
+            // CloudWatch sends no Retry-After.
+            return Ok(cloudwatch::throttling());
+        }
         let mut response = error_response(
             StatusCode::TOO_MANY_REQUESTS,
             "TooManyRequestsException",
@@ -644,12 +726,15 @@ async fn handle(
         return Ok(response);
     }
 
-    if is_apigateway && lock(&shared.denied).contains(&op) {
+    if service != Service::Other && lock(&shared.denied).contains(&op) {
         shared.stats().denials += 1;
+        if service == Service::CloudWatch {
+            return Ok(cloudwatch::access_denied(&op));
+        }
         return Ok(access_denied(req.method(), &path));
     }
 
-    if is_apigateway && let Some(fault) = shared.draw_fault() {
+    if let Some(fault) = shared.draw_fault(service) {
         {
             let mut stats = shared.stats();
             *stats.injected.entry(op).or_default() += 1;
@@ -657,6 +742,13 @@ async fn handle(
                 .injected_by_kind
                 .entry(fault.kind().to_owned())
                 .or_default() += 1;
+        }
+        if service == Service::CloudWatch {
+            return match fault {
+                Fault::Throttle => Ok(cloudwatch::throttling()),
+                Fault::Unavailable | Fault::Conflict => Ok(cloudwatch::unavailable()),
+                Fault::DropConnection => Err(DropConnection),
+            };
         }
         return match fault {
             Fault::Throttle => Ok(error_response(

@@ -7,7 +7,8 @@
 //!   the emulator;
 //! * an unsigned request for the emulator's own URLs (`/_upload/...`, the presigned-style zip
 //!   upload, and `/_logs/...`, the job logs) goes to the emulator;
-//! * everything else goes to LocalStack (API Gateway, S3, its health endpoint).
+//! * everything else goes to LocalStack (API Gateway, S3, CloudWatch signed as `monitoring`,
+//!   its health endpoint).
 //!
 //! Requests are forwarded as they are (method, path and query, headers including `Host` and the
 //! signature, streamed body) except hop-by-hop headers, and so are answers. An upstream that
@@ -38,7 +39,7 @@ use crate::proxy::{parse_upstream, strip_hop_by_hop};
 /// Where a request goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Upstream {
-    /// LocalStack (API Gateway, S3, anything not Amplify).
+    /// LocalStack (API Gateway, S3, CloudWatch, anything not Amplify).
     LocalStack,
     /// The Amplify emulator.
     Amplify,

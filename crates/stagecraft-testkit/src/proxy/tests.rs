@@ -710,3 +710,155 @@ async fn a_denied_operation_is_answered_403_access_denied_naming_the_action() {
     assert_eq!(proxy.denials(), 1);
     assert_eq!(upstream.hits(), 1);
 }
+
+/// Our provider, its clients on `endpoint` with the SDK's retries off (as the CLI has them).
+fn provider_on(endpoint: &str) -> stagecraft_aws::AwsProvider {
+    use aws_sdk_cloudwatch::config::retry::RetryConfig;
+    let cloudwatch = crate::alarms::cloudwatch_client(endpoint, crate::localstack::REGION);
+    let cloudwatch = aws_sdk_cloudwatch::Client::from_conf(
+        cloudwatch
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    );
+    let amplify = aws_sdk_amplify::Client::from_conf(
+        aws_sdk_amplify::Config::builder()
+            .behavior_version(aws_sdk_amplify::config::BehaviorVersion::latest())
+            .region(aws_sdk_amplify::config::Region::new("us-east-1"))
+            .build(),
+    );
+    stagecraft_aws::AwsProvider::from_clients(
+        crate::localstack::apigateway_client(endpoint, crate::localstack::REGION),
+        amplify,
+        cloudwatch,
+    )
+}
+
+#[test]
+fn names_cloudwatch_operations_from_their_rpc_v2_path() {
+    assert_eq!(
+        operation_name(
+            &Method::POST,
+            "/service/GraniteServiceVersion20100801/operation/DescribeAlarms"
+        ),
+        "DescribeAlarms"
+    );
+    assert_eq!(
+        operation_name(
+            &Method::POST,
+            "/service/GraniteServiceVersion20100801/operation/SetAlarmState"
+        ),
+        "SetAlarmState"
+    );
+    assert_eq!(
+        operation_name(&Method::POST, "/service/Other/operation/DescribeAlarms"),
+        "POST /service/Other/operation/DescribeAlarms"
+    );
+}
+
+#[tokio::test]
+async fn cloudwatch_faults_are_answered_in_its_cbor_shape_and_read_as_aws_answers() {
+    use stagecraft_core::provider::{ErrorKind, Provider};
+    let upstream = upstream().await;
+    // API Gateway's faults do not touch CloudWatch: with every API Gateway call throttled, the
+    // alarm read is forwarded.
+    let proxy = proxy_to(
+        &upstream,
+        FaultRates {
+            throttle: 1.0,
+            ..FaultRates::NONE
+        },
+        None,
+    )
+    .await;
+    let provider = provider_on(&proxy.endpoint());
+    let names = ["errors".to_owned()];
+    let _ = provider.describe_alarms(&names).await;
+    assert_eq!(upstream.hits(), 1);
+    assert_eq!(proxy.counts(), map(&[("DescribeAlarms", 1)]));
+    assert!(proxy.injected().is_empty());
+
+    proxy.set_cloudwatch_faults(FaultRates {
+        throttle: 1.0,
+        ..FaultRates::NONE
+    });
+    let err = provider.describe_alarms(&names).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Throttled, "{err}");
+    assert_eq!(err.code.as_deref(), Some("Throttling"));
+    assert_eq!(err.message, "Rate exceeded");
+
+    proxy.set_cloudwatch_faults(FaultRates {
+        unavailable: 1.0,
+        ..FaultRates::NONE
+    });
+    let err = provider.describe_alarms(&names).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Transient, "{err}");
+    assert_eq!(err.code.as_deref(), Some("ServiceUnavailable"));
+
+    // A conflict rate means nothing to CloudWatch: forwarded.
+    proxy.set_cloudwatch_faults(FaultRates {
+        conflict: 1.0,
+        ..FaultRates::NONE
+    });
+    let _ = provider.describe_alarms(&names).await;
+    assert_eq!(upstream.hits(), 2);
+
+    proxy.set_cloudwatch_faults(FaultRates {
+        drop_connection: 1.0,
+        ..FaultRates::NONE
+    });
+    let err = provider.describe_alarms(&names).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Transient, "{err}");
+
+    assert_eq!(upstream.hits(), 2);
+    assert_eq!(proxy.injected(), map(&[("DescribeAlarms", 3)]));
+    assert_eq!(
+        proxy.injected_by_kind(),
+        map(&[
+            ("ConnectionDropped", 1),
+            ("ServiceUnavailableException", 1),
+            ("TooManyRequestsException", 1),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_denied_cloudwatch_operation_names_its_action_and_its_rate_is_enforced() {
+    use stagecraft_core::provider::{ErrorKind, Provider};
+    let upstream = upstream().await;
+    let proxy = proxy_to(&upstream, FaultRates::NONE, None).await;
+    let provider = provider_on(&proxy.endpoint());
+    let names = ["errors".to_owned()];
+
+    proxy.deny("DescribeAlarms");
+    let err = provider.describe_alarms(&names).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Permanent);
+    assert_eq!(err.code.as_deref(), Some("AccessDenied"));
+    assert!(
+        err.message
+            .contains("is not authorized to perform: cloudwatch:DescribeAlarms"),
+        "{err}"
+    );
+    assert!(
+        err.message
+            .ends_with("(cloudwatch:DescribeAlarms on DescribeAlarms)"),
+        "{err}"
+    );
+    assert_eq!(proxy.denials(), 1);
+    assert_eq!(upstream.hits(), 0);
+
+    // A fresh proxy, one token a second and no burst: the second read at once is throttled.
+    let proxy = proxy_to(&upstream, FaultRates::NONE, None).await;
+    let provider = provider_on(&proxy.endpoint());
+    proxy.limit_cloudwatch_rate(RequestRate {
+        per_second: 1.0,
+        burst: 1,
+    });
+    let _ = provider.describe_alarms(&names).await;
+    let err = provider.describe_alarms(&names).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Throttled, "{err}");
+    assert_eq!(proxy.rate_rejections(), 1);
+    assert_eq!(upstream.hits(), 1);
+    assert_eq!(RequestRate::DESCRIBE_ALARMS.per_second, 9.0);
+}

@@ -35,6 +35,12 @@ fn signed_requests_go_to_the_service_in_their_credential_scope() {
         Upstream::LocalStack,
     );
     check(Some(&sigv4("s3")), "/bucket/key", Upstream::LocalStack);
+    // CloudWatch's signing name is `monitoring`; its RPC v2 CBOR path names the operation.
+    check(
+        Some(&sigv4("monitoring")),
+        "/service/GraniteServiceVersion20100801/operation/DescribeAlarms",
+        Upstream::LocalStack,
+    );
     // The path does not decide for a signed request: an apigateway call on an odd path still
     // goes to LocalStack, and an amplify-signed one on a LocalStack-like path to the emulator.
     check(
