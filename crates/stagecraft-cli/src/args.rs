@@ -130,6 +130,9 @@ pub enum Command {
     Man,
     /// Print the outputs the last apply recorded (`[outputs]`).
     Output(OutputArgs),
+    /// Inspect and steer canary rollouts: status, resume, pause, abort, promote.
+    #[command(subcommand)]
+    Rollout(RolloutCommand),
 }
 
 impl Command {
@@ -235,6 +238,51 @@ pub struct ApplyArgs {
     /// then plan and apply against it.
     #[arg(long, conflicts_with = "plan_file")]
     pub refresh: bool,
+    /// Start canary rollouts (their first step deployed and recorded) and exit; `stagecraft
+    /// rollout resume` drives them on.
+    #[arg(long)]
+    pub no_wait: bool,
+}
+
+/// `rollout` subcommands (docs/behaviour.md, "Rollouts").
+#[derive(Debug, Subcommand)]
+pub enum RolloutCommand {
+    /// Each canary with a rollout: status, step, percent, bake left, alarms (no AWS call).
+    Status {
+        /// One JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Do what is due now for each rollout (one alarm check; a traffic shift or the promotion
+    /// if the bake is over) and exit; `--wait` drives them to their end.
+    Resume {
+        /// Only these canaries (also resumes one an operator paused); default: every baking
+        /// rollout and every one an interrupt paused.
+        #[arg(value_name = "ADDRESS")]
+        addresses: Vec<String>,
+        /// Drive the rollouts to their end, as apply does.
+        #[arg(long)]
+        wait: bool,
+    },
+    /// Pause a rollout: its bake stops counting until `rollout resume ADDRESS`.
+    Pause {
+        /// The canary, e.g. `rest_apis.orders.stages.prod.canary`.
+        address: String,
+    },
+    /// Stop a rollout: the canary is removed, the stage untouched.
+    Abort {
+        /// The canary.
+        address: String,
+    },
+    /// Promote a rollout's canary now (awaiting promotion, baking or paused).
+    Promote {
+        /// The canary.
+        address: String,
+        /// Then edit the configuration file (the stage's revision becomes the canary's, the
+        /// canary table goes, comments kept), so that the next plan is empty.
+        #[arg(long)]
+        write_config: bool,
+    },
 }
 
 /// Output formats.

@@ -72,6 +72,7 @@ fn main() -> ExitCode {
         Command::Completions { shell } => commands::completions::run(*shell),
         Command::Man => commands::man::run(),
         Command::Output(args) => commands::output::run(&settings, args),
+        Command::Rollout(command) => commands::rollout::run(&settings, command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

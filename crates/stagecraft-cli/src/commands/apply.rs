@@ -213,7 +213,13 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
     if view == View::Json {
         json_ui::emit_all(&render::json_ui::plan_events(&plan));
     }
-    if !plan.has_changes() {
+    // Rollouts in the state are driven even when the plan has no change (docs/behaviour.md,
+    // "Rollouts").
+    let rollouts_due = !args.no_wait
+        && state
+            .as_ref()
+            .is_some_and(crate::commands::rollout::has_due);
+    if !plan.has_changes() && !rollouts_due {
         // Operations in doubt stay carried (in the journal) until their resource is applied or
         // refreshed.
         let outputs = state.map(|state| state.outputs).unwrap_or_default();
@@ -248,6 +254,7 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
     let sensitive = SensitiveValues::new(&loaded.config, &secrets);
     let mut options = ApplyOptions::new(&loaded.config.aws, settings.parallelism, aws.lane());
     options.job_timeout = settings.job_timeout;
+    options.wait_rollouts = !args.no_wait;
     let prior_serial = state.as_ref().map(|state| state.serial);
     // The nonce of this run's snapshot markers (docs/behaviour.md, "Snapshots and revisions").
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
@@ -292,41 +299,12 @@ fn save(
 ) -> Result<u8, Report> {
     let counts = report.counts();
     let succeeded = report.succeeded();
-    let mut state = report.state;
+    let mut state = report.state.clone();
     if report.changed {
         state.serial = prior_serial.map_or(1, |serial| serial + 1);
         backend.write(&state, lock)?;
     }
-    // Operations still in doubt stay in the journal for the next run; everything else is in
-    // the state now. In doubt: those carried from an earlier run, and this run's own calls
-    // whose last attempt timed out or met a 5xx (journaled `Started`, never ended), unless a
-    // later change of their resource was applied (which read it back).
-    let mut open = match backend.read_journal()? {
-        Some(entries) => apply::replay(Some(state.clone()), &entries)?.1.interrupted,
-        None => Vec::new(),
-    };
-    for op in in_doubt {
-        if !open
-            .iter()
-            .any(|known| known.address == op.address && known.call == op.call)
-        {
-            open.push(op.clone());
-        }
-    }
-    let still: Vec<Interrupted> =
-        open.iter()
-            .filter(|op| {
-                !report.results.iter().any(|result| {
-                    result.address == op.address && result.outcome == Outcome::Applied
-                })
-            })
-            .cloned()
-            .collect();
-    if still.is_empty() {
-        backend.remove_journal(lock)?;
-    } else {
-        backend.carry_journal(&apply::carried(&state, &still), lock)?;
-    }
+    close_journal(backend, lock, &state, &report, in_doubt)?;
     if view == View::Json {
         let report = ApplyReport { state, ..report };
         json_ui::emit_all(&render::json_ui::apply_end_events(plan, &report));
@@ -336,6 +314,7 @@ fn save(
         "{} added, {} changed, {} destroyed",
         counts.add, counts.change, counts.destroy
     );
+    crate::commands::rollout::print_results(&report.rollouts);
     if succeeded {
         println!("\nApply complete! Resources: {counts}.");
         print!("{}", render::outputs(&state.outputs));
@@ -370,8 +349,51 @@ fn save(
     Ok(EXIT_FAILURE)
 }
 
+/// Operations still in doubt stay in the journal for the next run; everything else is in the
+/// state now. In doubt: those carried from an earlier run, and this run's own calls whose last
+/// attempt timed out or met a 5xx (journaled `Started`, never ended), unless a later change of
+/// their resource was applied, or its rollout driven (either read it back).
+pub(crate) fn close_journal(
+    backend: &Backend,
+    lock: &StateLock,
+    state: &State,
+    report: &ApplyReport,
+    in_doubt: &[Interrupted],
+) -> Result<(), Report> {
+    let mut open = match backend.read_journal()? {
+        Some(entries) => apply::replay(Some(state.clone()), &entries)?.1.interrupted,
+        None => Vec::new(),
+    };
+    for op in in_doubt {
+        if !open
+            .iter()
+            .any(|known| known.address == op.address && known.call == op.call)
+        {
+            open.push(op.clone());
+        }
+    }
+    let still: Vec<Interrupted> =
+        open.iter()
+            .filter(|op| {
+                !report.results.iter().any(|result| {
+                    result.address == op.address && result.outcome == Outcome::Applied
+                }) && !report.rollouts.iter().any(|result| {
+                    result.address == op.address
+                        && !matches!(result.end, apply::RolloutEnd::Failed { .. })
+                })
+            })
+            .cloned()
+            .collect();
+    if still.is_empty() {
+        backend.remove_journal(lock)?;
+    } else {
+        backend.carry_journal(&apply::carried(state, &still), lock)?;
+    }
+    Ok(())
+}
+
 /// First Ctrl-C: start nothing new. Second: fold the journal into the state and exit.
-async fn watch_interrupts(
+pub(crate) async fn watch_interrupts(
     interrupt: Arc<Interrupt>,
     backend: Backend,
     lock: Arc<StateLock>,

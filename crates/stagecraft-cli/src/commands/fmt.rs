@@ -135,7 +135,7 @@ fn format_file(path: &Path, args: &FmtArgs) -> Result<bool, Report> {
 
 /// Replaces `path` atomically (a temporary file beside it, fsync, rename), keeping its
 /// permissions.
-fn write_keeping_permissions(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_keeping_permissions(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let folder = match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),

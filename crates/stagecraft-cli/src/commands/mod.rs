@@ -9,6 +9,7 @@ pub mod import;
 pub mod man;
 pub mod output;
 pub mod plan;
+pub mod rollout;
 pub mod schema;
 pub mod show;
 pub mod state;
