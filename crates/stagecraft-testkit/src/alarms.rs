@@ -9,7 +9,7 @@
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_cloudwatch::error::DisplayErrorContext;
-use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue};
+use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, StateValue};
 
 use crate::localstack::{REGION, SetupError};
 
@@ -47,7 +47,12 @@ fn sdk_error(operation: &str, err: impl std::error::Error) -> SetupError {
 /// `p99` of [`METRIC`] over one day, missing data ignored. A new alarm starts in
 /// `INSUFFICIENT_DATA`.
 pub async fn put_metric_alarm(endpoint: &str, name: &str) -> Result<(), SetupError> {
-    cloudwatch_client(endpoint, REGION)
+    put_metric_alarm_with(&cloudwatch_client(endpoint, REGION), name).await
+}
+
+/// [`put_metric_alarm`] with a client of one's own (another region, for example).
+pub async fn put_metric_alarm_with(client: &Client, name: &str) -> Result<(), SetupError> {
+    client
         .put_metric_alarm()
         .alarm_name(name)
         .alarm_description("stagecraft test alarm: its state is set by hand")
@@ -104,4 +109,40 @@ pub async fn set_alarm_state(
         .await
         .map_err(|e| sdk_error("SetAlarmState", e))?;
     Ok(())
+}
+
+/// Makes every alarm of `names` that does not exist yet (metric or composite) with
+/// [`put_metric_alarm_with`]; alarms that exist are left as they are, state included. Returns
+/// the names made.
+pub async fn ensure_alarms(client: &Client, names: &[String]) -> Result<Vec<String>, SetupError> {
+    let mut existing = std::collections::BTreeSet::new();
+    for batch in names.chunks(100) {
+        let mut token: Option<String> = None;
+        loop {
+            let out = client
+                .describe_alarms()
+                .set_alarm_names(Some(batch.to_vec()))
+                .alarm_types(AlarmType::MetricAlarm)
+                .alarm_types(AlarmType::CompositeAlarm)
+                .set_next_token(token.take())
+                .send()
+                .await
+                .map_err(|e| sdk_error("DescribeAlarms", e))?;
+            let metric = out.metric_alarms().iter().filter_map(|a| a.alarm_name());
+            let composite = out.composite_alarms().iter().filter_map(|a| a.alarm_name());
+            existing.extend(metric.chain(composite).map(str::to_owned));
+            match out.next_token().filter(|t| !t.is_empty()) {
+                Some(next) => token = Some(next.to_owned()),
+                None => break,
+            }
+        }
+    }
+    let mut made = Vec::new();
+    for name in names {
+        if !existing.contains(name) && !made.contains(name) {
+            put_metric_alarm_with(client, name).await?;
+            made.push(name.clone());
+        }
+    }
+    Ok(made)
 }

@@ -1,6 +1,8 @@
 //! The sandbox: LocalStack and the Amplify emulator behind one loopback endpoint, with the REST
-//! APIs and Amplify apps a configuration names already created, so that `stagecraft apply` can
-//! run against it without an AWS account.
+//! APIs, Amplify apps and rollout alarms a configuration names already created, so that
+//! `stagecraft apply` can run against it without an AWS account. An alarm is made in
+//! `INSUFFICIENT_DATA` and stays there until set by hand (`aws cloudwatch set-alarm-state`, see
+//! [`crate::alarms`]).
 //!
 //! The `stagecraft-sandbox` binary is a thin shell over [`Sandbox::start`]; end-to-end tests start
 //! the same sandbox in-process, usually on the LocalStack the test script started
@@ -215,12 +217,32 @@ pub fn read_config(path: &Path) -> Result<SandboxConfig, SandboxError> {
     })
 }
 
+/// Every alarm a canary's rollout of `config` names, each once, in address order.
+pub fn rollout_alarms(config: &Config) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let rollouts = config
+        .rest_apis
+        .values()
+        .flat_map(|api| api.stages.values())
+        .filter_map(|stage| stage.canary.as_ref()?.rollout.as_ref());
+    for rollout in rollouts {
+        for alarm in &rollout.alarms {
+            if !names.contains(alarm) {
+                names.push(alarm.clone());
+            }
+        }
+    }
+    names
+}
+
 /// Creates in LocalStack (through `apigateway`) every `[rest_apis.*]` of `config`, named by its
-/// key, and in the emulator every `[amplify_apps.*]`. REST APIs that already exist are kept;
-/// Amplify apps that already exist in the emulator are kept too.
+/// key, (through `cloudwatch`) every alarm its rollouts name ([`rollout_alarms`]), and in the
+/// emulator every `[amplify_apps.*]`. REST APIs, alarms and Amplify apps that already exist are
+/// kept.
 pub async fn create_resources(
     config: &Config,
     apigateway: &aws_sdk_apigateway::Client,
+    cloudwatch: &aws_sdk_cloudwatch::Client,
     emulator: &Emulator,
 ) -> Result<(), SandboxError> {
     for (key, api) in &config.rest_apis {
@@ -228,6 +250,9 @@ pub async fn create_resources(
             .await
             .map_err(SandboxError::LocalStack)?;
     }
+    crate::alarms::ensure_alarms(cloudwatch, &rollout_alarms(config))
+        .await
+        .map_err(SandboxError::LocalStack)?;
     for (key, app) in &config.amplify_apps {
         match emulator.create_app_with_id(&app.id, key) {
             Ok(()) | Err(ControlError::AppExists(_)) => {}
@@ -307,7 +332,8 @@ impl Sandbox {
         emulator.set_public_endpoint(&router.endpoint());
 
         let apigateway = localstack::apigateway_client(&localstack_endpoint, config.region());
-        create_resources(&config.config, &apigateway, &emulator).await?;
+        let cloudwatch = crate::alarms::cloudwatch_client(&localstack_endpoint, config.region());
+        create_resources(&config.config, &apigateway, &cloudwatch, &emulator).await?;
         Ok(Sandbox {
             router,
             emulator,

@@ -12,7 +12,9 @@ use stagecraft_testkit::localstack::{
     REGION, apigateway_client, create_rest_api, endpoint_from_env,
 };
 use stagecraft_testkit::router::{Router, RouterConfig, Upstream};
-use stagecraft_testkit::sandbox::{LocalStackSource, Sandbox, SandboxOptions, read_config};
+use stagecraft_testkit::sandbox::{
+    LocalStackSource, Sandbox, SandboxOptions, read_config, rollout_alarms,
+};
 
 /// An id no other test uses (10 lowercase letters and digits).
 fn unique_id() -> String {
@@ -272,4 +274,76 @@ async fn a_busy_port_is_reported_before_anything_starts() {
     let message = err.to_string();
     assert!(message.contains(&format!("127.0.0.1:{port}")), "{message}");
     assert!(message.contains("--port"), "{message}");
+}
+
+#[tokio::test]
+async fn the_sandbox_makes_the_alarms_rollouts_name_and_keeps_those_that_exist() {
+    use aws_sdk_cloudwatch::types::{AlarmType, StateValue};
+    use stagecraft_testkit::alarms::{cloudwatch_client, put_metric_alarm, set_alarm_state};
+    let endpoint = endpoint_from_env();
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = format!("orders-5xx-{}", unique_id());
+    let kept = format!("orders-p99-{}", unique_id());
+    put_metric_alarm(&endpoint, &kept).await.unwrap();
+    set_alarm_state(&endpoint, &kept, "ALARM", "set before the sandbox")
+        .await
+        .unwrap();
+    let path = dir.path().join("deploy.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[project]
+name = "sandbox-alarms"
+
+[rest_apis.orders]
+id = "{api}"
+
+[rest_apis.orders.stages.prod]
+revision = "r1"
+
+[rest_apis.orders.stages.prod.canary]
+revision = "r2"
+percent_traffic = 5.0
+
+[rest_apis.orders.stages.prod.canary.rollout]
+steps = [5, 50]
+bake = "10m"
+alarms = ["{fresh}", "{kept}"]
+"#,
+            api = unique_id()
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        rollout_alarms(&read_config(&path).unwrap().config),
+        [fresh.clone(), kept.clone()]
+    );
+    let sandbox = Sandbox::start(SandboxOptions {
+        port: 0,
+        localstack: LocalStackSource::Existing {
+            endpoint: endpoint.clone(),
+        },
+        ..SandboxOptions::new(&path)
+    })
+    .await
+    .unwrap();
+    let alarms = cloudwatch_client(&endpoint, REGION)
+        .describe_alarms()
+        .alarm_names(&fresh)
+        .alarm_names(&kept)
+        .alarm_types(AlarmType::MetricAlarm)
+        .send()
+        .await
+        .unwrap();
+    let state = |name: &str| {
+        alarms
+            .metric_alarms()
+            .iter()
+            .find(|a| a.alarm_name() == Some(name))
+            .and_then(|a| a.state_value().cloned())
+    };
+    assert_eq!(state(&fresh), Some(StateValue::InsufficientData));
+    assert_eq!(state(&kept), Some(StateValue::Alarm));
+    sandbox.shutdown().await;
 }

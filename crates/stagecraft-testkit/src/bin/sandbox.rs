@@ -1,6 +1,6 @@
 //! `stagecraft-sandbox`: try stagecraft without AWS. Starts LocalStack and the Amplify emulator
-//! behind one loopback endpoint, creates the REST APIs and Amplify apps a configuration names,
-//! prints how to point stagecraft at it, and runs until Ctrl-C.
+//! behind one loopback endpoint, creates the REST APIs, Amplify apps and rollout alarms a
+//! configuration names, prints how to point stagecraft at it, and runs until Ctrl-C.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
