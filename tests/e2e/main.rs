@@ -17,6 +17,7 @@ mod outputs;
 mod plan;
 mod refactor;
 mod region;
+mod rollout;
 mod s3_state;
 mod schedule;
 mod snapshots;
