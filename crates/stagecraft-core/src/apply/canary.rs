@@ -125,8 +125,9 @@ impl Run<'_> {
 
     /// The record a canary change leaves: a canary deployed or re-pointed (`moves`) with a
     /// rollout in the file starts it now at its first step (docs/behaviour.md, "Rollouts");
-    /// an update of a canary keeps the rollout it has.
-    fn canary_record(
+    /// an update of a canary keeps the rollout it has. A canary created with its stage
+    /// (`CreateStage` with canary settings) is deployed too.
+    pub(super) fn canary_record(
         &self,
         desired: &DesiredCanary,
         deployment: &str,

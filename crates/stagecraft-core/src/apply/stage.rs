@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use stagecraft_config::Address;
 
 use super::Run;
-use super::effects::{canary_record, removed, resource_effect, stage_record};
+use super::effects::{removed, resource_effect, stage_record};
 use super::error::{ApplyError, ExistingStage};
 use super::journal::Call;
 use super::patch;
@@ -107,7 +107,8 @@ impl Run<'_> {
             Some((canary_address, canary)) => {
                 let clear = self.clear((address, "variables"), &canary.variable_overrides)?;
                 let id = self.snapshot(address, api, &canary.revision, false).await?;
-                let record = canary_record(&canary, &id)?;
+                // Its rollout starts now, at its first step (docs/behaviour.md, "Rollouts").
+                let record = self.canary_record(&canary, &id, None, true)?;
                 Some((canary_address, canary, clear, id, record))
             }
             None => None,
@@ -126,9 +127,13 @@ impl Run<'_> {
             tracing: desired.tracing,
             canary: canary
                 .as_ref()
-                .map(|(_, canary, clear, id, _)| StageCanary {
+                .map(|(_, canary, clear, id, record)| StageCanary {
                     deployment_id: id.clone(),
-                    percent_traffic: canary.percent_traffic,
+                    // The rollout's first step when it has one.
+                    percent_traffic: match record {
+                        ResourceState::Canary(record) => record.percent_traffic,
+                        _ => canary.percent_traffic,
+                    },
                     variable_overrides: clear.clone(),
                     use_stage_cache: canary.use_stage_cache,
                 }),

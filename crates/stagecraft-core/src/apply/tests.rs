@@ -1116,3 +1116,44 @@ async fn the_fake_reports_alarms_as_cloudwatch_does() {
     let refused = aws.describe_alarms(&many).await.unwrap_err();
     assert_eq!(refused.code.as_deref(), Some("ValidationError"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_canary_created_with_its_stage_starts_its_rollout_at_the_first_step() {
+    // Stage and canary in one CreateStage: the canary's record must carry its rollout (else
+    // apply never drives it), and the canary takes the first step's traffic.
+    let aws = FakeAws::new();
+    let cfg = config(&stages(
+        "api1",
+        "r1",
+        "[rest_apis.orders.stages.prod.canary]\nrevision = \"r2\"\n\
+         [rest_apis.orders.stages.prod.canary.rollout]\nsteps = [7, 50]\nbake = \"10m\"\n\
+         alarms = [\"orders-5xx\"]\n",
+    ));
+    let mut options = options();
+    options.wait_rollouts = false;
+    let run = apply_with(&aws, &cfg, None, &options, MemoryJournal::default(), &[]).await;
+    assert!(run.report.succeeded(), "{:?}", run.report.results);
+    // Two stages (staging, prod): prod's canary in prod's CreateStage, no UpdateStage.
+    assert_eq!(aws.count("CreateStage"), 2);
+    assert_eq!(aws.count("UpdateStage"), 0);
+    let canary = run
+        .report
+        .state
+        .resources
+        .values()
+        .find_map(|record| match record {
+            ResourceState::Canary(canary) => Some(canary.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(canary.percent_traffic, 7.0);
+    let rollout = canary.rollout.expect("the rollout is recorded");
+    assert!(
+        matches!(rollout.status, crate::state::RolloutStatus::Baking { .. }),
+        "{rollout:?}"
+    );
+    assert_eq!(rollout.steps.len(), 1);
+    assert_eq!(rollout.steps[0].percent, 7.0);
+    let live = aws.stage("api1", "prod").unwrap();
+    assert_eq!(live.canary.unwrap().percent_traffic, 7.0);
+}
