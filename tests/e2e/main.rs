@@ -1,6 +1,7 @@
 //! End-to-end tests of the built `stagecraft` binary: one test binary, modules inside.
 #![allow(clippy::unwrap_used)]
 
+mod alarms;
 mod amplify;
 mod apply;
 mod aws;
