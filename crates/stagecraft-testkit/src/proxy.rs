@@ -16,6 +16,9 @@
 //!   conflict rate is not used (CloudWatch has no such error). [`Proxy::limit_cloudwatch_rate`]
 //!   puts them behind a bucket of their own (AWS: [`RequestRate::DESCRIBE_ALARMS`]), and
 //!   [`Proxy::deny`] refuses a CloudWatch operation (`DescribeAlarms`) as it does API Gateway's.
+//!   A `DescribeAlarms` that AWS's model refuses and LocalStack accepts (more than 100
+//!   `AlarmNames`, `MaxRecords` outside 1 to 100) is answered 400 `ValidationError`
+//!   ([`Proxy::invalid_requests`]).
 //! * [`Proxy::lose_answer`] makes the proxy forward the Nth request of an operation, wait for
 //!   the upstream's whole answer (so the call was carried out), then close the connection
 //!   without relaying it: the answer is lost on the way back, as after a timeout.
@@ -328,6 +331,13 @@ impl Proxy {
         self.shared.stats().rate_rejections
     }
 
+    /// How many requests were refused as AWS's model refuses them and LocalStack does not (a
+    /// `DescribeAlarms` with more than 100 `AlarmNames` or a `MaxRecords` outside 1 to 100:
+    /// 400 `ValidationError`).
+    pub fn invalid_requests(&self) -> u64 {
+        self.shared.stats().invalid
+    }
+
     /// How many requests were answered 403 because their operation is denied.
     pub fn denials(&self) -> u64 {
         self.shared.stats().denials
@@ -515,12 +525,13 @@ struct Stats {
     lost: BTreeMap<String, u64>,
     rate_rejections: u64,
     denials: u64,
+    invalid: u64,
 }
 
 struct Shared {
     /// The upstream base URL without a trailing `/`.
     upstream: String,
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, ProxyBody>,
     faults: Mutex<FaultRates>,
     rng: Mutex<StdRng>,
     quota_interval: Option<Duration>,
@@ -779,6 +790,22 @@ async fn handle(
         ));
     }
 
+    // What AWS's model refuses and LocalStack lets through.
+    let req = if service == Service::CloudWatch && op == "DescribeAlarms" {
+        let (parts, body) = req.into_parts();
+        let Ok(collected) = http_body_util::BodyExt::collect(body).await else {
+            return Err(DropConnection);
+        };
+        let bytes = collected.to_bytes();
+        if let Some(refused) = cloudwatch::describe_alarms_fault(&bytes) {
+            shared.stats().invalid += 1;
+            return Ok(refused);
+        }
+        Request::from_parts(parts, Either::Right(Full::new(bytes)))
+    } else {
+        req.map(Either::Left)
+    };
+
     *shared.stats().forwarded.entry(op.clone()).or_default() += 1;
     if shared.loses_answer(&op) {
         let response = forward(&shared, req).await;
@@ -836,7 +863,7 @@ async fn typed_stage_flags(response: Response<ProxyBody>) -> Response<ProxyBody>
     Response::from_parts(parts, Either::Right(Full::new(bytes)))
 }
 
-async fn forward(shared: &Shared, req: Request<Incoming>) -> Response<ProxyBody> {
+async fn forward(shared: &Shared, req: Request<ProxyBody>) -> Response<ProxyBody> {
     let (mut parts, body) = req.into_parts();
     let path_and_query = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
     let target = format!("{}{}", shared.upstream, path_and_query);

@@ -862,3 +862,60 @@ async fn a_denied_cloudwatch_operation_names_its_action_and_its_rate_is_enforced
     assert_eq!(upstream.hits(), 1);
     assert_eq!(RequestRate::DESCRIBE_ALARMS.per_second, 9.0);
 }
+
+#[tokio::test]
+async fn describe_alarms_that_aws_refuses_are_refused_and_the_providers_batches_pass() {
+    use stagecraft_core::provider::Provider;
+    let upstream = upstream().await;
+    let proxy = proxy_to(&upstream, FaultRates::NONE, None).await;
+    let names: Vec<String> = (0..250).map(|i| format!("alarm-{i}")).collect();
+    // Our provider's first batch, 100 names and MaxRecords 100 as the SDK encodes them, is
+    // forwarded (the echo's answer then fails the read: no second batch).
+    let _ = provider_on(&proxy.endpoint()).describe_alarms(&names).await;
+    assert_eq!(proxy.invalid_requests(), 0);
+    assert_eq!(proxy.counts(), map(&[("DescribeAlarms", 1)]));
+    assert_eq!(upstream.hits(), 1);
+    // The SDK's own encoding of what AWS's model refuses.
+    let client = provider_client(&proxy.endpoint());
+    let err = client
+        .describe_alarms()
+        .set_alarm_names(Some(names[..101].to_vec()))
+        .send()
+        .await
+        .unwrap_err();
+    let (code, message) = code_and_message(&err);
+    assert_eq!(code.as_deref(), Some("ValidationError"));
+    assert!(message.contains("'alarmNames'"), "{message}");
+    let err = client
+        .describe_alarms()
+        .max_records(500)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(code_and_message(&err).1.contains("'maxRecords'"));
+    assert_eq!(proxy.invalid_requests(), 2);
+    assert_eq!(upstream.hits(), 1);
+}
+
+/// A CloudWatch client on `endpoint` with the SDK's retries off.
+fn provider_client(endpoint: &str) -> aws_sdk_cloudwatch::Client {
+    use aws_sdk_cloudwatch::config::retry::RetryConfig;
+    let client = crate::alarms::cloudwatch_client(endpoint, crate::localstack::REGION);
+    aws_sdk_cloudwatch::Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    )
+}
+
+/// The code and message of an SDK error.
+fn code_and_message<E: aws_sdk_cloudwatch::error::ProvideErrorMetadata>(
+    err: &E,
+) -> (Option<String>, String) {
+    (
+        err.code().map(str::to_owned),
+        err.message().unwrap_or_default().to_owned(),
+    )
+}
