@@ -31,6 +31,8 @@ pub struct Config {
     pub moved: Vec<crate::refactor::Moved>,
     /// `[[removed]]` blocks, in file order.
     pub removed: Vec<crate::refactor::Removed>,
+    /// `[[import]]` blocks, in file order.
+    pub imports: Vec<crate::import::Import>,
     /// `[outputs]` by name.
     pub outputs: BTreeMap<String, crate::output::Output>,
 }

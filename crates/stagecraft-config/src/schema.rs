@@ -541,6 +541,17 @@ pub fn schema() -> Json {
                     &["from", "destroy"],
                 ),
             },
+            "import": {
+                "type": "array",
+                "description": "Takes a declared stage, canary or branch that already runs in AWS into the state: planned (`# X will be imported`) and applied like any change, with no mutating AWS call.",
+                "items": object(
+                    "An [[import]] block (no `id`: the address names the AWS resource through this file).",
+                    json!({
+                        "to": { "type": "string", "pattern": ADDRESS_PATTERN, "description": "The address of a stage, canary or branch declared in this file." },
+                    }),
+                    &["to"],
+                ),
+            },
         },
         "required": ["project"],
         "additionalProperties": false,

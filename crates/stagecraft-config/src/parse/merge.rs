@@ -1,7 +1,7 @@
 //! Several `--config` files as one document: each file's tree has its spans moved to where the
 //! file starts in the shared offset space ([`crate::sources::Sources`]), then later files are
-//! merged over earlier ones: tables key by key (deeply), `[[moved]]` and `[[removed]]` blocks
-//! gathered from every file, anything else (strings, numbers, arrays) replaced whole. `[state]`
+//! merged over earlier ones: tables key by key (deeply), `[[moved]]`, `[[removed]]` and `[[import]]`
+//! blocks gathered from every file, anything else (strings, numbers, arrays) replaced whole. `[state]`
 //! is replaced whole too, since its keys depend on its backend (docs/configuration.md,
 //! "Environments").
 
@@ -12,8 +12,8 @@ use toml::de::{DeArray, DeTable, DeValue};
 const REPLACED_WHOLE: &[&str] = &["state"];
 
 /// The arrays of tables (blocks) a later file adds to rather than replaces, as Terraform
-/// gathers `moved` and `removed` blocks from every file.
-const APPENDED: &[&str] = &["moved", "removed"];
+/// gathers `moved`, `removed` and `import` blocks from every file.
+const APPENDED: &[&str] = &["moved", "removed", "import"];
 
 /// `node` with every span moved `by` bytes on.
 pub(super) fn shift<'i>(node: Spanned<DeValue<'i>>, by: usize) -> Spanned<DeValue<'i>> {

@@ -6,6 +6,7 @@
 
 mod amplify;
 mod defaults;
+mod import;
 mod merge;
 mod outputs;
 mod refactor;
@@ -21,6 +22,7 @@ use std::collections::BTreeMap;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use self::import::check_imports;
 use self::outputs::check_output_references;
 use self::refactor::check_refactors;
 use self::template::check_references;
@@ -302,6 +304,7 @@ fn walk(
     if let Some(config) = &config {
         check_references(config, &mut errors);
         check_refactors(config, &mut errors);
+        check_imports(config, &mut errors);
         check_output_references(config, &mut errors);
     }
     Parsed { config, errors }
@@ -328,6 +331,7 @@ impl Walker<'_> {
                 "amplify_apps",
                 "moved",
                 "removed",
+                "import",
                 "outputs",
             ],
             "the top level",
@@ -404,7 +408,12 @@ impl Walker<'_> {
             .get("removed")
             .map(|node| self.removed(source, node))
             .unwrap_or_default();
+        let imports = table
+            .get("import")
+            .map(|node| self.imports(source, node))
+            .unwrap_or_default();
         Some(Config {
+            imports,
             outputs,
             variables,
             moved,

@@ -13,7 +13,7 @@ use crate::refactor::{Moved, RefactorTarget, Removed};
 
 impl Walker<'_> {
     /// The tables of an array of tables (`[[moved]]`), each with its span.
-    fn blocks<'a, 'i>(
+    pub(super) fn blocks<'a, 'i>(
         &mut self,
         node: &'a Node<'i>,
         what: &str,
