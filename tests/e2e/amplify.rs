@@ -476,7 +476,7 @@ fn an_unrecorded_branch_that_exists_is_refused_with_the_import_command() {
     assert_eq!(site.branch().unwrap(), before);
 }
 
-fn amplify_client(endpoint: &str) -> aws_sdk_amplify::Client {
+pub(crate) fn amplify_client(endpoint: &str) -> aws_sdk_amplify::Client {
     let config = aws_sdk_amplify::Config::builder()
         .behavior_version(aws_sdk_amplify::config::BehaviorVersion::latest())
         .region(aws_sdk_amplify::config::Region::new("us-east-1"))

@@ -8,6 +8,7 @@ mod aws;
 mod backend;
 mod clock;
 mod commands;
+mod imports;
 mod json_ui;
 mod load;
 mod logging;

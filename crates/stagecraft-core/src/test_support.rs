@@ -81,6 +81,23 @@ pub(crate) fn make_plan_flags(
     make_plan_full(config, state, mode, targets, replace, exclude, None)
 }
 
+/// The plan of `config` against `state`, with the live records of its `[[import]]` blocks'
+/// resources as the CLI would have read them from AWS.
+pub(crate) fn make_plan_importing(
+    config: &Config,
+    state: Option<&State>,
+    imports: &BTreeMap<Address, ResourceState>,
+    targets: &[Address],
+) -> Result<Plan, PlanError> {
+    make_plan_inner(
+        config,
+        state,
+        (PlanMode::Normal, targets, &[], &[]),
+        None,
+        imports,
+    )
+}
+
 fn make_plan_full(
     config: &Config,
     state: Option<&State>,
@@ -89,6 +106,24 @@ fn make_plan_full(
     replace: &[Address],
     exclude: &[Address],
     now: Option<crate::state::Timestamp>,
+) -> Result<Plan, PlanError> {
+    make_plan_inner(
+        config,
+        state,
+        (mode, targets, replace, exclude),
+        now,
+        &BTreeMap::new(),
+    )
+}
+
+type Flags<'a> = (PlanMode, &'a [Address], &'a [Address], &'a [Address]);
+
+fn make_plan_inner(
+    config: &Config,
+    state: Option<&State>,
+    (mode, targets, replace, exclude): Flags<'_>,
+    now: Option<crate::state::Timestamp>,
+    imports: &BTreeMap<Address, ResourceState>,
 ) -> Result<Plan, PlanError> {
     let secrets = stagecraft_config::resolve_secrets(config, &TestHost).unwrap();
     let graph = Graph::build(config).unwrap();
@@ -114,6 +149,7 @@ fn make_plan_full(
         replace,
         exclude,
         now,
+        imports,
     })
 }
 

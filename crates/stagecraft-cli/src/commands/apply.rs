@@ -185,15 +185,23 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
         )?,
         None => {
             let selection = Selection::parse(&args.targets, &args.replace, &args.exclude)?;
+            let mode = plan_mode(args.destroy);
+            let pending = crate::imports::pending(&loaded, state.as_ref(), mode);
+            let imported = if pending.is_empty() {
+                Default::default()
+            } else {
+                runtime.block_on(crate::imports::read(&provider, &loaded, &pending))?
+            };
             let plan = build_plan(
                 &loaded,
                 &secrets,
                 state.as_ref(),
                 &PlanRequest {
                     selection: &selection,
-                    mode: plan_mode(args.destroy),
+                    mode,
                     region: aws.region(),
                     artifacts: &artifacts,
+                    imports: &imported,
                 },
             )?;
             selection.warn();
@@ -310,10 +318,7 @@ fn save(
         json_ui::emit_all(&render::json_ui::apply_end_events(plan, &report));
         return Ok(if succeeded { EXIT_OK } else { EXIT_FAILURE });
     }
-    let counts = format!(
-        "{} added, {} changed, {} destroyed",
-        counts.add, counts.change, counts.destroy
-    );
+    let counts = render::json_ui::applied_words(&counts);
     crate::commands::rollout::print_results(&report.rollouts);
     if succeeded {
         println!("\nApply complete! Resources: {counts}.");

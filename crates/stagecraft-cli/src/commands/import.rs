@@ -23,9 +23,35 @@ fn not_declared(address: &str) -> Report {
     )
 }
 
+/// Why a resource could not be imported.
+pub(crate) enum ImportFailure {
+    /// AWS does not have it: the sentence says what is missing.
+    Missing(String),
+    /// The configuration does not declare it, or a read failed.
+    Other(Report),
+}
+
+impl From<Report> for ImportFailure {
+    fn from(report: Report) -> Self {
+        ImportFailure::Other(report)
+    }
+}
+
+impl ImportFailure {
+    /// As one report.
+    pub(crate) fn into_report(self) -> Report {
+        match self {
+            ImportFailure::Missing(message) => {
+                miette::miette!(code = "import::missing", "{message}")
+            }
+            ImportFailure::Other(report) => report,
+        }
+    }
+}
+
 /// A resource to import that AWS does not have: `message` says which.
-fn missing(message: String) -> Report {
-    miette::miette!(code = "import::missing", "{message}")
+fn missing(message: String) -> ImportFailure {
+    ImportFailure::Missing(message)
 }
 
 /// The resource a read (`call`, naming it) found, or the import's error: the read failed, or
@@ -34,18 +60,19 @@ fn found<T>(
     read: Result<Option<T>, ProviderError>,
     call: &str,
     missing_message: impl FnOnce() -> String,
-) -> Result<T, Report> {
+) -> Result<T, ImportFailure> {
     read.map_err(|error| failed(call, error))?
         .ok_or_else(|| missing(missing_message()))
 }
 
-/// The record of a live resource that `config` declares at `address`.
-async fn import_record(
+/// The record of a live resource that `config` declares at `address` (for a stage or canary,
+/// at its configured revision, with the revision -> deployment mapping it implies).
+pub(crate) async fn import_record(
     provider: &dyn Provider,
     config: &Config,
     address: &Address,
     seed: &SaltSeed,
-) -> Result<(ResourceState, Option<(String, String, String)>), Report> {
+) -> Result<(ResourceState, Option<(String, String, String)>), ImportFailure> {
     let text = address.to_string();
     match address {
         Address::Stage { api, stage } | Address::Canary { api, stage } => {
@@ -173,12 +200,14 @@ pub fn run(settings: &Settings, address: &str) -> Result<u8, Report> {
     }
     let runtime = aws::runtime()?;
     let provider = aws::provider(&aws, &runtime)?;
-    let (record, mapping) = runtime.block_on(import_record(
-        &provider,
-        &loaded.config,
-        &parsed,
-        &salt_seed(),
-    ))?;
+    let (record, mapping) = runtime
+        .block_on(import_record(
+            &provider,
+            &loaded.config,
+            &parsed,
+            &salt_seed(),
+        ))
+        .map_err(ImportFailure::into_report)?;
     if let Some((api, revision, deployment)) = mapping {
         state
             .deployments

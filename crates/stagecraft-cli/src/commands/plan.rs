@@ -11,7 +11,7 @@ use stagecraft_config::{Address, Secrets};
 use stagecraft_core::plan::{Plan, PlanInput, PlanMode, plan};
 use stagecraft_core::render;
 use stagecraft_core::render::json_ui as json_ui_events;
-use stagecraft_core::state::{SaltSeed, State};
+use stagecraft_core::state::{ResourceState, SaltSeed, State};
 
 use crate::args::{Format, PlanArgs};
 use crate::aws::{self, AwsSettings};
@@ -20,7 +20,7 @@ use crate::json_ui;
 use crate::load::{Loaded, SecretMode, load};
 use crate::recovery::recovered_state;
 use crate::settings::Settings;
-use crate::{EXIT_CHANGES, EXIT_OK, refresh};
+use crate::{EXIT_CHANGES, EXIT_OK, imports, refresh};
 
 /// `--target` addresses, parsed.
 pub fn parse_targets(targets: &[String]) -> Result<Vec<Address>, Report> {
@@ -100,6 +100,8 @@ pub struct PlanRequest<'a> {
     pub region: Option<String>,
     /// The artifacts' content digests.
     pub artifacts: &'a BTreeMap<String, String>,
+    /// The live records of the `[[import]]` blocks' resources not recorded (`imports::read`).
+    pub imports: &'a BTreeMap<Address, ResourceState>,
 }
 
 /// The plan of `loaded` against `state`.
@@ -128,6 +130,7 @@ pub fn build_plan(
         now: Some(stagecraft_core::apply::WallClock::now(
             &crate::clock::SystemClock,
         )),
+        imports: request.imports,
     })?)
 }
 
@@ -180,15 +183,25 @@ pub fn run(settings: &Settings, args: &PlanArgs) -> Result<u8, Report> {
         }
         state = Some(fresh);
     }
+    let mode = plan_mode(args.destroy);
+    let pending = imports::pending(&loaded, state.as_ref(), mode);
+    let imported = if pending.is_empty() {
+        BTreeMap::new()
+    } else {
+        let runtime = aws::runtime()?;
+        let provider = aws::provider(&aws, &runtime)?;
+        runtime.block_on(imports::read(&provider, &loaded, &pending))?
+    };
     let plan = build_plan(
         &loaded,
         &secrets,
         state.as_ref(),
         &PlanRequest {
             selection: &selection,
-            mode: plan_mode(args.destroy),
+            mode,
             region: aws.region(),
             artifacts: &artifacts,
+            imports: &imported,
         },
     )?;
     selection.warn();

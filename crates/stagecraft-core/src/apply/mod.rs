@@ -12,6 +12,7 @@ mod effects;
 mod error;
 #[cfg(test)]
 mod fake;
+mod import;
 mod journal;
 mod outputs;
 mod patch;
@@ -286,6 +287,8 @@ pub struct ChangeResult {
     pub address: Address,
     /// What the change does to its resource as a whole.
     pub kind: ChangeKind,
+    /// Whether the change imports its resource (whatever else it does).
+    pub imported: bool,
     /// How it ended.
     pub outcome: Outcome,
 }
@@ -308,11 +311,17 @@ pub struct ApplyReport {
 impl ApplyReport {
     /// Counts of applied changes by kind.
     pub fn counts(&self) -> Counts {
-        self.results
-            .iter()
-            .filter(|result| result.outcome == Outcome::Applied)
-            .map(|result| result.kind)
-            .collect()
+        let mut counts = Counts::default();
+        for result in &self.results {
+            if result.outcome != Outcome::Applied {
+                continue;
+            }
+            if result.imported && result.kind != ChangeKind::Import {
+                counts.import += 1;
+            }
+            counts.count(result.kind);
+        }
+        counts
     }
 
     /// Whether every change was applied and no rollout rolled back or failed.
@@ -407,6 +416,7 @@ pub async fn apply(plan: &Plan, state: Option<State>, ctx: &Context<'_>) -> Appl
         .map(|(change, outcome)| ChangeResult {
             address: change.address.clone(),
             kind: change.kind(),
+            imported: change.imports(),
             outcome: outcome.unwrap_or(Outcome::NotStarted),
         })
         .collect();
@@ -556,6 +566,13 @@ impl Run<'_> {
     /// Applies one change: resolves the values the plan deferred, then makes the calls of its
     /// kind (`stage.rs`, `canary.rs`, `branch.rs`).
     async fn change(&self, change: &Change) -> Result<(), ApplyError> {
+        if change.imports() {
+            // Recorded first, with no AWS call; the rest of the change starts from it.
+            self.import(change)?;
+            if change.actions.len() == 1 {
+                return Ok(());
+            }
+        }
         let mut after = change.after.clone();
         if let Some(desired) = &mut after {
             desired

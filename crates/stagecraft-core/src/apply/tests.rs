@@ -182,6 +182,7 @@ async fn stage_and_canary_lifecycle_makes_the_calls_of_the_spec() {
     assert_eq!(
         run.report.counts(),
         Counts {
+            import: 0,
             add: 2,
             change: 0,
             destroy: 0
@@ -322,6 +323,7 @@ async fn stage_and_canary_lifecycle_makes_the_calls_of_the_spec() {
     assert_eq!(
         run.report.counts(),
         Counts {
+            import: 0,
             add: 0,
             change: 0,
             destroy: 1
@@ -1089,6 +1091,7 @@ async fn a_deferred_value_that_breaks_aws_rule_once_resolved_fails_its_change_un
     );
 }
 
+mod import;
 mod json_ui;
 
 /// The fake's alarms answer as CloudWatch does: missing names are left out, a change set for a

@@ -51,6 +51,9 @@ pub struct PlanInput<'a> {
     /// The time of day the plan is made at, for the time left in a rollout's bake (the engine
     /// reads no clock; `None` leaves it out).
     pub now: Option<Timestamp>,
+    /// The live records of the `[[import]]` blocks' resources the state does not record, read
+    /// from AWS by the caller (the engine reads no network): what the plan imports.
+    pub imports: &'a BTreeMap<Address, ResourceState>,
 }
 
 /// Why no plan could be made.
@@ -126,6 +129,13 @@ pub enum PlanError {
         /// Why not.
         reason: &'static str,
     },
+    /// An `[[import]]` block's resource, not recorded, was not read from AWS by the caller.
+    #[error("{address} is to be imported but was not read from AWS")]
+    #[diagnostic(code(plan::import_not_read))]
+    ImportNotRead {
+        /// The address.
+        address: String,
+    },
     /// An artifact's digest was not supplied.
     #[error("no content digest for artifact `{path}`")]
     #[diagnostic(code(plan::artifact))]
@@ -150,9 +160,14 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let config = input.config;
     // Moves and removals first: the diff plans against the state as they leave it.
     let refactors = Refactors::plan(config, input.state)?;
-    let refactored = input.state.filter(|_| !refactors.is_empty()).map(|state| {
-        let mut state = state.clone();
+    let imports = super::import::to_import(input, &refactors)?;
+    let refactored = (!refactors.is_empty() || !imports.is_empty()).then(|| {
+        let mut state = input
+            .state
+            .cloned()
+            .unwrap_or_else(|| State::new(&config.project.name, input.new_lineage.clone()));
         apply_refactors(&mut state, &refactors.moves, &refactors.forgets);
+        super::import::record_imports(&mut state, &imports);
         state
     });
     let prior_serial = input.state.map(|state| state.serial);
@@ -473,6 +488,9 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         };
         let replace = input.replace.contains(address);
         let mut actions = actions;
+        if imports.contains_key(address) {
+            actions.insert(0, Action::Import);
+        }
         if replace {
             // A rolled-back or aborted canary is not live: replacing it creates it.
             let live = before.filter(

@@ -5,6 +5,7 @@
 //! its digest, `resolve.rs` value resolution, `diff.rs` the diff itself.
 
 mod diff;
+mod import;
 mod model;
 mod outputs;
 mod refactor;
@@ -14,6 +15,7 @@ mod saved;
 
 pub use diff::{PlanError, PlanInput, plan, promoted_stage};
 pub(crate) use diff::{basic_auth_matches, settings_match, values_match};
+pub(crate) use import::deployment_of as imported_deployment;
 pub use model::{
     Action, Change, ChangeKind, Counts, Desired, DesiredBranch, DesiredCanary, DesiredStage,
     PLAN_FORMAT_VERSION, Plan, PlanMode, PlannedArtifact, PlannedPart, PlannedValue,

@@ -18,6 +18,9 @@ pub const PLAN_FORMAT_VERSION: u32 = 2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
+    /// An `[[import]]`: the live resource read at plan time is recorded, with no AWS call
+    /// (docs/behaviour.md, "Imports"); any other action then brings it to the file.
+    Import,
     /// A new stage (its revision's snapshot, then `CreateStage`), branch or canary.
     Create,
     /// Settings changed in place (`UpdateStage`, `UpdateBranch`, canary settings).
@@ -245,6 +248,9 @@ pub enum ChangeKind {
     Delete,
     /// A canary promoted into its stage: `>`.
     Promote,
+    /// A resource imported as it runs, with nothing else to change: no symbol (Terraform's
+    /// `# X will be imported`).
+    Import,
 }
 
 impl ChangeKind {
@@ -256,13 +262,14 @@ impl ChangeKind {
         ChangeKind::Promote,
     ];
 
-    /// Terraform's symbol: `+`, `~`, `-` or `>`.
+    /// Terraform's symbol: `+`, `~`, `-`, `>`, or a space for an import with nothing to change.
     pub fn symbol(self) -> char {
         match self {
             ChangeKind::Create => '+',
             ChangeKind::Update => '~',
             ChangeKind::Delete => '-',
             ChangeKind::Promote => '>',
+            ChangeKind::Import => ' ',
         }
     }
 }
@@ -275,9 +282,32 @@ impl std::fmt::Display for ChangeKind {
 }
 
 impl Change {
+    /// Whether the change imports its resource (an `[[import]]` block).
+    pub fn imports(&self) -> bool {
+        self.actions.first() == Some(&Action::Import)
+    }
+
+    /// The AWS id of what the change imports, in Terraform's import-id form:
+    /// `<rest_api_id>/<stage_name>` for a stage or canary, `<app_id>/<branch_name>` for a
+    /// branch; `None` when it imports nothing.
+    pub fn import_id(&self) -> Option<String> {
+        if !self.imports() {
+            return None;
+        }
+        Some(match self.before.as_ref()? {
+            ResourceState::Stage(stage) => format!("{}/{}", stage.rest_api_id, stage.stage_name),
+            ResourceState::Canary(canary) => {
+                format!("{}/{}", canary.rest_api_id, canary.stage_name)
+            }
+            ResourceState::Branch(branch) => format!("{}/{}", branch.app_id, branch.branch_name),
+        })
+    }
+
     /// What the change does to its resource as a whole.
     pub fn kind(&self) -> ChangeKind {
-        if self.actions.contains(&Action::Promote) {
+        if self.actions == [Action::Import] {
+            ChangeKind::Import
+        } else if self.actions.contains(&Action::Promote) {
             ChangeKind::Promote
         } else if self.before.is_none() {
             ChangeKind::Create
@@ -331,6 +361,10 @@ pub struct Plan {
 /// Changes counted by kind, for the summary line of a plan or an apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Counts {
+    /// Resources imported (`[[import]]`), whatever else their change does; absent from the
+    /// JSON when none.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub import: usize,
     /// Resources created.
     pub add: usize,
     /// Resources changed in place (promotions included).
@@ -346,8 +380,22 @@ impl Counts {
             ChangeKind::Create => self.add += 1,
             ChangeKind::Delete => self.destroy += 1,
             ChangeKind::Update | ChangeKind::Promote => self.change += 1,
+            ChangeKind::Import => self.import += 1,
         }
     }
+
+    /// Counts one more change: its import, if it imports, and what else it does.
+    pub fn count_change(&mut self, change: &Change) {
+        let kind = change.kind();
+        if change.imports() && kind != ChangeKind::Import {
+            self.import += 1;
+        }
+        self.count(kind);
+    }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl FromIterator<ChangeKind> for Counts {
@@ -363,7 +411,11 @@ impl FromIterator<ChangeKind> for Counts {
 impl Plan {
     /// The changes counted by kind.
     pub fn summary(&self) -> Counts {
-        self.changes.iter().map(Change::kind).collect()
+        let mut counts = Counts::default();
+        for change in &self.changes {
+            counts.count_change(change);
+        }
+        counts
     }
 
     /// Whether the plan changes anything (in AWS, or only in the state: moves, forgets and

@@ -58,6 +58,7 @@ fn new_stage_is_created() {
     assert_eq!(
         plan.summary(),
         Counts {
+            import: 0,
             add: 1,
             change: 0,
             destroy: 0
@@ -461,6 +462,7 @@ fn targets_bring_their_dependencies_and_destroy_plans_delete_everything() {
     assert_eq!(
         plan.summary(),
         Counts {
+            import: 0,
             add: 0,
             change: 0,
             destroy: 3

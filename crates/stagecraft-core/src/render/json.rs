@@ -15,7 +15,7 @@ use stagecraft_config::Promote;
 
 /// The version of the JSON plan document (`format_version`). The minor number grows when
 /// fields are added; the major number changes only when a field changes meaning or goes away.
-pub const JSON_FORMAT_VERSION: &str = "1.2";
+pub const JSON_FORMAT_VERSION: &str = "1.3";
 
 /// What a sensitive value is replaced by.
 const SENSITIVE: &str = "(sensitive)";
@@ -70,6 +70,17 @@ struct ResourceChange<'a> {
     /// A canary's configured rollout; absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     rollout: Option<RolloutSchedule<'a>>,
+    /// Terraform's `change.importing`: the AWS id of what an `[[import]]` takes into the state;
+    /// absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    importing: Option<Importing>,
+}
+
+/// What a change imports (Terraform's `importing` object).
+#[derive(Serialize)]
+struct Importing {
+    /// `<rest_api_id>/<stage_name>` or `<app_id>/<branch_name>`.
+    id: String,
 }
 
 /// A canary's rollout schedule (docs/json-plan.md, "rollout").
@@ -152,6 +163,7 @@ pub fn json(plan: &Plan) -> String {
                     depends_on: &change.depends_on,
                     action_reason: change.replace.then_some("replace_by_request"),
                     rollout: RolloutSchedule::of(change),
+                    importing: change.import_id().map(|id| Importing { id }),
                 }
             })
             .collect(),

@@ -59,6 +59,9 @@ pub enum UiAction {
     Move,
     /// `forget`: `[[removed]] destroy = false`, no AWS call
     Forget,
+    /// `import`: an `[[import]]` with nothing else to change, no AWS call (an import that also
+    /// changes its resource is that change's action, with `importing`)
+    Import,
 }
 
 impl UiAction {
@@ -70,6 +73,7 @@ impl UiAction {
             UiAction::Delete => "delete",
             UiAction::Move => "move",
             UiAction::Forget => "forget",
+            UiAction::Import => "import",
         }
     }
 
@@ -82,6 +86,7 @@ impl UiAction {
             ChangeKind::Create => UiAction::Create,
             ChangeKind::Update | ChangeKind::Promote => UiAction::Update,
             ChangeKind::Delete => UiAction::Delete,
+            ChangeKind::Import => UiAction::Import,
         }
     }
 }
@@ -160,6 +165,8 @@ pub enum UiEvent {
         actions: Vec<Action>,
         /// A move's previous address.
         previous: Option<Address>,
+        /// An import's AWS id (Terraform's `importing.id`).
+        importing: Option<String>,
     },
     /// The counts of a plan or an apply.
     ChangeSummary {
@@ -261,20 +268,15 @@ impl UiEvent {
                 }
                 _ => format!("{address}: Plan to {}", action.as_str()),
             },
-            UiEvent::ChangeSummary { counts, operation } => {
-                let (add, change, destroy) = (counts.add, counts.change, counts.destroy);
-                match operation {
-                    Operation::Plan => {
-                        format!("Plan: {add} to add, {change} to change, {destroy} to destroy.")
-                    }
-                    Operation::Apply | Operation::Destroy => format!(
-                        "Apply complete! Resources: {add} added, {change} changed, {destroy} destroyed."
-                    ),
-                    Operation::ApplyIncomplete => format!(
-                        "Apply incomplete. Resources: {add} added, {change} changed, {destroy} destroyed."
-                    ),
+            UiEvent::ChangeSummary { counts, operation } => match operation {
+                Operation::Plan => format!("Plan: {}.", super::counts_words(counts)),
+                Operation::Apply | Operation::Destroy => {
+                    format!("Apply complete! Resources: {}.", applied_words(counts))
                 }
-            }
+                Operation::ApplyIncomplete => {
+                    format!("Apply incomplete. Resources: {}.", applied_words(counts))
+                }
+            },
             UiEvent::ApplyStart {
                 address, actions, ..
             } => format!("{address}: {}...", apply_verbs(actions).0),
@@ -304,10 +306,26 @@ impl UiEvent {
     }
 }
 
+/// An apply's counts in Terraform's words, `1 imported, 0 added, 1 changed, 0 destroyed` (the
+/// imports only when there are some).
+pub fn applied_words(counts: &Counts) -> String {
+    let import = if counts.import > 0 {
+        format!("{} imported, ", counts.import)
+    } else {
+        String::new()
+    };
+    format!(
+        "{import}{} added, {} changed, {} destroyed",
+        counts.add, counts.change, counts.destroy
+    )
+}
+
 /// "Creating" / "Creation" for a change's actions: the words of apply's progress lines, in text
 /// and in `--json` alike.
 pub fn apply_verbs(actions: &[Action]) -> (&'static str, &'static str) {
-    if actions.contains(&Action::Delete) {
+    if actions == [Action::Import] {
+        ("Importing", "Import")
+    } else if actions.contains(&Action::Delete) {
         ("Destroying", "Destruction")
     } else if actions.contains(&Action::Promote) {
         ("Promoting canary", "Promotion")
@@ -400,6 +418,7 @@ impl UiEvent {
                 action,
                 actions,
                 previous,
+                importing,
             } => {
                 let mut change = Map::new();
                 change.insert("resource".into(), resource(address));
@@ -411,6 +430,9 @@ impl UiEvent {
                     change.insert("reason".into(), json!("requested"));
                 }
                 change.insert("actions".into(), actions_json(actions));
+                if let Some(id) = importing {
+                    change.insert("importing".into(), json!({ "id": id }));
+                }
                 body.insert("change".into(), Json::Object(change));
             }
             UiEvent::ChangeSummary { counts, operation } => {
@@ -427,6 +449,12 @@ impl UiEvent {
                         },
                     }),
                 );
+                // Terraform's `import` count, here only when something is imported.
+                if counts.import > 0
+                    && let Some(Json::Object(changes)) = body.get_mut("changes")
+                {
+                    changes.insert("import".into(), json!(counts.import));
+                }
                 if *operation != Operation::Plan
                     && let Some(Json::Object(changes)) = body.get_mut("changes")
                 {
@@ -550,6 +578,7 @@ pub fn plan_events(plan: &Plan) -> Vec<UiEvent> {
             action: UiAction::Move,
             actions: Vec::new(),
             previous: Some(moved.from.clone()),
+            importing: None,
         });
     }
     for forgotten in &plan.forgets {
@@ -558,6 +587,7 @@ pub fn plan_events(plan: &Plan) -> Vec<UiEvent> {
             action: UiAction::Forget,
             actions: Vec::new(),
             previous: None,
+            importing: None,
         });
     }
     for change in &plan.changes {
@@ -566,6 +596,7 @@ pub fn plan_events(plan: &Plan) -> Vec<UiEvent> {
             action: UiAction::of(change),
             actions: change.actions.clone(),
             previous: None,
+            importing: change.import_id(),
         });
     }
     events.push(UiEvent::ChangeSummary {

@@ -4,7 +4,7 @@
 
 use super::rollout::after_address;
 use super::text::{MARK, Paint, no_changes_detail, refactor_lines, resource};
-use super::{count, describe, thousands};
+use super::{count, counts_words, describe, thousands};
 use crate::plan::{Action, Change, Desired, Plan, RolloutNote, Standing};
 
 /// GitHub's limit on the length of an issue or pull-request comment; the CLI passes it to
@@ -123,11 +123,7 @@ fn summary_line(plan: &Plan) -> String {
     if !plan.has_changes() {
         return format!("{title}: No changes. Your infrastructure matches the configuration.\n");
     }
-    let summary = plan.summary();
-    format!(
-        "{title}: {} to add, {} to change, {} to destroy\n",
-        summary.add, summary.change, summary.destroy
-    )
+    format!("{title}: {}\n", counts_words(&plan.summary()))
 }
 
 /// The `> [!CAUTION]` block listing destroyed addresses, measurable before it is built.
@@ -235,7 +231,7 @@ fn rollout_callouts(plan: &Plan) -> (Option<String>, Option<String>) {
     )
 }
 
-/// Whether a change deploys something or promotes a canary (listed up front).
+/// Whether a change deploys something, promotes a canary or imports (listed up front).
 fn is_deployment(change: &Change) -> bool {
     change.actions.iter().any(|action| match action {
         Action::Redeploy
@@ -244,6 +240,8 @@ fn is_deployment(change: &Change) -> bool {
         | Action::CanaryRepoint
         | Action::Promote
         | Action::ArtifactDeploy => true,
+        // An import is reviewed like a deployment: it takes a running resource into the state.
+        Action::Import => true,
         // A new stage is its first deployment.
         Action::Create => matches!(change.after, Some(Desired::Stage(_))),
         Action::Update | Action::Delete => false,
@@ -366,6 +364,7 @@ fn note(resources: usize, characters: usize, table: bool, limit: usize) -> Strin
 /// The snake_case name of an action, as in the JSON document.
 pub(super) fn action_name(action: Action) -> &'static str {
     match action {
+        Action::Import => "import",
         Action::Create => "create",
         Action::Update => "update",
         Action::Redeploy => "redeploy",

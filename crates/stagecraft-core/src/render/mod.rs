@@ -391,6 +391,20 @@ fn short_digest(digest: &str) -> String {
 }
 
 /// `1 resource`, `2 resources`.
+/// A plan's counts in Terraform's words, `1 to import, 0 to add, 1 to change, 0 to destroy` (the
+/// imports only when there are some, as Terraform shows them).
+fn counts_words(counts: &crate::plan::Counts) -> String {
+    let import = if counts.import > 0 {
+        format!("{} to import, ", counts.import)
+    } else {
+        String::new()
+    };
+    format!(
+        "{import}{} to add, {} to change, {} to destroy",
+        counts.add, counts.change, counts.destroy
+    )
+}
+
 fn count(n: usize, singular: &str, plural: &str) -> String {
     if n == 1 {
         format!("{n} {singular}")
@@ -540,6 +554,7 @@ fn push_clause(out: &mut String, plan: &Plan, change: &Change, action: Action) {
         }
     };
     match action {
+        Action::Import => out.push_str("be imported"),
         Action::Create => match stage {
             Some(stage) => {
                 out.push_str("be created (first deployment of revision ");

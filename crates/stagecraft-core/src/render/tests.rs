@@ -697,7 +697,7 @@ fn sensitive_values_are_masked_and_their_paths_listed() {
 #[test]
 fn json_lists_unknowns_and_uses_the_plan_serde_names() {
     let document: serde_json::Value = serde_json::from_str(&json(&mixed())).unwrap();
-    assert_eq!(document["format_version"], "1.2");
+    assert_eq!(document["format_version"], "1.3");
     assert_eq!(
         document["summary"],
         serde_json::json!({"add": 1, "change": 3, "destroy": 1})

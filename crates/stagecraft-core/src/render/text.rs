@@ -9,8 +9,8 @@ use similar::{ChangeTag, TextDiff};
 
 use super::outputs::push_output_changes;
 use super::{
-    Attr, Val, attributes, count, merge_sorted, push_description, push_quoted, quoted_len,
-    short_digest,
+    Attr, Val, attributes, count, counts_words, merge_sorted, push_description, push_quoted,
+    quoted_len, short_digest,
 };
 use crate::plan::{Change, ChangeKind, Plan};
 
@@ -72,6 +72,10 @@ impl Paint {
                 ChangeKind::Update => write!(out, "{}", symbol.yellow()),
                 ChangeKind::Delete => write!(out, "{}", symbol.red()),
                 ChangeKind::Promote => write!(out, "{}", symbol.cyan()),
+                ChangeKind::Import => {
+                    out.push(symbol);
+                    Ok(())
+                }
             },
         };
     }
@@ -114,7 +118,12 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
     // A resource's block is some 400 bytes; reserving up front avoids copying the output over
     // and over as it grows.
     out.reserve(plan.changes.len() * 512);
-    if !plan.changes.is_empty() {
+    // Imports alone have no symbol to explain.
+    if plan
+        .changes
+        .iter()
+        .any(|change| change.kind() != ChangeKind::Import)
+    {
         out.push_str("Resource actions are indicated with the following symbols:\n");
     }
     for kind in ChangeKind::ALL {
@@ -123,6 +132,8 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
             ChangeKind::Update => "update in place",
             ChangeKind::Delete => "destroy",
             ChangeKind::Promote => "promote (a canary's deployment becomes its stage's)",
+            // Not in `ALL`: an import has no symbol to explain (Terraform lists none).
+            ChangeKind::Import => continue,
         };
         if plan.changes.iter().any(|change| change.kind() == kind) {
             out.push_str("  ");
@@ -157,13 +168,8 @@ pub fn text(plan: &Plan, style: TextStyle) -> String {
         push_resource(&mut out, plan, change, paint);
         out.push('\n');
     }
-    let summary = plan.summary();
     paint.bold(&mut out, "Plan:");
-    let _ = writeln!(
-        out,
-        " {} to add, {} to change, {} to destroy.",
-        summary.add, summary.change, summary.destroy
-    );
+    let _ = writeln!(out, " {}.", counts_words(&plan.summary()));
     if plan.output_changes().next().is_some() {
         out.push('\n');
         push_output_changes(&mut out, plan, paint);
@@ -227,6 +233,12 @@ fn push_resource(out: &mut String, plan: &Plan, change: &Change, paint: Paint) {
         push_header(out, plan, change);
     }
     out.push('\n');
+    // Terraform's line under an imported resource's header.
+    if let Some(id) = change.import_id() {
+        out.push_str("  # (imported from ");
+        push_quoted(out, &id);
+        out.push_str(")\n");
+    }
     out.push_str("  ");
     paint.symbol(out, change.kind());
     out.push(' ');

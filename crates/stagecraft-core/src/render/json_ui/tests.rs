@@ -67,6 +67,7 @@ fn moves_forgets_and_replacements_are_planned_changes() {
         action: UiAction::Move,
         actions: Vec::new(),
         previous: Some(address("rest_apis.orders.stages.prod")),
+        importing: None,
     });
     assert_eq!(
         moved["@message"],
@@ -81,6 +82,7 @@ fn moves_forgets_and_replacements_are_planned_changes() {
         action: UiAction::Replace,
         actions: vec![Action::ArtifactDeploy],
         previous: None,
+        importing: None,
     });
     assert_eq!(replaced["change"]["action"], "replace");
     assert_eq!(replaced["change"]["reason"], "requested");
