@@ -2,7 +2,8 @@
 //! lock object that stops a second run and names its holder, `--lock-timeout` waiting for it,
 //! `force-unlock`, the previous version kept as `<key>.backup`, and a writer that changes the
 //! state behind a running apply's back: refused, with nothing lost (this run's state is saved
-//! locally as `.stagecraft/<bucket>/<key>.refused.json`).
+//! locally as `.stagecraft/<bucket>/<key>.refused.json`); and a rollout started with `apply
+//! --no-wait` driven to its promotion by `rollout resume` runs against the S3 state.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -399,4 +400,49 @@ fn a_first_write_is_refused_when_a_state_appeared_meanwhile() {
         2,
         "{refused}"
     );
+}
+
+#[test]
+fn a_rollout_started_with_no_wait_is_driven_by_scheduled_resumes_against_s3_state() {
+    let project = Project::new();
+    let stage = "[rest_apis.orders.stages.prod]\nrevision = \"r1\"\n";
+    project.write("100ms", stage);
+    project.apply();
+    project.write(
+        "100ms",
+        &format!(
+            "{stage}\n[rest_apis.orders.stages.prod.canary]\nrevision = \"r2\"\n\n[rest_apis.orders.stages.prod.canary.rollout]\nsteps = [10, 50]\nbake = \"300ms\"\npoll_interval = \"100ms\"\n"
+        ),
+    );
+    let run = project.run(&["apply", "--auto-approve", "--no-wait"]);
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let state = |project: &Project| -> serde_json::Value {
+        serde_json::from_slice(&get_object(&project.bucket, KEY).unwrap()).unwrap()
+    };
+    let canary = "rest_apis.orders.stages.prod.canary";
+    assert_eq!(
+        state(&project)["resources"][canary]["rollout"]["status"]["status"],
+        "baking"
+    );
+    // A scheduled job: each run does what is due, then exits, releasing the lock object.
+    let mut resumes = 0;
+    while !state(&project)["resources"][canary].is_null() {
+        assert!(resumes < 10, "not promoted after {resumes} resumes");
+        std::thread::sleep(Duration::from_millis(400));
+        let run = project.run(&["rollout", "resume"]);
+        assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+        assert!(get_object(&project.bucket, &format!("{KEY}.lock")).is_none());
+        resumes += 1;
+    }
+    assert!(resumes >= 2, "a two-step rollout took {resumes} resume(s)");
+    let prod = &state(&project)["resources"]["rest_apis.orders.stages.prod"];
+    assert_eq!(prod["promoted_by_rollout"]["canary_revision"], "r2");
+    let status = project.run(&["rollout", "status"]);
+    assert!(
+        status.stdout.contains("promoted by its rollout"),
+        "{}",
+        status.stdout
+    );
+    let plan = project.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}\n{}", plan.stdout, plan.stderr);
 }
