@@ -649,6 +649,7 @@ pub fn apply_end_events(plan: &Plan, report: &ApplyReport) -> Vec<UiEvent> {
             events.push(skipped(&result.address, cause));
         }
     }
+    events.extend(report.rollouts.iter().filter_map(rollout_failure));
     if let Some(error) = &report.journal_error {
         events.push(UiEvent::Diagnostic(UiDiagnostic {
             severity: Severity::Error,
@@ -771,6 +772,39 @@ pub fn skipped(address: &Address, cause: &Address) -> UiEvent {
         address: Some(address.clone()),
         range: None,
     })
+}
+
+/// A rollout that rolled back or could not go on, as an error `diagnostic` naming its canary
+/// (docs/behaviour.md, "Rollouts"); other ends are none.
+pub fn rollout_failure(result: &crate::apply::RolloutResult) -> Option<UiEvent> {
+    let (summary, detail) = match &result.end {
+        crate::apply::RolloutEnd::RolledBack {
+            step,
+            percent,
+            alarm,
+            reason,
+        } => (
+            format!(
+                "{}: rolled back at step {} ({percent}%): alarm {alarm} is in ALARM",
+                result.address,
+                step + 1
+            ),
+            reason.clone(),
+        ),
+        crate::apply::RolloutEnd::Failed { error } => {
+            (format!("{}: {error}", result.address), String::new())
+        }
+        _ => return None,
+    };
+    Some(UiEvent::Diagnostic(UiDiagnostic {
+        severity: Severity::Error,
+        summary,
+        detail,
+        code: Some("rollout::rolled_back".to_string())
+            .filter(|_| matches!(result.end, crate::apply::RolloutEnd::RolledBack { .. })),
+        address: Some(result.address.clone()),
+        range: None,
+    }))
 }
 
 #[cfg(test)]

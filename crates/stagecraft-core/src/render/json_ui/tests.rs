@@ -126,3 +126,33 @@ fn a_sensitive_output_has_no_value() {
     );
     assert_eq!(value["@message"], "Outputs: 1");
 }
+
+#[test]
+fn a_rolled_back_rollout_is_an_error_diagnostic_naming_its_canary() {
+    let canary = address("rest_apis.orders.stages.prod.canary");
+    let result = crate::apply::RolloutResult {
+        address: canary.clone(),
+        end: crate::apply::RolloutEnd::RolledBack {
+            step: 1,
+            percent: 25.0,
+            alarm: "orders-5xx".into(),
+            reason: "Threshold Crossed".into(),
+        },
+    };
+    let line = parsed(&rollout_failure(&result).unwrap());
+    assert_eq!(line["@level"], "error");
+    assert_eq!(line["type"], "diagnostic");
+    assert_eq!(line["diagnostic"]["severity"], "error");
+    assert_eq!(line["diagnostic"]["detail"], "Threshold Crossed");
+    assert!(
+        line["diagnostic"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("rolled back at step 2 (25%): alarm orders-5xx is in ALARM")
+    );
+    let promoted = crate::apply::RolloutResult {
+        address: canary,
+        end: crate::apply::RolloutEnd::Promoted,
+    };
+    assert!(rollout_failure(&promoted).is_none());
+}
