@@ -532,3 +532,54 @@ fn rollout_abort_removes_the_canary_and_the_plan_does_not_deploy_it_again() {
     let again = project.expect(1, &["rollout", "abort", CANARY]);
     assert!(again.stderr.contains("aborted"), "{}", again.stderr);
 }
+
+#[test]
+fn ctrl_c_pauses_a_baking_rollout_with_the_state_saved_and_a_resume_finishes_it() {
+    let project = Rollout::new();
+    project.stage_applied();
+    project.write(Some(("auto", "1s")));
+    let child = support::command(
+        project.path(),
+        &["apply", "--auto-approve"],
+        &aws::env_for(&project.proxy.endpoint(), &[]),
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Two alarm checks of the first step recorded, then Ctrl-C.
+    wait_for_journal(project.path(), "\"checks\":2", Duration::from_secs(30));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{CANARY}: paused at step 1 (by interrupt)")),
+        "{stdout}"
+    );
+    let rollout = project.canary_record()["rollout"].clone();
+    assert_eq!(rollout["status"]["status"], "paused", "{rollout}");
+    assert_eq!(rollout["status"]["by"], "interrupt");
+    assert!(
+        rollout["steps"][0]["baked_ms"].as_u64().unwrap() < 1000,
+        "{rollout}"
+    );
+    assert!(
+        !project
+            .path()
+            .join("stagecraft.state.json.journal")
+            .exists()
+    );
+    // A resume without an address takes a rollout an interrupt paused, to its end.
+    let resumed = project.expect(0, &["rollout", "resume", "--wait"]);
+    assert!(
+        resumed.stdout.contains(&format!("{CANARY}: promoted")),
+        "{}",
+        resumed.stdout
+    );
+    project.assert_plan_empty();
+}

@@ -92,11 +92,17 @@ pub enum RolloutEnd {
 }
 
 impl RolloutEnd {
-    /// Whether the run must exit non-zero for it (a rollback or an error).
+    /// Whether the run must exit non-zero for it: a rollback, an error, or a pause by Ctrl-C
+    /// (the run did not finish its work, as an apply whose changes did not all start).
     pub fn is_failure(&self) -> bool {
         matches!(
             self,
-            RolloutEnd::RolledBack { .. } | RolloutEnd::Failed { .. }
+            RolloutEnd::RolledBack { .. }
+                | RolloutEnd::Failed { .. }
+                | RolloutEnd::Paused {
+                    by: PausedBy::Interrupt,
+                    ..
+                }
         )
     }
 }
