@@ -113,3 +113,39 @@ fn applies_through_throttling_conflicts_503s_and_dropped_connections() {
     }
     drop(proxy);
 }
+
+/// `plan --refresh` reads under apply's rules: a throttled or unavailable `GetStages` is retried
+/// with backoff, so a refresh of many REST APIs through a faulty endpoint ends with the same
+/// empty plan a clean one gives, not with the first `TooManyRequestsException`.
+#[test]
+fn refresh_reads_are_retried_through_throttling_and_503s() {
+    let endpoint = aws::endpoint();
+    let proxy = aws::Proxied::start(2, ProxyConfig::new(endpoint.clone()));
+    let via = proxy.endpoint();
+    let dir = tempfile::tempdir().unwrap();
+    let apis = fleet::fleet(8, 1, |s| StageSpec::new(format!("s{s}"), "r1"));
+    fleet::write_config(dir.path(), "50ms", &apis);
+    let applied = aws::stagecraft_at(dir.path(), &via, &["apply", "--auto-approve"], &[]);
+    assert_clean("apply", &applied);
+    proxy.set_faults(FaultRates {
+        throttle: 0.3,
+        unavailable: 0.2,
+        ..FaultRates::NONE
+    });
+    let refreshed = aws::stagecraft_at(
+        dir.path(),
+        &via,
+        &["plan", "--refresh", "--detailed-exitcode"],
+        &[],
+    );
+    assert_eq!(
+        refreshed.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        refreshed.stdout, refreshed.stderr
+    );
+    let injected = proxy.injected();
+    assert!(
+        injected.get("GetStages").copied().unwrap_or(0) > 0,
+        "no GetStages was faulted: {injected:?}"
+    );
+}

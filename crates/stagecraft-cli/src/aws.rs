@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use miette::{IntoDiagnostic, Report};
 use stagecraft_aws::{AwsOptions, AwsProvider, CredentialsError, ResolvedCredentials};
 use stagecraft_config::Config;
-use stagecraft_core::apply::Lane;
+use stagecraft_core::apply::{ApplyOptions, Lane, PacedReads};
 
 use crate::settings::AwsFlags;
 
@@ -169,4 +169,14 @@ pub fn provider(
         "making the AWS clients"
     );
     Ok(runtime.block_on(AwsProvider::from_env(&options)))
+}
+
+/// Reads through `provider` outside an apply (`--refresh`, `import`, `[[import]]` targets),
+/// paced by the lane's bucket and retried as apply's calls are (the configuration's `[aws]`).
+pub fn paced_reads<'a>(
+    aws: &AwsSettings,
+    config: &Config,
+    provider: &'a AwsProvider,
+) -> PacedReads<'a> {
+    PacedReads::new(provider, &ApplyOptions::new(&config.aws, 1, aws.lane()))
 }

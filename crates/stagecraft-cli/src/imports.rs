@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use miette::Report;
 use stagecraft_config::{Address, ConfigError, ConfigErrors, Import};
+use stagecraft_core::apply::PacedReads;
 use stagecraft_core::plan::PlanMode;
 use stagecraft_core::state::{ResourceState, State};
 
@@ -30,7 +31,7 @@ pub fn pending<'a>(loaded: &'a Loaded, state: Option<&State>, mode: PlanMode) ->
 
 /// The live records of `blocks`' resources, read from AWS.
 pub async fn read(
-    provider: &dyn stagecraft_core::provider::Provider,
+    reads: &PacedReads<'_>,
     loaded: &Loaded,
     blocks: &[&Import],
 ) -> Result<BTreeMap<Address, ResourceState>, Report> {
@@ -38,7 +39,7 @@ pub async fn read(
     let mut out = BTreeMap::new();
     let mut missing = Vec::new();
     for block in blocks {
-        match import_record(provider, &loaded.config, &block.to, &seed).await {
+        match import_record(reads, &loaded.config, &block.to, &seed).await {
             Ok((record, _)) => {
                 out.insert(block.to.clone(), record);
             }

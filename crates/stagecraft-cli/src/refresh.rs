@@ -7,9 +7,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use miette::Report;
 use stagecraft_config::{Address, Config, Value};
+use stagecraft_core::apply::PacedReads;
 use stagecraft_core::live::{self, Drift};
 use stagecraft_core::plan::branch_url;
-use stagecraft_core::provider::{LiveStage, Provider};
+use stagecraft_core::provider::LiveStage;
 use stagecraft_core::state::{ResourceState, SaltSeed, State};
 
 pub(crate) fn failed(what: &str, error: impl std::fmt::Display) -> Report {
@@ -43,7 +44,7 @@ pub(crate) fn salt_seed() -> SaltSeed {
 
 /// The state with every recorded resource read back from AWS, and the drift found.
 pub async fn refresh(
-    provider: &dyn Provider,
+    reads: &PacedReads<'_>,
     config: &Config,
     state: &State,
 ) -> Result<(State, Vec<Drift>), Report> {
@@ -58,7 +59,7 @@ pub async fn refresh(
             ResourceState::Branch(_) => continue,
         };
         if !stages.contains_key(api) {
-            let live = provider
+            let live = reads
                 .get_stages(api)
                 .await
                 .map_err(|error| failed(&format!("GetStages for REST API {api}"), error))?;
@@ -87,7 +88,7 @@ pub async fn refresh(
                 (fresh.map(ResourceState::Canary), drift)
             }
             ResourceState::Branch(branch) => {
-                let live = provider
+                let live = reads
                     .get_branch(&branch.app_id, &branch.branch_name)
                     .await
                     .map_err(|error| failed(&format!("GetBranch for {address}"), error))?;
@@ -98,7 +99,7 @@ pub async fn refresh(
                 if let (Some(fresh), Some(live)) = (&mut fresh, &live)
                     && fresh.url.is_none()
                 {
-                    let app = provider
+                    let app = reads
                         .get_app(&branch.app_id)
                         .await
                         .map_err(|error| failed(&format!("GetApp for {address}"), error))?;

@@ -160,8 +160,11 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
         && let Some(recorded) = &state
     {
         // What AWS reports is the truth: recorded before planning, drift shown.
-        let (mut fresh, drifts) =
-            runtime.block_on(refresh::refresh(&provider, &loaded.config, recorded))?;
+        let (mut fresh, drifts) = runtime.block_on(refresh::refresh(
+            &aws::paced_reads(&aws, &loaded.config, &provider),
+            &loaded.config,
+            recorded,
+        ))?;
         if !drifts.is_empty() {
             let drift = stagecraft_core::render::drift(&drifts);
             match view {
@@ -190,7 +193,8 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
             let imported = if pending.is_empty() {
                 Default::default()
             } else {
-                runtime.block_on(crate::imports::read(&provider, &loaded, &pending))?
+                let reads = aws::paced_reads(&aws, &loaded.config, &provider);
+                runtime.block_on(crate::imports::read(&reads, &loaded, &pending))?
             };
             let plan = build_plan(
                 &loaded,

@@ -3,9 +3,10 @@
 
 use miette::Report;
 use stagecraft_config::{Address, Config};
+use stagecraft_core::apply::PacedReads;
 use stagecraft_core::live::{self, LiveSecrets};
 use stagecraft_core::plan::branch_url;
-use stagecraft_core::provider::{Provider, ProviderError};
+use stagecraft_core::provider::ProviderError;
 use stagecraft_core::state::{ResourceState, SaltSeed, State};
 
 use crate::EXIT_OK;
@@ -68,7 +69,7 @@ fn found<T>(
 /// The record of a live resource that `config` declares at `address` (for a stage or canary,
 /// at its configured revision, with the revision -> deployment mapping it implies).
 pub(crate) async fn import_record(
-    provider: &dyn Provider,
+    reads: &PacedReads<'_>,
     config: &Config,
     address: &Address,
     seed: &SaltSeed,
@@ -81,7 +82,7 @@ pub(crate) async fn import_record(
                 .ok_or_else(|| not_declared(&text))?;
             let api_id = &config.rest_apis[api].id;
             let live = found(
-                provider.get_stage(api_id, stage).await,
+                reads.get_stage(api_id, stage).await,
                 &format!("GetStage for {text}"),
                 || format!("REST API {api_id} has no stage {stage} to import"),
             )?;
@@ -140,7 +141,7 @@ pub(crate) async fn import_record(
                 .ok_or_else(|| not_declared(&text))?;
             let app_id = &config.amplify_apps[app].id;
             let live = found(
-                provider.get_branch(app_id, branch).await,
+                reads.get_branch(app_id, branch).await,
                 &format!("GetBranch for {text}"),
                 || format!("Amplify app {app_id} has no branch {branch} to import"),
             )?;
@@ -155,7 +156,7 @@ pub(crate) async fn import_record(
                 },
             );
             // The URL: the display name AWS has under the app's domain (only GetApp has it).
-            let app = provider
+            let app = reads
                 .get_app(app_id)
                 .await
                 .map_err(|error| failed(&format!("GetApp for {text}"), error))?;
@@ -202,7 +203,7 @@ pub fn run(settings: &Settings, address: &str) -> Result<u8, Report> {
     let provider = aws::provider(&aws, &runtime)?;
     let (record, mapping) = runtime
         .block_on(import_record(
-            &provider,
+            &aws::paced_reads(&aws, &loaded.config, &provider),
             &loaded.config,
             &parsed,
             &salt_seed(),

@@ -161,8 +161,11 @@ pub fn run(settings: &Settings, args: &PlanArgs) -> Result<u8, Report> {
     {
         let runtime = aws::runtime()?;
         let provider = aws::provider(&aws, &runtime)?;
-        let (fresh, drifts) =
-            runtime.block_on(refresh::refresh(&provider, &loaded.config, recorded))?;
+        let (fresh, drifts) = runtime.block_on(refresh::refresh(
+            &aws::paced_reads(&aws, &loaded.config, &provider),
+            &loaded.config,
+            recorded,
+        ))?;
         if !drifts.is_empty() {
             let text = stagecraft_core::render::drift(&drifts);
             if args.format == Format::Text && !args.json {
@@ -190,7 +193,8 @@ pub fn run(settings: &Settings, args: &PlanArgs) -> Result<u8, Report> {
     } else {
         let runtime = aws::runtime()?;
         let provider = aws::provider(&aws, &runtime)?;
-        runtime.block_on(imports::read(&provider, &loaded, &pending))?
+        let reads = aws::paced_reads(&aws, &loaded.config, &provider);
+        runtime.block_on(imports::read(&reads, &loaded, &pending))?
     };
     let plan = build_plan(
         &loaded,

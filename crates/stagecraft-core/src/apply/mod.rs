@@ -17,6 +17,7 @@ mod journal;
 mod outputs;
 mod patch;
 mod protocol;
+mod reads;
 pub mod record;
 mod rollout;
 mod schedule;
@@ -45,6 +46,7 @@ pub use journal::{
     Call, Effect, Interrupted, JournalEntry, JournalError, Replay, Service, SnapshotMarker,
     carried, parse, replay,
 };
+pub use reads::PacedReads;
 pub use rollout::{RolloutCommand, RolloutEnd, RolloutError, RolloutResult, paused, rollout};
 
 use crate::plan::{Action, Change, ChangeKind, Counts, Desired, Plan, PlannedArtifact};
