@@ -7,11 +7,11 @@
 //! `cbor2`, pinned by `scripts/localstack.sh`).
 
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_cloudwatch::config::{BehaviorVersion, Region};
 use aws_sdk_cloudwatch::error::DisplayErrorContext;
 use aws_sdk_cloudwatch::types::{AlarmType, ComparisonOperator, StateValue};
 
-use crate::localstack::{REGION, SetupError};
+use crate::localstack::{REGION, SetupError, test_credentials};
 
 /// The namespace of the metric the alarms watch.
 pub const NAMESPACE: &str = "Stagecraft/Tests";
@@ -25,13 +25,7 @@ pub fn cloudwatch_client(endpoint: &str, region: &str) -> Client {
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(region.to_owned()))
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "stagecraft-testkit",
-        ))
+        .credentials_provider(test_credentials())
         .build();
     Client::from_conf(config)
 }

@@ -69,6 +69,11 @@ impl fmt::Display for SetupError {
 
 impl std::error::Error for SetupError {}
 
+/// The credentials every LocalStack client of the tests signs with (LocalStack takes any).
+pub(crate) fn test_credentials() -> Credentials {
+    Credentials::new("test", "test", None, None, "stagecraft-testkit")
+}
+
 /// An API Gateway client for LocalStack at `endpoint`: test credentials, `region`, no retries
 /// beyond the SDK's standard ones.
 pub fn apigateway_client(endpoint: &str, region: &str) -> Client {
@@ -76,13 +81,7 @@ pub fn apigateway_client(endpoint: &str, region: &str) -> Client {
         .behavior_version(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new(region.to_owned()))
-        .credentials_provider(Credentials::new(
-            "test",
-            "test",
-            None,
-            None,
-            "stagecraft-testkit",
-        ))
+        .credentials_provider(test_credentials())
         .build();
     Client::from_conf(config)
 }

@@ -35,6 +35,17 @@ pub fn run(settings: &Settings, command: &RolloutCommand) -> Result<u8, Report> 
     let backend = Backend::for_config(&loaded, &aws)?;
     let lock = Arc::new(backend.lock("rollout", settings.lock_timeout)?);
     let (state, in_doubt) = recover(&backend, &lock, backend.read()?)?;
+    let drive = |state: State, command: &Command| {
+        engine(
+            settings,
+            &loaded,
+            &aws,
+            (&backend, &lock),
+            state,
+            &in_doubt,
+            command,
+        )
+    };
     match command {
         RolloutCommand::Status { json } => {
             let state = state.unwrap_or_else(|| State::new("", String::new()));
@@ -90,30 +101,14 @@ pub fn run(settings: &Settings, command: &RolloutCommand) -> Result<u8, Report> 
                 addresses,
                 wait: *wait,
             };
-            engine(
-                settings,
-                &loaded,
-                &aws,
-                (&backend, &lock),
-                state,
-                &in_doubt,
-                &command,
-            )
+            drive(state, &command)
         }
         RolloutCommand::Abort { address } => {
             let address = parse(address)?;
             let state = state.ok_or_else(no_state)?;
             rollout_of(&state, &address)?;
             let command = Command::Abort(address);
-            engine(
-                settings,
-                &loaded,
-                &aws,
-                (&backend, &lock),
-                state,
-                &in_doubt,
-                &command,
-            )
+            drive(state, &command)
         }
         RolloutCommand::Promote {
             address,
@@ -123,15 +118,7 @@ pub fn run(settings: &Settings, command: &RolloutCommand) -> Result<u8, Report> 
             let state = state.ok_or_else(no_state)?;
             let (canary, _) = rollout_of(&state, &address)?;
             let command = Command::Promote(address.clone());
-            let code = engine(
-                settings,
-                &loaded,
-                &aws,
-                (&backend, &lock),
-                state,
-                &in_doubt,
-                &command,
-            )?;
+            let code = drive(state, &command)?;
             if code == EXIT_OK && *write_config {
                 write_config::promote(settings, &address, &canary.revision)?;
             }

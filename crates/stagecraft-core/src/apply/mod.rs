@@ -441,14 +441,7 @@ impl<'a> Run<'a> {
         Run {
             ctx,
             plan,
-            schedule: Schedule::new(
-                options.create_deployment_interval,
-                options.request_rate,
-                options.alarm_request_rate,
-                options.max_attempts,
-                options.retry_base,
-                options.retry_cap,
-            ),
+            schedule: Schedule::for_options(options),
             state: Mutex::new(state),
             operations: AtomicU64::new(0),
             journal_error: Mutex::new(None),

@@ -12,7 +12,7 @@ use std::sync::atomic::Ordering;
 
 use super::error::{ApplyError, JournalFailed};
 use super::journal::{Call, SnapshotMarker};
-use super::schedule::{CallKind, Stopped};
+use super::schedule::{CallKind, Stopped, uncancelled};
 use super::{Effect, Event, JournalEntry, Run};
 use crate::provider::{ErrorKind, ProviderError};
 use stagecraft_config::Address;
@@ -218,7 +218,7 @@ impl Run<'_> {
         Fut: Future<Output = Result<T, ProviderError>>,
     {
         let never_cancelled = |_| Ok::<(), Infallible>(());
-        match self
+        let result = self
             .scheduled(
                 address,
                 call,
@@ -227,12 +227,8 @@ impl Run<'_> {
                 never_cancelled,
                 |_| {},
             )
-            .await
-        {
-            Ok(value) => Ok(value),
-            Err(Stopped::Cancelled(never)) => match never {},
-            Err(Stopped::Failed(source)) => Err(ApplyError::Call { call, source }),
-        }
+            .await;
+        uncancelled(result).map_err(|source| ApplyError::Call { call, source })
     }
 
     pub(super) fn progress(&self, address: &Address, message: String) {

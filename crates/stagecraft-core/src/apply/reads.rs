@@ -9,7 +9,7 @@ use std::future::Future;
 
 use super::ApplyOptions;
 use super::journal::Service;
-use super::schedule::{CallKind, Lane, Schedule, Stopped};
+use super::schedule::{CallKind, Lane, Schedule, uncancelled};
 use crate::provider::{LiveApp, LiveBranch, LiveStage, Provider, ProviderResult};
 
 /// A provider's reads, paced and retried.
@@ -24,14 +24,7 @@ impl<'a> PacedReads<'a> {
     pub fn new(provider: &'a dyn Provider, options: &ApplyOptions) -> PacedReads<'a> {
         PacedReads {
             provider,
-            schedule: Schedule::new(
-                options.create_deployment_interval,
-                options.request_rate,
-                options.alarm_request_rate,
-                options.max_attempts,
-                options.retry_base,
-                options.retry_cap,
-            ),
+            schedule: Schedule::for_options(options),
             lane: options.lane.clone(),
         }
     }
@@ -47,7 +40,7 @@ impl<'a> PacedReads<'a> {
         Fut: Future<Output = ProviderResult<T>>,
     {
         let never_cancelled = |_| Ok::<(), Infallible>(());
-        match self
+        let result = self
             .schedule
             .run(
                 &self.lane,
@@ -57,12 +50,8 @@ impl<'a> PacedReads<'a> {
                 never_cancelled,
                 |_| {},
             )
-            .await
-        {
-            Ok(value) => Ok(value),
-            Err(Stopped::Cancelled(never)) => match never {},
-            Err(Stopped::Failed(error)) => Err(error),
-        }
+            .await;
+        uncancelled(result)
     }
 
     /// `GetStages`.

@@ -106,6 +106,17 @@ pub(crate) enum Stopped<E> {
     Failed(ProviderError),
 }
 
+/// The outcome of a call that nothing could cancel: its value or AWS's error.
+pub(crate) fn uncancelled<V>(
+    result: Result<V, Stopped<std::convert::Infallible>>,
+) -> Result<V, ProviderError> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(Stopped::Cancelled(never)) => match never {},
+        Err(Stopped::Failed(error)) => Err(error),
+    }
+}
+
 /// A retry the schedule is about to make, for progress reporting.
 #[derive(Debug, Clone)]
 pub(crate) struct RetryNotice<'a> {
@@ -140,6 +151,18 @@ impl Schedule {
     /// The bucket a call to `service` in `lane` takes its token from; `None` for a service
     /// paced otherwise (Amplify: its quotas are per operation and generous; its jobs are bounded
     /// by a semaphore of their own).
+    /// The schedule of `options`' quotas and retries.
+    pub(crate) fn for_options(options: &super::ApplyOptions) -> Schedule {
+        Schedule::new(
+            options.create_deployment_interval,
+            options.request_rate,
+            options.alarm_request_rate,
+            options.max_attempts,
+            options.retry_base,
+            options.retry_cap,
+        )
+    }
+
     fn bucket(&self, service: Service, lane: &Lane) -> Option<Arc<TokenBucket>> {
         let rate = match service {
             Service::ApiGateway => self.rate,
