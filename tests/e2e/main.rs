@@ -10,6 +10,7 @@ mod credentials;
 mod faults;
 mod flags;
 mod fleet;
+mod generate;
 mod import;
 mod integrity;
 mod interrupt;

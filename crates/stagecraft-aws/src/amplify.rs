@@ -222,6 +222,31 @@ pub(crate) async fn get_branch(
     }
 }
 
+/// `ListBranches`: every page (`nextToken`), in the order Amplify lists them.
+pub(crate) async fn list_branches(
+    client: &Client,
+    app_id: &str,
+) -> ProviderResult<Vec<LiveBranch>> {
+    const OP: &str = "ListBranches";
+    tracing::debug!(app_id, "{OP}");
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .list_branches()
+            .app_id(app_id)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| from_amplify_sdk(OP, e))?;
+        out.extend(page.branches().iter().map(live_branch));
+        match page.next_token() {
+            Some(next) if !next.is_empty() => token = Some(next.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
 /// `DeleteBranch`.
 pub(crate) async fn delete_branch(
     client: &Client,

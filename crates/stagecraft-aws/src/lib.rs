@@ -236,6 +236,10 @@ impl Provider for AwsProvider {
         amplify::get_branch(&self.amplify, app_id, branch_name).await
     }
 
+    async fn list_branches(&self, app_id: &str) -> ProviderResult<Vec<LiveBranch>> {
+        amplify::list_branches(&self.amplify, app_id).await
+    }
+
     async fn delete_branch(&self, app_id: &str, branch_name: &str) -> ProviderResult<()> {
         amplify::delete_branch(&self.amplify, app_id, branch_name).await
     }

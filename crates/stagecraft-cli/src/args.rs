@@ -95,6 +95,9 @@ pub enum Command {
         /// The resource address, e.g. `rest_apis.orders.stages.prod`.
         address: String,
     },
+    /// Write a deploy.toml of what already runs (stages, canaries, branches), with one
+    /// `[[import]]` per resource: its plan shows only imports, and applying it changes nothing.
+    Generate(GenerateArgs),
     /// Render a saved plan.
     Show {
         /// The saved plan (from `plan --out`).
@@ -156,6 +159,26 @@ pub struct OutputArgs {
     /// (one output: its value as JSON).
     #[arg(long)]
     pub json: bool,
+}
+
+/// `generate` options.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// A REST API to adopt, by id (repeatable): every stage, with its canary.
+    #[arg(long = "rest-api", value_name = "ID", action = clap::ArgAction::Append)]
+    pub rest_apis: Vec<String>,
+    /// An Amplify app to adopt, by id (repeatable): every branch.
+    #[arg(long = "amplify-app", value_name = "ID", action = clap::ArgAction::Append)]
+    pub amplify_apps: Vec<String>,
+    /// Write the file here instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+    /// With `--out`: replace a file that exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
+    /// `[project] name` of the generated file.
+    #[arg(long, value_name = "NAME", default_value = "adopted")]
+    pub project: String,
 }
 
 /// `fmt` options.

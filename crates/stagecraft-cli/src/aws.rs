@@ -48,11 +48,14 @@ pub struct AwsSettings {
 impl AwsSettings {
     /// The settings for a command over `config`.
     pub fn new(flags: &AwsFlags, config: &Config) -> AwsSettings {
+        AwsSettings::with_region(flags, config.project.region.clone())
+    }
+
+    /// The AWS side of a command with no configuration (`generate`): `--region`, else
+    /// `default_region`, else the AWS chain.
+    pub fn with_region(flags: &AwsFlags, default_region: Option<String>) -> AwsSettings {
         AwsSettings {
-            decided: flags
-                .region
-                .clone()
-                .or_else(|| config.project.region.clone()),
+            decided: flags.region.clone().or(default_region),
             profile: flags.profile.clone(),
             endpoint_url: flags.endpoint_url.clone(),
             chain: OnceLock::new(),

@@ -64,6 +64,7 @@ fn main() -> ExitCode {
         Command::Plan(args) => commands::plan::run(&settings, args),
         Command::Apply(args) => commands::apply::run(&settings, args),
         Command::Import { address } => commands::import::run(&settings, address),
+        Command::Generate(args) => commands::generate::run(&settings, args),
         Command::Show { file, format } => commands::show::run(&settings, file, *format),
         Command::State(command) => commands::state::run(&settings, command),
         Command::ForceUnlock { id } => commands::state::force_unlock(&settings, id),

@@ -11,6 +11,7 @@ mod address;
 mod edit;
 mod error;
 mod format;
+mod generate;
 mod import;
 mod indexed_source;
 mod model;
@@ -26,6 +27,10 @@ pub use address::{Address, AddressError, AddressRef, Attribute, Reference, Resou
 pub use edit::{ConfigText, EditError, Edited, promote_in_config};
 pub use error::{ConfigError, ConfigErrors, SHOWN_IN_FULL, SpanRange, did_you_mean};
 pub use format::format;
+pub use generate::{
+    Adopted, AdoptedApi, AdoptedApp, AdoptedBranch, AdoptedCanary, AdoptedStage, generate,
+    revision_label,
+};
 pub use import::{Import, import_id};
 pub use miette::SourceSpan;
 pub use model::*;

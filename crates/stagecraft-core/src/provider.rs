@@ -524,6 +524,8 @@ pub trait Provider: Send + Sync {
 
     /// `GetApp`.
     async fn get_app(&self, app_id: &str) -> ProviderResult<LiveApp>;
+    /// `ListBranches`: every branch of an app, all pages read (`stagecraft generate`).
+    async fn list_branches(&self, app_id: &str) -> ProviderResult<Vec<LiveBranch>>;
     /// `CreateBranch`.
     async fn create_branch(
         &self,

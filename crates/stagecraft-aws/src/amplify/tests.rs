@@ -14,6 +14,7 @@ use aws_sdk_amplify::operation::delete_branch::DeleteBranchOutput;
 use aws_sdk_amplify::operation::get_app::{GetAppError, GetAppOutput};
 use aws_sdk_amplify::operation::get_branch::{GetBranchError, GetBranchOutput};
 use aws_sdk_amplify::operation::get_job::GetJobOutput;
+use aws_sdk_amplify::operation::list_branches::ListBranchesOutput;
 use aws_sdk_amplify::operation::list_jobs::ListJobsOutput;
 use aws_sdk_amplify::operation::start_deployment::StartDeploymentOutput;
 use aws_sdk_amplify::operation::stop_job::StopJobOutput;
@@ -356,6 +357,34 @@ async fn get_branch_maps_stage_none_and_fields() {
             display_name: "main-site".into(),
         }
     );
+}
+
+#[tokio::test]
+async fn list_branches_reads_every_page() {
+    let first = mock!(Client::list_branches)
+        .match_requests(|req| req.app_id() == Some("app1") && req.next_token().is_none())
+        .then_output(|| {
+            ListBranchesOutput::builder()
+                .branches(branch("main").build().unwrap())
+                .next_token("t2")
+                .build()
+                .unwrap()
+        });
+    let second = mock!(Client::list_branches)
+        .match_requests(|req| req.app_id() == Some("app1") && req.next_token() == Some("t2"))
+        .then_output(|| {
+            ListBranchesOutput::builder()
+                .branches(branch("feature/x").description("preview").build().unwrap())
+                .build()
+                .unwrap()
+        });
+    let provider = amplify_provider(&[&first, &second]);
+    let branches = provider.list_branches("app1").await.unwrap();
+    let names: Vec<&str> = branches.iter().map(|b| b.branch_name.as_str()).collect();
+    assert_eq!(names, ["main", "feature/x"]);
+    assert_eq!(branches[1].description.as_deref(), Some("preview"));
+    assert_eq!(first.num_calls(), 1);
+    assert_eq!(second.num_calls(), 1);
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod completions;
 pub mod fmt;
+pub mod generate;
 pub mod graph;
 pub mod import;
 pub mod man;

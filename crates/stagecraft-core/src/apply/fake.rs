@@ -699,6 +699,17 @@ impl Provider for FakeAws {
         Ok(self.branch(app_id, branch_name))
     }
 
+    async fn list_branches(&self, app_id: &str) -> ProviderResult<Vec<LiveBranch>> {
+        self.enter("ListBranches", None, app_id.to_string()).await?;
+        let world = self.world.lock().unwrap();
+        Ok(world
+            .branches
+            .iter()
+            .filter(|((app, _), _)| app == app_id)
+            .map(|(_, branch)| branch.clone())
+            .collect())
+    }
+
     async fn delete_branch(&self, app_id: &str, branch_name: &str) -> ProviderResult<()> {
         self.enter("DeleteBranch", None, branch_name.to_string())
             .await?;
