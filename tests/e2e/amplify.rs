@@ -493,6 +493,16 @@ pub(crate) fn amplify_client(endpoint: &str) -> aws_sdk_amplify::Client {
 fn the_sandbox_quick_start_applies_the_example() {
     let dir = crate::support::scratch();
     let runtime = server_runtime(1);
+    // The example's fixed REST API ids: gone first, so that a LocalStack an earlier run left
+    // them in (with stages no state of this run records) starts as a fresh one.
+    for id in ["a1b2c3d4e5", "p9q8r7s6t5"] {
+        runtime
+            .block_on(stagecraft_testkit::localstack::delete_rest_api(
+                &aws::endpoint(),
+                id,
+            ))
+            .unwrap();
+    }
     let mut options = SandboxOptions::new(dir.path().join("deploy.toml.example"));
     options.localstack = LocalStackSource::Existing {
         endpoint: aws::endpoint(),

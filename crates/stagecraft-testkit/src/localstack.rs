@@ -136,6 +136,24 @@ pub async fn ensure_rest_api(client: &Client, id: &str, name: &str) -> Result<bo
     }
 }
 
+/// Deletes the REST API `id` from LocalStack at `endpoint` with its stages and deployments, if
+/// it exists: a test that needs a fixed id (an example's) starts from nothing even on a
+/// LocalStack an earlier run left it in.
+pub async fn delete_rest_api(endpoint: &str, id: &str) -> Result<(), SetupError> {
+    let client = apigateway_client(endpoint, REGION);
+    match client.delete_rest_api().rest_api_id(id).send().await {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_not_found_exception()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(SetupError::sdk("DeleteRestApi", err)),
+    }
+}
+
 /// `GET /` with a MOCK integration answering 200: API Gateway refuses to deploy an API without
 /// any method.
 async fn add_root_mock_method(client: &Client, api_id: &str) -> Result<(), SetupError> {
