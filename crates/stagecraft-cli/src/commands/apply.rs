@@ -249,14 +249,7 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
     }
 
     early_interrupt.abort();
-    let journal = Arc::new(backend.create_journal(&lock)?);
-    let interrupt = Arc::new(Interrupt::default());
-    runtime.spawn(watch_interrupts(
-        interrupt.clone(),
-        backend.clone(),
-        lock.clone(),
-        journal.clone(),
-    ));
+    let (journal, interrupt) = open_journal(&runtime, &backend, &lock)?;
     let progress = (view == View::Human).then(|| Progress::new(plan.changes.len()));
     let json_progress = JsonProgress::new(&plan);
     let sink = |event: Event| match &progress {
@@ -401,8 +394,26 @@ pub(crate) fn close_journal(
     Ok(())
 }
 
+/// The run's journal, opened under `lock`, and its Ctrl-C: watched from now on (the first stops
+/// what has not begun, the second folds the journal into the state and exits).
+pub(crate) fn open_journal(
+    runtime: &tokio::runtime::Runtime,
+    backend: &Backend,
+    lock: &Arc<StateLock>,
+) -> Result<(Arc<FileJournal>, Arc<Interrupt>), Report> {
+    let journal = Arc::new(backend.create_journal(lock)?);
+    let interrupt = Arc::new(Interrupt::default());
+    runtime.spawn(watch_interrupts(
+        interrupt.clone(),
+        backend.clone(),
+        lock.clone(),
+        journal.clone(),
+    ));
+    Ok((journal, interrupt))
+}
+
 /// First Ctrl-C: start nothing new. Second: fold the journal into the state and exit.
-pub(crate) async fn watch_interrupts(
+async fn watch_interrupts(
     interrupt: Arc<Interrupt>,
     backend: Backend,
     lock: Arc<StateLock>,

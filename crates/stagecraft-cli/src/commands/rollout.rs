@@ -12,7 +12,7 @@ use std::sync::Arc;
 use miette::Report;
 use stagecraft_config::Address;
 use stagecraft_core::apply::{
-    self, ApplyOptions, Artifacts, Context, Event, Interrupt, Package, PackageError,
+    self, ApplyOptions, Artifacts, Context, Event, Package, PackageError,
     RolloutCommand as Command, RolloutEnd, RolloutResult, SensitiveValues,
 };
 use stagecraft_core::plan::PlannedArtifact;
@@ -22,7 +22,7 @@ use crate::args::RolloutCommand;
 use crate::aws::{self, AwsSettings};
 use crate::backend::{Backend, StateLock};
 use crate::clock::SystemClock;
-use crate::commands::apply::{close_journal, watch_interrupts};
+use crate::commands::apply::{close_journal, open_journal};
 use crate::load::{Loaded, SecretMode, load};
 use crate::recovery::recover;
 use crate::settings::Settings;
@@ -140,14 +140,7 @@ fn engine(
 ) -> Result<u8, Report> {
     let runtime = aws::runtime()?;
     let provider = aws::provider(aws, &runtime)?;
-    let journal = Arc::new(backend.create_journal(lock)?);
-    let interrupt = Arc::new(Interrupt::default());
-    runtime.spawn(watch_interrupts(
-        interrupt.clone(),
-        backend.clone(),
-        lock.clone(),
-        journal.clone(),
-    ));
+    let (journal, interrupt) = open_journal(&runtime, backend, lock)?;
     let options = ApplyOptions::new(&loaded.config.aws, settings.parallelism, aws.lane());
     let sensitive = SensitiveValues::default();
     let sink = |_: Event| {};
