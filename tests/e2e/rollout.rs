@@ -26,6 +26,20 @@ struct Rollout {
 }
 
 impl Rollout {
+    /// `apply --auto-approve` started in the background through the proxy, its output to
+    /// `output` (made twice: stdout and stderr).
+    fn spawn_apply(&self, output: fn() -> Stdio) -> std::process::Child {
+        support::command(
+            self.path(),
+            &["apply", "--auto-approve"],
+            &aws::env_for(&self.proxy.endpoint(), &[]),
+        )
+        .stdout(output())
+        .stderr(output())
+        .spawn()
+        .unwrap()
+    }
+
     fn new() -> Rollout {
         let api = aws::new_api();
         let alarms = [format!("{api}-5xx"), format!("{api}-latency")];
@@ -222,15 +236,7 @@ fn an_alarm_during_the_second_bake_rolls_back_within_one_poll_interval_and_is_no
     let project = Rollout::new();
     project.stage_applied();
     project.write(Some(("auto", "1s")));
-    let child = support::command(
-        project.path(),
-        &["apply", "--auto-approve"],
-        &aws::env_for(&project.proxy.endpoint(), &[]),
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let child = project.spawn_apply(Stdio::piped);
     // The second step's record (25%) is journaled once traffic moved.
     wait_for_journal(project.path(), "\"percent\":25.0", Duration::from_secs(30));
     let fired = now_ms();
@@ -302,15 +308,7 @@ fn twenty_rollouts_killed_at_random_instants_resume_without_a_repeated_step_or_s
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
         let delay = Duration::from_millis(20 + (seed >> 33) % range);
-        let mut child = support::command(
-            project.path(),
-            &["apply", "--auto-approve"],
-            &aws::env_for(&project.proxy.endpoint(), &[]),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        let mut child = project.spawn_apply(Stdio::null);
         std::thread::sleep(delay);
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -538,15 +536,7 @@ fn ctrl_c_pauses_a_baking_rollout_with_the_state_saved_and_a_resume_finishes_it(
     let project = Rollout::new();
     project.stage_applied();
     project.write(Some(("auto", "1s")));
-    let child = support::command(
-        project.path(),
-        &["apply", "--auto-approve"],
-        &aws::env_for(&project.proxy.endpoint(), &[]),
-    )
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
+    let child = project.spawn_apply(Stdio::piped);
     // Two alarm checks of the first step recorded, then Ctrl-C.
     wait_for_journal(project.path(), "\"checks\":2", Duration::from_secs(30));
     let status = std::process::Command::new("kill")

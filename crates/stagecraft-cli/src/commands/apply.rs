@@ -144,6 +144,8 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
 
     let runtime = aws::runtime()?;
     let provider = aws::provider(&aws, &runtime)?;
+    // The refresh's and the imports' reads share one bucket, as the calls of one lane.
+    let reads = aws::paced_reads(&aws, &loaded.config, &provider);
     // Until the executor starts, Ctrl-C releases the lock (an S3 lock object would otherwise
     // stay behind) and exits; the executor's own handling replaces this one.
     let early_interrupt = runtime.spawn({
@@ -160,11 +162,8 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
         && let Some(recorded) = &state
     {
         // What AWS reports is the truth: recorded before planning, drift shown.
-        let (mut fresh, drifts) = runtime.block_on(refresh::refresh(
-            &aws::paced_reads(&aws, &loaded.config, &provider),
-            &loaded.config,
-            recorded,
-        ))?;
+        let (mut fresh, drifts) =
+            runtime.block_on(refresh::refresh(&reads, &loaded.config, recorded))?;
         if !drifts.is_empty() {
             let drift = stagecraft_core::render::drift(&drifts);
             match view {
@@ -193,7 +192,6 @@ pub fn run(settings: &Settings, args: &ApplyArgs) -> Result<u8, Report> {
             let imported = if pending.is_empty() {
                 Default::default()
             } else {
-                let reads = aws::paced_reads(&aws, &loaded.config, &provider);
                 runtime.block_on(crate::imports::read(&reads, &loaded, &pending))?
             };
             let plan = build_plan(

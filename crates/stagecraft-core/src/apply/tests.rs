@@ -76,6 +76,19 @@ pub(super) async fn apply_with(
     in_doubt: &[Interrupted],
 ) -> Applied {
     let plan = make_plan(config, state.as_ref()).unwrap();
+    apply_plan(aws, config, &plan, state, options, journal, in_doubt).await
+}
+
+/// Applies `plan` (made from `config`) to `state` against the fake, with the test clock.
+pub(super) async fn apply_plan(
+    aws: &FakeAws,
+    config: &Config,
+    plan: &Plan,
+    state: Option<State>,
+    options: &ApplyOptions,
+    journal: MemoryJournal,
+    in_doubt: &[Interrupted],
+) -> Applied {
     let secrets = stagecraft_config::resolve_secrets(config, &TestHost).unwrap();
     let sensitive = SensitiveValues::new(config, &secrets);
     let events = Mutex::new(Vec::new());
@@ -93,7 +106,7 @@ pub(super) async fn apply_with(
         run_id: "run1",
         clock: &TokioClock::starting_at(crate::state::Timestamp::from_millis(T0)),
     };
-    let report = apply(&plan, state, &ctx).await;
+    let report = apply(plan, state, &ctx).await;
     Applied {
         report,
         journal: journal.entries.into_inner().unwrap(),

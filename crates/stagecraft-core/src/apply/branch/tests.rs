@@ -22,6 +22,15 @@ fn address() -> Address {
     Address::parse(r#"amplify_apps.web.branches."feature/x""#).unwrap()
 }
 
+/// The error the branch's change failed with (panics when it did not fail).
+fn branch_error(run: &super::super::tests::Applied) -> String {
+    let result = run.report.results.iter().find(|r| r.address == address());
+    match result.map(|result| &result.outcome) {
+        Some(Outcome::Failed { error }) => error.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
 fn branch_of(state: &State) -> crate::state::BranchState {
     match state.resources.get(&address()) {
         Some(ResourceState::Branch(branch)) => branch.clone(),
@@ -232,19 +241,10 @@ async fn an_unrecorded_branch_that_exists_is_refused_with_the_import_command() {
     aws.put_branch(APP, theirs.clone());
     let cfg = config(BRANCH);
     let run = apply_config(&aws, &cfg, None).await;
-    let failure = run
-        .report
-        .results
-        .iter()
-        .find(|r| r.address == address())
-        .unwrap();
-    match &failure.outcome {
-        Outcome::Failed { error } => assert_eq!(
-            error,
-            r#"branch feature/x already exists in Amplify (stage PRODUCTION, display name "feature-x", description "made by hand") and no apply of this state made it, so nothing was changed; to manage it with stagecraft, run `stagecraft import 'amplify_apps.web.branches."feature/x"'`"#
-        ),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        branch_error(&run),
+        r#"branch feature/x already exists in Amplify (stage PRODUCTION, display name "feature-x", description "made by hand") and no apply of this state made it, so nothing was changed; to manage it with stagecraft, run `stagecraft import 'amplify_apps.web.branches."feature/x"'`"#
+    );
     for operation in ["CreateBranch", "UpdateBranch", "CreateAmplifyDeployment"] {
         assert_eq!(aws.count(operation), 0, "{operation}");
     }
@@ -282,19 +282,11 @@ async fn a_lost_create_that_finds_a_differing_branch_is_refused_not_resent() {
         aws.put_branch(APP, theirs.clone());
     };
     let (run, ()) = tokio::join!(apply_config(&aws, &cfg, None), meddle);
-    let failure = run
-        .report
-        .results
-        .iter()
-        .find(|r| r.address == address())
-        .unwrap();
-    match &failure.outcome {
-        Outcome::Failed { error } => assert!(
-            error.starts_with("branch feature/x already exists in Amplify (stage DEVELOPMENT"),
-            "{error}"
-        ),
-        other => panic!("{other:?}"),
-    }
+    let error = branch_error(&run);
+    assert!(
+        error.starts_with("branch feature/x already exists in Amplify (stage DEVELOPMENT"),
+        "{error}"
+    );
     assert_eq!(aws.count("CreateBranch"), 1);
     assert_eq!(aws.count("CreateAmplifyDeployment"), 0);
     assert_eq!(aws.branch(APP, NAME), Some(theirs));

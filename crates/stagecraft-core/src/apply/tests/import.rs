@@ -41,30 +41,16 @@ fn read(aws: &FakeAws) -> BTreeMap<Address, ResourceState> {
 
 async fn apply_import(aws: &FakeAws, config: &Config) -> Applied {
     let plan = make_plan_importing(config, None, &read(aws), &[]).unwrap();
-    let secrets = stagecraft_config::resolve_secrets(config, &TestHost).unwrap();
-    let sensitive = SensitiveValues::new(config, &secrets);
-    let events = Mutex::new(Vec::new());
-    let sink = |event: Event| events.lock().unwrap().push(event);
-    let interrupt = Interrupt::default();
-    let journal = MemoryJournal::default();
-    let ctx = Context {
-        provider: aws,
-        journal: &journal,
-        artifacts: &FakeArtifacts,
-        events: &sink,
-        sensitive: &sensitive,
-        in_doubt: &[],
-        options: &options(),
-        interrupt: &interrupt,
-        run_id: "run1",
-        clock: &TokioClock::starting_at(crate::state::Timestamp::from_millis(T0)),
-    };
-    let report = apply(&plan, None, &ctx).await;
-    Applied {
-        report,
-        journal: journal.entries.into_inner().unwrap(),
-        events: events.into_inner().unwrap(),
-    }
+    apply_plan(
+        aws,
+        config,
+        &plan,
+        None,
+        &options(),
+        MemoryJournal::default(),
+        &[],
+    )
+    .await
 }
 
 #[tokio::test(start_paused = true)]
